@@ -1,0 +1,65 @@
+//! Command-line types (clap derive). No logic here: `commands/` does the work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "memscan",
+    version,
+    about = "Measure how much of its training data a language model memorized"
+)]
+pub struct Cli {
+    /// No progress bars or status lines on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Score texts for membership: per-text negative log-likelihood and perplexity.
+    Score(ScoreArgs),
+}
+
+/// Which model to run, where and how.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A .gguf file, a Hugging Face folder (config.json, *.safetensors, tokenizer.json)
+    /// or a hub id (owner/name[@revision]) from the Hugging Face cache.
+    /// Default: the embedded SmolLM2-135M-Instruct.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// f32, f16 or bf16 (default: f32 on CPU, bf16 on CUDA).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// CPU threads for libtorch (default: its own choice, one per core).
+    #[arg(long)]
+    pub threads: Option<i32>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Texts: JSONL (`text`, optional `id`, other fields carried through) or .txt (one per line).
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write one JSON line per text (default: stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Longest token sequence scored; longer texts are cut (default: the model's context).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// Add `tokens` and `token_logprobs` (one per scored token) to each line.
+    #[arg(long)]
+    pub tokens: bool,
+}

@@ -1,0 +1,62 @@
+//! One module per subcommand: each wires the pipeline stages together. This is
+//! the only place that knows the whole pipeline.
+
+pub mod score;
+
+use crate::cli::ModelArgs;
+use crate::error::Result;
+use crate::model::{self, Model, ModelSpec};
+
+/// Loads the model the flags name, telling the user what was loaded.
+pub fn load_model(args: &ModelArgs, quiet: bool) -> Result<Model> {
+    if let Some(n) = args.threads {
+        if n < 1 {
+            return Err(crate::error::Error::input("--threads must be at least 1"));
+        }
+        tch::set_num_threads(n);
+    }
+    let spec = ModelSpec {
+        model: args
+            .model
+            .clone()
+            .unwrap_or_else(|| model::default_model().display().to_string()),
+        device: args.device.clone(),
+        dtype: args.dtype.clone(),
+    };
+    let t0 = std::time::Instant::now();
+    let m = model::load(&spec)?;
+    if !quiet {
+        let i = model::LanguageModel::info(&m);
+        eprintln!(
+            "memscan: loaded {} ({} {}, {} layers, {} tokenizer) on {} {} in {:.1}s",
+            i.path,
+            i.format,
+            i.architecture,
+            i.n_layers,
+            i.tokenizer,
+            i.device,
+            i.dtype,
+            t0.elapsed().as_secs_f64()
+        );
+        for w in &model::LanguageModel::tokenizer(&m).warnings {
+            eprintln!("memscan: warning: {w}");
+        }
+    }
+    Ok(m)
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal or `quiet`).
+pub fn progress_bar(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}} (eta {{eta}})"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    pb.set_style(style);
+    pb
+}

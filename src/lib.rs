@@ -1,0 +1,19 @@
+//! memscan: measures how much of its training data a causal language model
+//! memorized and will give back. See docs/ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod input;
+pub mod model;
+pub mod scorer;
+pub mod signals;
+
+use cli::{Cli, Command};
+
+/// Runs a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> error::Result<i32> {
+    match &cli.command {
+        Command::Score(args) => commands::score::run(args, cli.quiet),
+    }
+}

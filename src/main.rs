@@ -1,0 +1,27 @@
+//! Thin entry point: parse the command line, run the command, map errors to exit codes.
+
+use clap::Parser;
+
+fn main() {
+    // A panic is a bug: one line on stderr and exit code 3, never a backtrace dump.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        let first = msg.lines().next().unwrap_or("");
+        eprintln!("memscan: internal error: {first}");
+        std::process::exit(memscan::error::EXIT_INTERNAL);
+    }));
+    let cli = memscan::cli::Cli::parse();
+    let code = match memscan::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("memscan: error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

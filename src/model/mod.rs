@@ -1,0 +1,373 @@
+//! Loading and running causal language models with libtorch: resolve what
+//! `--model` names, read its config and weights (safetensors or GGUF), build its
+//! tokenizer, and run teacher-forced forward passes.
+
+pub mod gguf;
+pub mod gpt2;
+pub mod llama;
+pub mod neox;
+pub mod nn;
+pub mod safetensors;
+pub mod source;
+pub mod tokenizer;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Error, IoContext, Result};
+use source::ModelSource;
+use tokenizer::Tokenizer;
+use weights::{Backend, Weights};
+
+/// File name of the embedded default model (SmolLM2-135M-Instruct, Q4_1 GGUF).
+pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// The default `--model`: $MEMSCAN_DEFAULT_MODEL, else the copy that
+/// scripts/setup.sh installs into the project's `models/` folder.
+pub fn default_model() -> PathBuf {
+    if let Ok(p) = std::env::var("MEMSCAN_DEFAULT_MODEL") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("MEMSCAN_PROJECT_DIR"))
+        .join("models")
+        .join(DEFAULT_MODEL_FILE)
+}
+
+/// What to load and where.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    pub model: String,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// `f32`, `f16` or `bf16`; `None` = f32 on CPU, bf16 on CUDA.
+    pub dtype: Option<String>,
+}
+
+/// Parses `--device`.
+pub fn parse_device(s: &str) -> Result<Device> {
+    let cuda = |i: usize| -> Result<Device> {
+        if !tch::Cuda::is_available() {
+            return Err(Error::input(format!(
+                "--device {s}: CUDA is not available on this machine"
+            )));
+        }
+        let n = tch::Cuda::device_count() as usize;
+        if i >= n {
+            return Err(Error::input(format!(
+                "--device {s}: only {n} CUDA device(s) present"
+            )));
+        }
+        Ok(Device::Cuda(i))
+    };
+    match s {
+        "auto" => Ok(if tch::Cuda::is_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        }),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" | "gpu" => cuda(0),
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(i)) => cuda(i),
+            _ => Err(Error::input(format!(
+                "--device {s}: expected auto, cpu, cuda or cuda:N"
+            ))),
+        },
+    }
+}
+
+/// Parses `--dtype` (or picks the default for the device).
+pub fn parse_dtype(s: Option<&str>, device: Device) -> Result<Kind> {
+    match s {
+        None => Ok(if device.is_cuda() {
+            Kind::BFloat16
+        } else {
+            Kind::Float
+        }),
+        Some("f32" | "float32" | "fp32") => Ok(Kind::Float),
+        Some("f16" | "float16" | "fp16") => Ok(Kind::Half),
+        Some("bf16" | "bfloat16") => Ok(Kind::BFloat16),
+        Some(other) => Err(Error::input(format!(
+            "--dtype {other}: expected f32, f16 or bf16"
+        ))),
+    }
+}
+
+pub fn dtype_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Float => "f32",
+        Kind::Half => "f16",
+        Kind::BFloat16 => "bf16",
+        _ => "other",
+    }
+}
+
+/// What a report says about the model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// What the user passed to --model.
+    pub spec: String,
+    /// The resolved file or folder.
+    pub path: String,
+    pub format: String,
+    pub architecture: String,
+    pub n_layers: i64,
+    pub n_heads: i64,
+    pub vocab_size: i64,
+    pub max_positions: i64,
+    pub tokenizer: String,
+    pub device: String,
+    pub dtype: String,
+}
+
+enum Arch {
+    Gpt2(gpt2::Gpt2),
+    Llama(llama::Llama),
+    Neox(neox::GptNeox),
+}
+
+/// The output of one forward pass.
+pub struct Output {
+    /// [B, T, V] next-token logits.
+    pub logits: Tensor,
+    /// One [B, H, T, T] attention-probability tensor per layer, when asked for.
+    pub attentions: Vec<Tensor>,
+}
+
+/// A causal language model that memscan can score and sample from.
+pub trait LanguageModel {
+    fn info(&self) -> &ModelInfo;
+    fn tokenizer(&self) -> &Tokenizer;
+    fn device(&self) -> Device;
+    /// Teacher-forced pass over ids [B, T]. `padding_mask` [B, T] (1 = token, 0 = pad)
+    /// is needed only for left padding: right padding never changes real positions.
+    fn forward(
+        &self,
+        ids: &Tensor,
+        padding_mask: Option<&Tensor>,
+        want_attention: bool,
+    ) -> Result<Output>;
+}
+
+pub struct Model {
+    arch: Arch,
+    tokenizer: Tokenizer,
+    info: ModelInfo,
+    device: Device,
+    sliding_window: Option<i64>,
+}
+
+impl LanguageModel for Model {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    fn device(&self) -> Device {
+        self.device
+    }
+
+    fn forward(
+        &self,
+        ids: &Tensor,
+        padding_mask: Option<&Tensor>,
+        want_attention: bool,
+    ) -> Result<Output> {
+        let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window);
+        ctx.want_attention = want_attention;
+        let (logits, attentions) = match &self.arch {
+            Arch::Gpt2(m) => m.forward(ids, &ctx)?,
+            Arch::Llama(m) => m.forward(ids, &ctx)?,
+            Arch::Neox(m) => m.forward(ids, &ctx)?,
+        };
+        Ok(Output { logits, attentions })
+    }
+}
+
+/// Loads the model `spec` names, ready for inference (no gradients).
+pub fn load(spec: &ModelSpec) -> Result<Model> {
+    let device = parse_device(&spec.device)?;
+    let kind = parse_dtype(spec.dtype.as_deref(), device)?;
+    let source = source::resolve(&spec.model)?;
+    let _guard = tch::no_grad_guard();
+    let (arch, tokenizer, format, path) = match &source {
+        ModelSource::Gguf(path) => {
+            let g = gguf::Gguf::open(path)?;
+            let (arch, tok) = load_gguf(g, device, kind).map_err(|e| in_file_once(e, path))?;
+            (arch, tok, "gguf", path.clone())
+        }
+        ModelSource::HfDir(dir) => {
+            let (arch, tok) = load_hf(dir, device, kind)?;
+            (arch, tok, "safetensors", dir.clone())
+        }
+    };
+    let (architecture, n_layers, n_heads, vocab_size, max_positions, sliding_window) = match &arch {
+        Arch::Gpt2(m) => (
+            "gpt2",
+            m.cfg.n_layer,
+            m.cfg.n_head,
+            m.cfg.vocab_size,
+            m.cfg.n_positions,
+            None,
+        ),
+        Arch::Llama(m) => (
+            "llama",
+            m.cfg.num_hidden_layers,
+            m.cfg.num_attention_heads,
+            m.cfg.vocab_size,
+            m.cfg.max_position_embeddings,
+            m.cfg.sliding_window,
+        ),
+        Arch::Neox(m) => (
+            "gpt_neox",
+            m.cfg.num_hidden_layers,
+            m.cfg.num_attention_heads,
+            m.cfg.vocab_size,
+            m.cfg.max_position_embeddings,
+            None,
+        ),
+    };
+    let tok_max = tokenizer.vocab_size() as i64;
+    if tok_max > vocab_size {
+        return Err(Error::file(
+            &path,
+            format!("the tokenizer has {tok_max} tokens but the model's vocabulary has only {vocab_size}"),
+        ));
+    }
+    let info = ModelInfo {
+        spec: spec.model.clone(),
+        path: path.display().to_string(),
+        format: format.into(),
+        architecture: architecture.into(),
+        n_layers,
+        n_heads,
+        vocab_size,
+        max_positions,
+        tokenizer: tokenizer.identity.clone(),
+        device: format!("{device:?}").to_lowercase(),
+        dtype: dtype_name(kind).into(),
+    };
+    Ok(Model {
+        arch,
+        tokenizer,
+        info,
+        device,
+        sliding_window,
+    })
+}
+
+/// Adds the file name to an error that does not name it yet.
+fn in_file_once(e: Error, path: &Path) -> Error {
+    let shown = path.display().to_string();
+    let msg = e.to_string();
+    if msg.contains(&shown) {
+        e
+    } else {
+        e.in_file(path)
+    }
+}
+
+fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> {
+    let tokenizer = Tokenizer::from_gguf(&g)?;
+    let arch_name = g.architecture()?.to_string();
+    let vocab = g
+        .tensors
+        .get("token_embd.weight")
+        .map(|t| t.shape[0])
+        .ok_or_else(|| Error::input("tensor token_embd.weight is missing"))?;
+    let tied = !g.tensors.contains_key("output.weight");
+    let path = g.path.clone();
+    let arch = match arch_name.as_str() {
+        "llama" | "qwen2" | "mistral" => {
+            let cfg = llama::Config::from_gguf(&g, vocab, tied)?;
+            let w = Weights::new(
+                Backend::Gguf {
+                    file: g,
+                    names: llama::gguf_name,
+                },
+                device,
+                kind,
+                &path,
+            );
+            Arch::Llama(llama::Llama::load(&w, cfg)?)
+        }
+        "gpt2" => {
+            let cfg = gpt2::Config::from_gguf(&g, vocab)?;
+            let w = Weights::new(
+                Backend::Gguf {
+                    file: g,
+                    names: gpt2::gguf_name,
+                },
+                device,
+                kind,
+                &path,
+            );
+            Arch::Gpt2(gpt2::Gpt2::load(&w, cfg)?)
+        }
+        "gptneox" => {
+            let cfg = neox::Config::from_gguf(&g, vocab)?;
+            let w = Weights::new(
+                Backend::Gguf {
+                    file: g,
+                    names: neox::gguf_name,
+                },
+                device,
+                kind,
+                &path,
+            );
+            Arch::Neox(neox::GptNeox::load(&w, cfg)?)
+        }
+        other => {
+            return Err(Error::input(format!(
+                "unknown architecture {other} (supported: llama, qwen2, mistral, gpt2, gptneox)"
+            )))
+        }
+    };
+    Ok((arch, tokenizer))
+}
+
+fn load_hf(dir: &Path, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> {
+    let cfg_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).with_file(&cfg_path)?;
+    let cfg: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::file(&cfg_path, format!("invalid JSON ({e})")))?;
+    let model_type = cfg
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let tok_path = dir.join("tokenizer.json");
+    if !tok_path.is_file() {
+        return Err(Error::file(
+            &tok_path,
+            "no such file (the model folder needs tokenizer.json)",
+        ));
+    }
+    let tokenizer = Tokenizer::from_file(&tok_path)?;
+    let files = safetensors::SafetensorsFiles::open_dir(dir)?;
+    let first = files.first_path().to_path_buf();
+    let w = Weights::new(Backend::Safetensors(files), device, kind, &first);
+    let in_cfg = |e: Error| in_file_once(e, &cfg_path);
+    let arch = match model_type.as_str() {
+        "gpt2" => Arch::Gpt2(gpt2::Gpt2::load(&w, gpt2::Config::from_hf(&cfg).map_err(in_cfg)?)?),
+        "llama" | "mistral" | "qwen2" => {
+            Arch::Llama(llama::Llama::load(&w, llama::Config::from_hf(&cfg).map_err(in_cfg)?)?)
+        }
+        "gpt_neox" => Arch::Neox(neox::GptNeox::load(&w, neox::Config::from_hf(&cfg).map_err(in_cfg)?)?),
+        other => {
+            return Err(Error::file(
+                &cfg_path,
+                format!(
+                    "unknown architecture (model_type \"{other}\"; supported: gpt2, llama, mistral, qwen2, gpt_neox)"
+                ),
+            ))
+        }
+    };
+    Ok((arch, tokenizer))
+}

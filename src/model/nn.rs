@@ -1,0 +1,275 @@
+//! Building blocks shared by the architectures: linear layers, norms, rotary
+//! position embeddings and causal self-attention (fused SDPA, or the explicit
+//! softmax when the attention probabilities are wanted).
+
+use tch::{Kind, Tensor};
+
+use super::weights::Weights;
+use crate::error::{Error, Result};
+
+/// y = x Wᵀ + b, with W stored [out, in] as in `torch.nn.Linear`.
+pub struct Linear {
+    pub weight: Tensor,
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// Loads `{prefix}.weight` [out, in] and, when `bias`, `{prefix}.bias` [out].
+    pub fn load(w: &Weights, prefix: &str, in_dim: i64, out_dim: i64, bias: bool) -> Result<Self> {
+        let weight = w.get(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
+        let bias = if bias {
+            Some(w.get(&format!("{prefix}.bias"), &[out_dim])?)
+        } else {
+            None
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, self.bias.as_ref())
+    }
+}
+
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn load(w: &Weights, prefix: &str, dim: i64, eps: f64) -> Result<Self> {
+        Ok(LayerNorm {
+            weight: w.get(&format!("{prefix}.weight"), &[dim])?,
+            bias: w.get(&format!("{prefix}.bias"), &[dim])?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let dim = *x.size().last().unwrap_or(&0);
+        x.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
+    }
+}
+
+/// RMSNorm as in Llama: computed in f32, then scaled by the weight.
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    pub fn load(w: &Weights, name: &str, dim: i64, eps: f64) -> Result<Self> {
+        Ok(RmsNorm {
+            weight: w.get(name, &[dim])?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let kind = x.kind();
+        let xf = x.to_kind(Kind::Float);
+        let var = xf.square().mean_dim(-1, true, Kind::Float);
+        let normed = xf * (var + self.eps).rsqrt();
+        &self.weight * normed.to_kind(kind)
+    }
+}
+
+/// Rotary position embedding over the first `dim` channels of each head
+/// (half-split layout, `rotate_half`), as in Llama and GPT-NeoX.
+pub struct Rotary {
+    inv_freq: Vec<f32>,
+}
+
+impl Rotary {
+    pub fn new(inv_freq: Vec<f32>) -> Self {
+        Rotary { inv_freq }
+    }
+
+    /// inv_freq[i] = 1 / base^(2i/dim)
+    pub fn inv_freq(base: f64, dim: i64) -> Vec<f32> {
+        (0..dim / 2)
+            .map(|i| {
+                // Matches the f32 computation of the reference: base ** (2i/dim) in f32.
+                let e = ((2 * i) as f32) / dim as f32;
+                1.0f32 / (base as f32).powf(e)
+            })
+            .collect()
+    }
+
+    pub fn dim(&self) -> i64 {
+        2 * self.inv_freq.len() as i64
+    }
+
+    /// (cos, sin), each [B, 1, T, dim] in f32, for positions [B, T].
+    pub fn cos_sin(&self, positions: &Tensor) -> Result<(Tensor, Tensor)> {
+        let inv = Tensor::f_from_slice(&self.inv_freq)?.to_device(positions.device());
+        let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv; // [B, T, dim/2]
+        let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1);
+        Ok((emb.cos(), emb.sin()))
+    }
+
+    /// Applies the rotation to x [B, H, T, head_dim]; channels past `dim` pass through.
+    pub fn apply(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
+        let kind = x.kind();
+        let head_dim = *x.size().last().unwrap_or(&0);
+        let d = self.dim();
+        let (cos, sin) = (cos.to_kind(kind), sin.to_kind(kind));
+        if d == head_dim {
+            x * &cos + rotate_half(x) * &sin
+        } else {
+            let rot = x.narrow(-1, 0, d);
+            let pass = x.narrow(-1, d, head_dim - d);
+            let rot = &rot * &cos + rotate_half(&rot) * &sin;
+            Tensor::cat(&[&rot, &pass], -1)
+        }
+    }
+}
+
+fn rotate_half(x: &Tensor) -> Tensor {
+    let half = *x.size().last().unwrap_or(&0) / 2;
+    let x1 = x.narrow(-1, 0, half);
+    let x2 = x.narrow(-1, half, half);
+    Tensor::cat(&[&x2.neg(), &x1], -1)
+}
+
+/// What a forward pass is given besides the token ids.
+pub struct Context {
+    /// [B, T] position of each token (0-based, per row).
+    pub positions: Tensor,
+    /// Boolean [B, 1, T, T] mask (true = may attend); `None` = plain causal.
+    pub mask: Option<Tensor>,
+    /// Keep each layer's attention probabilities [B, H, T, T] (explicit softmax path).
+    pub want_attention: bool,
+}
+
+impl Context {
+    /// For token ids [B, T] and an optional [B, T] mask of real (1) vs padding (0) tokens.
+    /// Positions count real tokens only, so left padding does not shift them.
+    pub fn new(ids: &Tensor, padding_mask: Option<&Tensor>, sliding_window: Option<i64>) -> Self {
+        let (b, t) = (ids.size()[0], ids.size()[1]);
+        let device = ids.device();
+        let causal = || Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
+        match padding_mask {
+            None => {
+                let positions = Tensor::arange(t, (Kind::Int64, device))
+                    .unsqueeze(0)
+                    .expand([b, t], true);
+                let mask = match sliding_window {
+                    Some(w) if w < t => Some(window(causal(), w).view([1, 1, t, t])),
+                    _ => None,
+                };
+                Context {
+                    positions,
+                    mask,
+                    want_attention: false,
+                }
+            }
+            Some(pm) => {
+                let pm = pm.to_kind(Kind::Int64);
+                let positions = (pm.cumsum(1, Kind::Int64) - 1).clamp_min(0);
+                let keys = pm.to_kind(Kind::Bool).view([b, 1, 1, t]);
+                let mut c = causal();
+                if let Some(w) = sliding_window.filter(|&w| w < t) {
+                    c = window(c, w);
+                }
+                // A padding query may attend to itself, so no row is empty (no NaN).
+                let eye = Tensor::eye(t, (Kind::Bool, device)).view([1, 1, t, t]);
+                let mask = c.view([1, 1, t, t]).logical_and(&keys).logical_or(&eye);
+                Context {
+                    positions,
+                    mask: Some(mask),
+                    want_attention: false,
+                }
+            }
+        }
+    }
+}
+
+/// Restricts a causal [T, T] mask to the last `w` keys of each query (Mistral).
+fn window(causal: Tensor, w: i64) -> Tensor {
+    let t = causal.size()[0];
+    let band = Tensor::ones([t, t], (Kind::Bool, causal.device())).triu(-(w - 1));
+    causal.logical_and(&band)
+}
+
+/// Scaled dot-product attention of q [B, H, T, D] over k, v [B, KV, T, D]
+/// (KV divides H: grouped-query attention). Returns ([B, T, H·D], probabilities
+/// when `ctx.want_attention`).
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    ctx: &Context,
+    scale: f64,
+) -> (Tensor, Option<Tensor>) {
+    let (b, h, t, d) = q.size4().unwrap_or((0, 0, 0, 0));
+    let kv = k.size()[1];
+    let (k, v) = if kv != h {
+        let rep = h / kv;
+        let s = k.size()[2];
+        let expand = |x: &Tensor| {
+            x.unsqueeze(2)
+                .expand([b, kv, rep, s, d], true)
+                .reshape([b, h, s, d])
+        };
+        (expand(k), expand(v))
+    } else {
+        (k.shallow_clone(), v.shallow_clone())
+    };
+    let (out, probs) = if ctx.want_attention {
+        let mut scores = q.matmul(&k.transpose(-2, -1)) * scale;
+        let mask = match &ctx.mask {
+            Some(m) => m.shallow_clone(),
+            None => Tensor::ones([t, t], (Kind::Bool, q.device()))
+                .tril(0)
+                .view([1, 1, t, t]),
+        };
+        scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
+        let probs = scores.softmax(-1, Kind::Float).to_kind(q.kind());
+        (probs.matmul(&v), Some(probs))
+    } else {
+        let out = match &ctx.mask {
+            None => Tensor::scaled_dot_product_attention::<Tensor>(
+                q, &k, &v, None, 0.0, true, scale, false,
+            ),
+            Some(m) => {
+                Tensor::scaled_dot_product_attention(q, &k, &v, Some(m), 0.0, false, scale, false)
+            }
+        };
+        (out, None)
+    };
+    (out.transpose(1, 2).reshape([b, t, h * d]), probs)
+}
+
+/// Splits [B, T, H·D] into [B, H, T, D].
+pub fn heads(x: &Tensor, n_heads: i64, head_dim: i64) -> Tensor {
+    let (b, t) = (x.size()[0], x.size()[1]);
+    x.view([b, t, n_heads, head_dim]).transpose(1, 2)
+}
+
+/// GELU variants by their Hugging Face names.
+pub fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
+    Ok(match name {
+        "gelu" => x.gelu("none"),
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => x.gelu("tanh"),
+        "silu" | "swish" => x.silu(),
+        "relu" => x.relu(),
+        other => {
+            return Err(Error::input(format!(
+                "unsupported activation function {other}"
+            )))
+        }
+    })
+}
+
+/// Checks an activation name at load time, so forward never fails on it.
+pub fn check_activation(name: &str) -> Result<()> {
+    match name {
+        "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "silu" | "swish" | "relu" => {
+            Ok(())
+        }
+        other => Err(Error::input(format!(
+            "unsupported activation function {other}"
+        ))),
+    }
+}

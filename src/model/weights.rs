@@ -1,0 +1,113 @@
+//! Named access to a checkpoint's tensors, whatever the file format: each
+//! architecture asks for tensors by their Hugging Face names and expected shapes,
+//! and gets them on the target device in the target dtype. For GGUF files the
+//! architecture supplies the mapping from those names to GGUF's.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind, Tensor};
+
+use super::gguf::Gguf;
+use super::safetensors::SafetensorsFiles;
+use crate::error::{Error, Result};
+
+/// Maps a Hugging Face tensor name to the GGUF name of the same tensor.
+pub type GgufNames = fn(&str) -> Option<String>;
+
+pub enum Backend {
+    Safetensors(SafetensorsFiles),
+    Gguf { file: Gguf, names: GgufNames },
+}
+
+pub struct Weights {
+    pub backend: Backend,
+    pub device: Device,
+    pub kind: Kind,
+    path: PathBuf,
+}
+
+impl Weights {
+    pub fn new(backend: Backend, device: Device, kind: Kind, path: &Path) -> Self {
+        Weights {
+            backend,
+            device,
+            kind,
+            path: path.to_path_buf(),
+        }
+    }
+
+    pub fn is_gguf(&self) -> bool {
+        matches!(self.backend, Backend::Gguf { .. })
+    }
+
+    /// Whether a tensor of this (Hugging Face) name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        match &self.backend {
+            Backend::Safetensors(st) => st.contains(name),
+            Backend::Gguf { file, names } => {
+                names(name).is_some_and(|g| file.tensors.contains_key(&g))
+            }
+        }
+    }
+
+    /// The first of `candidates` that exists (checkpoints differ in prefixes).
+    pub fn first_of<'a>(&self, candidates: &[&'a str]) -> Option<&'a str> {
+        candidates.iter().copied().find(|n| self.contains(n))
+    }
+
+    fn file_of(&self, name: &str) -> &Path {
+        match &self.backend {
+            Backend::Safetensors(st) => st.path_of(name).unwrap_or(&self.path),
+            Backend::Gguf { .. } => &self.path,
+        }
+    }
+
+    /// Loads a tensor on the CPU in f32, checking its shape.
+    pub fn get_cpu(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        let t = match &self.backend {
+            Backend::Safetensors(st) => {
+                if !st.contains(name) {
+                    return Err(Error::file(&self.path, format!("tensor {name} is missing")));
+                }
+                st.load(name)
+                    .map_err(|e| e.in_file(self.file_of(name)))?
+                    .to_kind(Kind::Float)
+            }
+            Backend::Gguf { file, names } => {
+                let g = names(name).ok_or_else(|| {
+                    Error::file(&self.path, format!("no GGUF tensor corresponds to {name}"))
+                })?;
+                let (data, dims) = file.dequantize(&g)?;
+                Tensor::f_from_slice(&data)?.f_reshape(&dims)?
+            }
+        };
+        let got = t.size();
+        if got != shape {
+            return Err(Error::file(
+                self.file_of(name),
+                format!("tensor {name} has shape {got:?}, expected {shape:?}"),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Moves a CPU f32 tensor to the model's device and dtype.
+    pub fn place(&self, t: Tensor) -> Result<Tensor> {
+        Ok(t.f_to_kind(self.kind)?.f_to_device(self.device)?)
+    }
+
+    /// Loads a tensor on the model's device in its dtype, checking its shape.
+    pub fn get(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        let t = self.get_cpu(name, shape)?;
+        self.place(t)
+    }
+
+    /// Like `get`, but `None` where the checkpoint lacks the tensor.
+    pub fn get_opt(&self, name: &str, shape: &[i64]) -> Result<Option<Tensor>> {
+        if self.contains(name) {
+            self.get(name, shape).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+"""Reference numbers from Hugging Face transformers for memscan's parity tests.
+
+    python hf_reference.py OUTDIR
+
+Writes into OUTDIR (all from a fixed seed):
+  tiny-gpt2/, tiny-llama/, tiny-qwen2/, tiny-neox/   random-weight models saved as safetensors
+                                        with a byte-level BPE tokenizer trained here
+  texts.jsonl                           the texts scored
+  reference.json                        per model: token ids and per-token log-probs (CPU, f32)
+  quants.gguf, quants.json              one tensor per ggml type with random blocks, and the
+                                        values gguf-py dequantizes them to
+The default GGUF model is scored too when its path is given as the second argument.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+torch.manual_seed(0)
+np.random.seed(0)
+torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Call me at +1 (555) 010-9999 or write to jane.doe@example.com before 2024-03-01.",
+    "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
+    "Numbers: 12345 67890 3.14159 1,000,000 and 0x1F.",
+    "Unicode: caf\u00e9 na\u00efve \u4e2d\u6587 \u0440\u0443\u0441\u0441\u043a\u0438\u0439 \U0001F600 \u2603",
+    "   leading spaces and\ttabs\n\nand blank lines   ",
+    "<|im_start|>user\nHello!<|im_end|>",
+    "a",
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software "
+    "and associated documentation files (the \"Software\"), to deal in the Software without "
+    "restriction, including without limitation the rights to use, copy, modify, merge, publish, "
+    "distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the "
+    "Software is furnished to do so, subject to the following conditions. " * 2,
+    "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+]
+
+
+def train_tokenizer(outdir, bos):
+    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers, processors
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(TEXTS * 5, trainer)
+    if bos:
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+        )
+    os.makedirs(outdir, exist_ok=True)
+    tok.save(os.path.join(outdir, "tokenizer.json"))
+    return tok
+
+
+def make_models(out):
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    made = {}
+    specs = {
+        "tiny-gpt2": (GPT2Config(vocab_size=400, n_positions=1024, n_embd=64, n_layer=2, n_head=4), GPT2LMHeadModel, False),
+        "tiny-llama": (
+            LlamaConfig(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                        rope_theta=10000.0, tie_word_embeddings=False),
+            LlamaForCausalLM, True),
+        "tiny-qwen2": (
+            Qwen2Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                        tie_word_embeddings=True),
+            Qwen2ForCausalLM, False),
+        "tiny-neox": (
+            GPTNeoXConfig(vocab_size=400, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+                          num_attention_heads=4, max_position_embeddings=1024, rotary_pct=0.25),
+            GPTNeoXForCausalLM, False),
+    }
+    for name, (cfg, cls, bos) in specs.items():
+        d = os.path.join(out, name)
+        model = cls(cfg).eval()
+        with torch.no_grad():  # bigger than default init, so the logits are far from uniform
+            for p in model.parameters():
+                if p.dim() >= 1:
+                    p.add_(torch.randn_like(p) * 0.05)
+        model.save_pretrained(d, safe_serialization=True)
+        train_tokenizer(d, bos)
+        made[name] = d
+    return made
+
+
+def logprobs(model, ids):
+    with torch.no_grad():
+        x = torch.tensor([ids])
+        logits = model(x).logits.float()
+        lp = torch.log_softmax(logits[0, :-1], dim=-1)
+        return lp.gather(1, x[0, 1:, None])[:, 0].tolist()
+
+
+def reference_hf(d):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(d)
+    model = AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+    rows = []
+    for t in TEXTS:
+        ids = tok(t).input_ids
+        rows.append({"ids": ids, "logprobs": logprobs(model, ids)})
+    return rows
+
+
+def reference_gguf(path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    d, f = os.path.split(path)
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32).eval()
+    rows = []
+    for t in TEXTS:
+        # transformers' GGUF tokenizer converter prepends BOS whatever the file's
+        # tokenizer.ggml.add_bos_token says (False for SmolLM2); memscan follows the file.
+        ids = tok(t, add_special_tokens=False).input_ids
+        rows.append({"ids": ids, "logprobs": logprobs(model, ids)})
+    return rows
+
+
+def make_quants(out):
+    import gguf
+    from gguf import GGMLQuantizationType as Q
+
+    rng = np.random.default_rng(0)
+    w = gguf.GGUFWriter(os.path.join(out, "quants.gguf"), "llama")
+    expected = {}
+    rows, cols = 4, 512
+    layouts = {  # type: (block elems, block bytes, offsets of f16 scale fields)
+        Q.Q4_0: (32, 18, [0]), Q.Q4_1: (32, 20, [0, 2]), Q.Q5_0: (32, 22, [0]), Q.Q5_1: (32, 24, [0, 2]),
+        Q.Q8_0: (32, 34, [0]), Q.Q4_K: (256, 144, [0, 2]), Q.Q5_K: (256, 176, [0, 2]), Q.Q6_K: (256, 210, [208]),
+    }
+    for qt, (be, bb, f16s) in layouts.items():
+        nblocks = rows * cols // be
+        blocks = rng.integers(0, 256, size=(nblocks, bb), dtype=np.uint8)
+        for off in f16s:
+            vals = rng.uniform(-0.5, 0.5, size=nblocks).astype(np.float16)
+            blocks[:, off:off + 2] = vals.view(np.uint8).reshape(nblocks, 2)
+        data = blocks.reshape(rows, cols // be * bb)
+        w.add_tensor(qt.name, data, raw_dtype=qt)
+        expected[qt.name] = gguf.quants.dequantize(data, qt).astype(np.float32).reshape(-1).tolist()
+    f32 = rng.standard_normal((rows, cols)).astype(np.float32)
+    w.add_tensor("F32", f32)
+    expected["F32"] = f32.reshape(-1).tolist()
+    f16 = f32.astype(np.float16)
+    w.add_tensor("F16", f16)
+    expected["F16"] = f16.astype(np.float32).reshape(-1).tolist()
+    bf = (f32.view(np.uint32) >> 16).astype(np.uint16)
+    w.add_tensor("BF16", bf.view(np.uint8).reshape(rows, cols * 2), raw_dtype=Q.BF16)
+    expected["BF16"] = (bf.astype(np.uint32) << 16).view(np.float32).reshape(-1).tolist()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with open(os.path.join(out, "quants.json"), "w") as fh:
+        json.dump({"shape": [rows, cols], "tensors": expected}, fh)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "texts.jsonl"), "w") as fh:
+        for i, t in enumerate(TEXTS):
+            fh.write(json.dumps({"id": i, "text": t}) + "\n")
+    ref = {}
+    for name, d in make_models(out).items():
+        ref[name] = reference_hf(d)
+    if len(sys.argv) > 2:
+        ref["default-gguf"] = reference_gguf(sys.argv[2])
+    with open(os.path.join(out, "reference.json"), "w") as fh:
+        json.dump(ref, fh)
+    make_quants(out)
+
+
+if __name__ == "__main__":
+    main()
