@@ -185,12 +185,12 @@ impl Gpt2 {
             );
             let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt());
             attns.extend(p);
-            x = x + b.c_proj.forward(&a);
+            x += b.c_proj.forward(&a);
             let m = nn::activation(
                 &self.cfg.activation_function,
                 &b.c_fc.forward(&b.ln_2.forward(&x)),
             )?;
-            x = x + b.mlp_proj.forward(&m);
+            x += b.mlp_proj.forward(&m);
         }
         let x = self.ln_f.forward(&x);
         Ok((x.matmul(&self.lm_head.tr()), attns))

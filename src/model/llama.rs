@@ -395,10 +395,10 @@ impl Llama {
             let v = nn::heads(&l.v_proj.forward(&h), nkv, hd);
             let (a, p) = nn::attention(&q, &k, &v, ctx, scale);
             attns.extend(p);
-            x = x + l.o_proj.forward(&a);
+            x += l.o_proj.forward(&a);
             let h = l.post_attention_layernorm.forward(&x);
             let gate = nn::activation(&cfg.hidden_act, &l.gate_proj.forward(&h))?;
-            x = x + l.down_proj.forward(&(gate * l.up_proj.forward(&h)));
+            x += l.down_proj.forward(&(gate * l.up_proj.forward(&h)));
         }
         let x = self.norm.forward(&x);
         Ok((x.matmul(&self.lm_head.tr()), attns))

@@ -236,13 +236,13 @@ impl GptNeox {
                 )?;
                 x = x + attn_out + l.dense_4h_to_h.forward(&m);
             } else {
-                x = x + attn_out;
+                x += attn_out;
                 let m = nn::activation(
                     &self.cfg.hidden_act,
                     &l.dense_h_to_4h
                         .forward(&l.post_attention_layernorm.forward(&x)),
                 )?;
-                x = x + l.dense_4h_to_h.forward(&m);
+                x += l.dense_4h_to_h.forward(&m);
             }
         }
         let x = self.final_layer_norm.forward(&x);

@@ -152,13 +152,7 @@ impl Tokenizer {
             let mut special = Vec::new();
             let mut user = Vec::new();
             for (t, ty) in tokens.iter().zip(types) {
-                match ty.as_u64().or_else(|| {
-                    if let Value::I32(v) = ty {
-                        Some(*v as u64)
-                    } else {
-                        None
-                    }
-                }) {
+                match ty.as_u64() {
                     Some(3) => special.push(AddedToken::from(t.clone(), true)),
                     Some(4) => user.push(AddedToken::from(t.clone(), false)),
                     _ => {}

@@ -1,0 +1,105 @@
+//! Parity with Hugging Face transformers: the same token ids and per-token
+//! log-probs (mean |Δ| < 1e-4, CPU f32) on random-weight GPT-2, Llama, Qwen2 and
+//! GPT-NeoX models saved as safetensors, and on the default GGUF model.
+
+mod common;
+use common::*;
+
+fn check(model_name: &str, model_path: &std::path::Path) {
+    let data = reference_data();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("reference.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scores.jsonl");
+    let o = memscan(&[
+        "-q",
+        "score",
+        "--model",
+        model_path.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--dtype",
+        "f32",
+        "--input",
+        data.join("texts.jsonl").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--tokens",
+        "--batch-size",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = read_jsonl(&out);
+    let theirs = reference[model_name].as_array().unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    let (mut sum, mut n, mut max) = (0f64, 0usize, 0f64);
+    for (o, t) in ours.iter().zip(theirs) {
+        assert_eq!(
+            o["token_ids"], t["ids"],
+            "{model_name}: tokenization differs for id {}",
+            o["id"]
+        );
+        let a = o["token_logprobs"].as_array().unwrap();
+        let b = t["logprobs"].as_array().unwrap();
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            let d = (x.as_f64().unwrap() - y.as_f64().unwrap()).abs();
+            sum += d;
+            max = max.max(d);
+            n += 1;
+        }
+        // nll_mean is the mean of the same log-probs
+        if !b.is_empty() {
+            let nll = -b.iter().map(|v| v.as_f64().unwrap()).sum::<f64>() / b.len() as f64;
+            assert!((o["nll_mean"].as_f64().unwrap() - nll).abs() < 1e-4);
+        }
+    }
+    let mean = sum / n as f64;
+    eprintln!("{model_name}: {n} tokens, mean |Δ log p| = {mean:.2e}, max = {max:.2e}");
+    assert!(mean < 1e-4, "{model_name}: mean |Δ log p| = {mean}");
+    assert!(max < 1e-3, "{model_name}: max |Δ log p| = {max}");
+}
+
+#[test]
+fn gpt2_matches_transformers() {
+    check("tiny-gpt2", &reference_data().join("tiny-gpt2"));
+}
+
+#[test]
+fn llama_matches_transformers() {
+    check("tiny-llama", &reference_data().join("tiny-llama"));
+}
+
+#[test]
+fn qwen2_matches_transformers() {
+    check("tiny-qwen2", &reference_data().join("tiny-qwen2"));
+}
+
+#[test]
+fn neox_matches_transformers() {
+    check("tiny-neox", &reference_data().join("tiny-neox"));
+}
+
+#[test]
+fn default_gguf_matches_transformers() {
+    check("default-gguf", &default_model());
+}
+
+/// The llama tokenizer of the fixture adds BOS; memscan must keep it and not score it.
+#[test]
+fn bos_is_kept_and_not_scored() {
+    let data = reference_data();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("reference.json")).unwrap())
+            .unwrap();
+    let first = &reference["tiny-llama"][0];
+    let ids = first["ids"].as_array().unwrap();
+    assert_eq!(first["logprobs"].as_array().unwrap().len(), ids.len() - 1);
+    let tok: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("tiny-llama/tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    let bos = tok["model"]["vocab"]["<s>"].as_u64().unwrap();
+    assert_eq!(ids[0].as_u64().unwrap(), bos);
+}
