@@ -102,7 +102,9 @@ impl<'m> Scorer<'m> {
             .f_view([b as i64, t as i64])?
             .f_to_device(device)?;
         let out = self.model.forward(&ids, None, false)?;
-        let lp = token_logprobs(&out.logits, &ids)?.f_to_device(tch::Device::Cpu)?;
+        // The last position predicts nothing we score: project only the first T-1.
+        let logits = self.model.logits(&out.hidden.f_narrow(1, 0, t as i64 - 1)?);
+        let lp = token_logprobs(&logits, &ids)?.f_to_device(tch::Device::Cpu)?;
         let all: Vec<f32> = Vec::<f32>::try_from(lp.f_flatten(0, -1)?)?;
         Ok(seqs
             .iter()
@@ -115,11 +117,12 @@ impl<'m> Scorer<'m> {
     }
 }
 
-/// log p(ids[:, i+1] | ids[:, ..=i]) from logits [B, T, V]: [B, T-1] in f32.
+/// log p(ids[:, i+1] | ids[:, ..=i]) from the logits of positions 0..T-1
+/// ([B, T-1, V]) and the ids [B, T]: [B, T-1] in f32.
 pub fn token_logprobs(logits: &Tensor, ids: &Tensor) -> Result<Tensor> {
-    let t = logits.size()[1];
-    let logits = logits.f_narrow(1, 0, t - 1)?.f_to_kind(Kind::Float)?;
-    let targets = ids.f_narrow(1, 1, t - 1)?.f_unsqueeze(-1)?;
+    let n = logits.size()[1];
+    let logits = logits.f_to_kind(Kind::Float)?;
+    let targets = ids.f_narrow(1, 1, n)?.f_unsqueeze(-1)?;
     let picked = logits.f_gather(2, &targets, false)?.f_squeeze_dim(-1)?;
     let lse = logits.f_logsumexp([-1i64], false)?;
     Ok(picked - lse)

@@ -72,7 +72,7 @@ fn left_padding_with_mask_matches() {
         .collect();
     let n = ids.len() as i64;
     let plain = Tensor::from_slice(&ids).view([1, n]);
-    let a = m.forward(&plain, None, false).unwrap().logits;
+    let a = m.logits(&m.forward(&plain, None, false).unwrap().hidden);
     let mut padded = vec![0i64; 3];
     padded.extend(&ids);
     let mut mask = vec![0i64; 3];
@@ -80,9 +80,7 @@ fn left_padding_with_mask_matches() {
     let pt = Tensor::from_slice(&padded).view([1, n + 3]);
     let mt = Tensor::from_slice(&mask).view([1, n + 3]);
     let b = m
-        .forward(&pt, Some(&mt), false)
-        .unwrap()
-        .logits
+        .logits(&m.forward(&pt, Some(&mt), false).unwrap().hidden)
         .narrow(1, 3, n);
     let diff = (a - b).abs().max().to_kind(Kind::Double).double_value(&[]);
     assert!(diff < 1e-4, "max |Δ logit| = {diff}");
@@ -112,7 +110,7 @@ fn attention_paths_agree() {
         let fast = m.forward(&t, None, false).unwrap();
         let slow = m.forward(&t, None, true).unwrap();
         assert_eq!(slow.attentions.len() as i64, m.info().n_layers);
-        let diff = (fast.logits - slow.logits)
+        let diff = (m.logits(&fast.hidden) - m.logits(&slow.hidden))
             .abs()
             .max()
             .to_kind(Kind::Double)

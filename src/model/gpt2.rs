@@ -169,6 +169,13 @@ impl Gpt2 {
         })
     }
 
+    /// Next-token logits [.., V] from final hidden states [.., D].
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(&self.lm_head, None)
+    }
+
+    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
+    /// and each layer's attention probabilities when the context asks for them.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let (nh, d) = (self.cfg.n_head, self.cfg.n_embd);
         let hd = d / nh;
@@ -193,6 +200,6 @@ impl Gpt2 {
             x += b.mlp_proj.forward(&m);
         }
         let x = self.ln_f.forward(&x);
-        Ok((x.matmul(&self.lm_head.tr()), attns))
+        Ok((x, attns))
     }
 }

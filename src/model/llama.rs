@@ -238,13 +238,12 @@ pub fn gguf_name(hf: &str) -> Option<String> {
 
 struct Layer {
     input_layernorm: RmsNorm,
-    q_proj: Linear,
-    k_proj: Linear,
-    v_proj: Linear,
+    /// q_proj, k_proj and v_proj stacked (one GEMM).
+    qkv_proj: Linear,
     o_proj: Linear,
     post_attention_layernorm: RmsNorm,
-    gate_proj: Linear,
-    up_proj: Linear,
+    /// gate_proj and up_proj stacked (one GEMM).
+    gate_up_proj: Linear,
     down_proj: Linear,
 }
 
@@ -308,15 +307,17 @@ impl Llama {
                     d,
                     cfg.rms_norm_eps,
                 )?,
-                q_proj: qk(&format!("{p}.self_attn.q_proj"), nh, cfg.attention_bias)?,
-                k_proj: qk(&format!("{p}.self_attn.k_proj"), nkv, cfg.attention_bias)?,
-                v_proj: Linear::load(
-                    w,
-                    &format!("{p}.self_attn.v_proj"),
-                    d,
-                    nkv * hd,
-                    cfg.attention_bias,
-                )?,
+                qkv_proj: Linear::fuse(vec![
+                    qk(&format!("{p}.self_attn.q_proj"), nh, cfg.attention_bias)?,
+                    qk(&format!("{p}.self_attn.k_proj"), nkv, cfg.attention_bias)?,
+                    Linear::load(
+                        w,
+                        &format!("{p}.self_attn.v_proj"),
+                        d,
+                        nkv * hd,
+                        cfg.attention_bias,
+                    )?,
+                ])?,
                 o_proj: Linear::load(w, &format!("{p}.self_attn.o_proj"), nh * hd, d, false)?,
                 post_attention_layernorm: RmsNorm::load(
                     w,
@@ -324,20 +325,22 @@ impl Llama {
                     d,
                     cfg.rms_norm_eps,
                 )?,
-                gate_proj: Linear::load(
-                    w,
-                    &format!("{p}.mlp.gate_proj"),
-                    d,
-                    cfg.intermediate_size,
-                    cfg.mlp_bias,
-                )?,
-                up_proj: Linear::load(
-                    w,
-                    &format!("{p}.mlp.up_proj"),
-                    d,
-                    cfg.intermediate_size,
-                    cfg.mlp_bias,
-                )?,
+                gate_up_proj: Linear::fuse(vec![
+                    Linear::load(
+                        w,
+                        &format!("{p}.mlp.gate_proj"),
+                        d,
+                        cfg.intermediate_size,
+                        cfg.mlp_bias,
+                    )?,
+                    Linear::load(
+                        w,
+                        &format!("{p}.mlp.up_proj"),
+                        d,
+                        cfg.intermediate_size,
+                        cfg.mlp_bias,
+                    )?,
+                ])?,
                 down_proj: Linear::load(
                     w,
                     &format!("{p}.mlp.down_proj"),
@@ -373,6 +376,13 @@ impl Llama {
     }
 
     /// Logits [B, T, V] for token ids [B, T]; attention probabilities per layer when asked.
+    /// Next-token logits [.., V] from final hidden states [.., D].
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(&self.lm_head, None)
+    }
+
+    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
+    /// and each layer's attention probabilities when the context asks for them.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let cfg = &self.cfg;
         let (nh, nkv, hd) = (
@@ -386,21 +396,22 @@ impl Llama {
         let mut attns = Vec::new();
         for l in &self.layers {
             let h = l.input_layernorm.forward(&x);
-            let q = self
-                .rotary
-                .apply(&nn::heads(&l.q_proj.forward(&h), nh, hd), &cos, &sin);
-            let k = self
-                .rotary
-                .apply(&nn::heads(&l.k_proj.forward(&h), nkv, hd), &cos, &sin);
-            let v = nn::heads(&l.v_proj.forward(&h), nkv, hd);
+            let qkv = l
+                .qkv_proj
+                .forward(&h)
+                .split_with_sizes([nh * hd, nkv * hd, nkv * hd], -1);
+            let q = self.rotary.apply(&nn::heads(&qkv[0], nh, hd), &cos, &sin);
+            let k = self.rotary.apply(&nn::heads(&qkv[1], nkv, hd), &cos, &sin);
+            let v = nn::heads(&qkv[2], nkv, hd);
             let (a, p) = nn::attention(&q, &k, &v, ctx, scale);
             attns.extend(p);
             x += l.o_proj.forward(&a);
             let h = l.post_attention_layernorm.forward(&x);
-            let gate = nn::activation(&cfg.hidden_act, &l.gate_proj.forward(&h))?;
-            x += l.down_proj.forward(&(gate * l.up_proj.forward(&h)));
+            let gate_up = l.gate_up_proj.forward(&h).chunk(2, -1);
+            let gate = nn::activation(&cfg.hidden_act, &gate_up[0])?;
+            x += l.down_proj.forward(&(gate * &gate_up[1]));
         }
         let x = self.norm.forward(&x);
-        Ok((x.matmul(&self.lm_head.tr()), attns))
+        Ok((x, attns))
     }
 }

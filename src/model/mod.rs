@@ -131,8 +131,8 @@ enum Arch {
 
 /// The output of one forward pass.
 pub struct Output {
-    /// [B, T, V] next-token logits.
-    pub logits: Tensor,
+    /// [B, T, D] final hidden states; `LanguageModel::logits` turns them into logits.
+    pub hidden: Tensor,
     /// One [B, H, T, T] attention-probability tensor per layer, when asked for.
     pub attentions: Vec<Tensor>,
 }
@@ -150,6 +150,9 @@ pub trait LanguageModel {
         padding_mask: Option<&Tensor>,
         want_attention: bool,
     ) -> Result<Output>;
+    /// Next-token logits [.., V] from hidden states [.., D] (kept apart so callers can
+    /// skip positions they do not need, or project in chunks).
+    fn logits(&self, hidden: &Tensor) -> Tensor;
 }
 
 pub struct Model {
@@ -181,12 +184,20 @@ impl LanguageModel for Model {
     ) -> Result<Output> {
         let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window);
         ctx.want_attention = want_attention;
-        let (logits, attentions) = match &self.arch {
+        let (hidden, attentions) = match &self.arch {
             Arch::Gpt2(m) => m.forward(ids, &ctx)?,
             Arch::Llama(m) => m.forward(ids, &ctx)?,
             Arch::Neox(m) => m.forward(ids, &ctx)?,
         };
-        Ok(Output { logits, attentions })
+        Ok(Output { hidden, attentions })
+    }
+
+    fn logits(&self, hidden: &Tensor) -> Tensor {
+        match &self.arch {
+            Arch::Gpt2(m) => m.logits(hidden),
+            Arch::Llama(m) => m.logits(hidden),
+            Arch::Neox(m) => m.logits(hidden),
+        }
     }
 }
 

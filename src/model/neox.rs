@@ -207,6 +207,13 @@ impl GptNeox {
         })
     }
 
+    /// Next-token logits [.., V] from final hidden states [.., D].
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(&self.embed_out, None)
+    }
+
+    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
+    /// and each layer's attention probabilities when the context asks for them.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let (d, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
         let hd = d / nh;
@@ -246,6 +253,6 @@ impl GptNeox {
             }
         }
         let x = self.final_layer_norm.forward(&x);
-        Ok((x.matmul(&self.embed_out.tr()), attns))
+        Ok((x, attns))
     }
 }

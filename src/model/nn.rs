@@ -28,6 +28,30 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.linear(&self.weight, self.bias.as_ref())
     }
+
+    /// Stacks layers that read the same input into one (one larger GEMM instead of
+    /// several small ones); split the output with `out_dims`.
+    pub fn fuse(parts: Vec<Linear>) -> Result<Linear> {
+        let any_bias = parts.iter().any(|l| l.bias.is_some());
+        let weights: Vec<&Tensor> = parts.iter().map(|l| &l.weight).collect();
+        let weight = Tensor::f_cat(&weights, 0)?;
+        let bias = if any_bias {
+            let bs: Vec<Tensor> = parts
+                .iter()
+                .map(|l| match &l.bias {
+                    Some(b) => b.shallow_clone(),
+                    None => l
+                        .weight
+                        .zeros_like()
+                        .sum_dim_intlist(1, false, l.weight.kind()),
+                })
+                .collect();
+            Some(Tensor::f_cat(&bs, 0)?)
+        } else {
+            None
+        };
+        Ok(Linear { weight, bias })
+    }
 }
 
 pub struct LayerNorm {
