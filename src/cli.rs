@@ -20,7 +20,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Score texts for membership: per-text negative log-likelihood and perplexity.
+    /// Score texts for membership: every signal from one teacher-forced pass.
     Score(ScoreArgs),
 }
 
@@ -59,7 +59,29 @@ pub struct ScoreArgs {
     /// Longest token sequence scored; longer texts are cut (default: the model's context).
     #[arg(long)]
     pub max_tokens: Option<usize>,
-    /// Add `tokens` and `token_logprobs` (one per scored token) to each line.
+    /// Add `tokens`, `token_ids`, `token_logprobs` and the per-token statistics
+    /// (`token_confidence`, `token_margin`, `token_entropy`) to each line.
     #[arg(long)]
     pub tokens: bool,
+    /// k of Min-K% and Min-K%++, in percent.
+    #[arg(long, default_value_t = 20.0)]
+    pub min_k: f64,
+    /// Only nll_mean, perplexity and zlib_ratio: skips the per-position statistics of the
+    /// predictive distribution (the fastest pass).
+    #[arg(long)]
+    pub basic: bool,
+    /// Also score the lowercased text (a second, batched pass) for `lowercase_ratio`.
+    #[arg(long)]
+    pub lowercase: bool,
+    /// A reference model (any supported format, its own tokenizer) for `ref_ratio`.
+    #[arg(long)]
+    pub reference_model: Option<String>,
+    /// Attention entropy (`attn_entropy`, `attn_entropy_layers`); uses the explicit-softmax
+    /// attention path, slower than the fused one.
+    #[arg(long)]
+    pub attention: bool,
+    /// White-box: gradient norm of each text's mean loss (`grad_norm`, `grad_norm_layers`);
+    /// one backward pass per text.
+    #[arg(long)]
+    pub gradients: bool,
 }

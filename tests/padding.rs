@@ -4,7 +4,16 @@
 mod common;
 use common::*;
 use memscan::model::{self, ModelSpec};
-use memscan::scorer::Scorer;
+use memscan::scorer::{ScoreOptions, Scorer};
+
+fn opts(batch_size: usize) -> ScoreOptions {
+    ScoreOptions {
+        batch_size,
+        max_tokens: None,
+        vocab_stats: true,
+        attention: false,
+    }
+}
 
 fn check(model_path: &std::path::Path) {
     let m = model::load(&ModelSpec {
@@ -21,8 +30,8 @@ fn check(model_path: &std::path::Path) {
         "x",
         "Numbers 1 2 3 and an email jane@example.com.",
     ];
-    let alone = Scorer::new(&m, 1, None).unwrap();
-    let batched = Scorer::new(&m, 5, None).unwrap();
+    let alone = Scorer::new(&m, opts(1)).unwrap();
+    let batched = Scorer::new(&m, opts(5)).unwrap();
     let together = batched.score(&texts, |_, _| {}).unwrap();
     for (i, t) in texts.iter().enumerate() {
         let single = alone.score(&[t], |_, _| {}).unwrap().remove(0);
@@ -109,7 +118,7 @@ fn attention_paths_agree() {
         let t = Tensor::from_slice(&ids).view([1, ids.len() as i64]);
         let fast = m.forward(&t, None, false).unwrap();
         let slow = m.forward(&t, None, true).unwrap();
-        assert_eq!(slow.attentions.len() as i64, m.info().n_layers);
+        assert_eq!(slow.attn_entropy.len() as i64, m.info().n_layers);
         let diff = (m.logits(&fast.hidden) - m.logits(&slow.hidden))
             .abs()
             .max()

@@ -9,6 +9,11 @@ use crate::model::{self, Model, ModelSpec};
 
 /// Loads the model the flags name, telling the user what was loaded.
 pub fn load_model(args: &ModelArgs, quiet: bool) -> Result<Model> {
+    load_model_named(args, args.model.clone(), quiet)
+}
+
+/// Loads `name` (default: the embedded model) with the device, dtype and threads of `args`.
+pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> Result<Model> {
     if let Some(n) = args.threads {
         if n < 1 {
             return Err(crate::error::Error::input("--threads must be at least 1"));
@@ -16,10 +21,7 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> Result<Model> {
         tch::set_num_threads(n);
     }
     let spec = ModelSpec {
-        model: args
-            .model
-            .clone()
-            .unwrap_or_else(|| model::default_model().display().to_string()),
+        model: name.unwrap_or_else(|| model::default_model().display().to_string()),
         device: args.device.clone(),
         dtype: args.dtype.clone(),
     };

@@ -1,5 +1,6 @@
-//! `memscan score`: per-text membership signals from one teacher-forced pass,
-//! one JSON line per text, in input order, streamed as windows of texts finish.
+//! `memscan score`: per-text membership signals from one teacher-forced pass (plus
+//! the optional second passes: lowercased text, reference model, gradients), one
+//! JSON line per text, in input order, streamed as windows of texts finish.
 
 use std::io::Write;
 
@@ -9,13 +10,27 @@ use crate::cli::ScoreArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::input::{read_texts, TextRecord};
 use crate::model::LanguageModel;
-use crate::scorer::{ScoredText, Scorer};
+use crate::scorer::{self, ScoreOptions, ScoredText, Scorer};
 use crate::signals;
 
 /// Texts sorted and batched together; output is written after each window.
 const WINDOW_BATCHES: usize = 32;
 
+/// What the optional passes add to one text.
+#[derive(Default)]
+struct Extra {
+    nll_lower: Option<f64>,
+    nll_ref: Option<f64>,
+    grad: Option<(f64, Vec<f64>)>,
+}
+
 pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
+    if !(args.min_k > 0.0 && args.min_k <= 100.0) {
+        return Err(Error::input(format!(
+            "--min-k {}: must be in (0, 100]",
+            args.min_k
+        )));
+    }
     let records = read_texts(&args.input)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -24,7 +39,32 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let model = super::load_model(&args.model, quiet)?;
-    let scorer = Scorer::new(&model, args.batch_size, args.max_tokens)?;
+    let reference = match &args.reference_model {
+        Some(r) => Some(super::load_model_named(
+            &args.model,
+            Some(r.clone()),
+            quiet,
+        )?),
+        None => None,
+    };
+    let opts = |stats: bool, attention: bool| ScoreOptions {
+        batch_size: args.batch_size,
+        max_tokens: args.max_tokens,
+        vocab_stats: stats,
+        attention,
+    };
+    let scorer = Scorer::new(&model, opts(!args.basic, args.attention))?;
+    let basic = Scorer::new(&model, opts(false, false))?;
+    let ref_scorer = match &reference {
+        Some(r) => Some(Scorer::new(r, opts(false, false))?),
+        None => None,
+    };
+    let params = if args.gradients {
+        scorer::prepare_gradients(&model)
+    } else {
+        Vec::new()
+    };
+
     let pb = super::progress_bar(records.len() as u64, quiet, "texts");
     let t0 = std::time::Instant::now();
     let mut tokens_total = 0usize;
@@ -38,8 +78,26 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
                 tokens_total as f64 / t0.elapsed().as_secs_f64().max(1e-9)
             ));
         })?;
-        for (rec, s) in window.iter().zip(&scored) {
-            let line = serde_json::to_string(&Value::Object(row(rec, s, &model, args.tokens)))
+        let mut extras: Vec<Extra> = (0..window.len()).map(|_| Extra::default()).collect();
+        if args.lowercase {
+            let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+            let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+            for (e, s) in extras.iter_mut().zip(basic.score(&refs, |_, _| {})?) {
+                e.nll_lower = signals::nll_mean(&s.token_logprobs);
+            }
+        }
+        if let Some(rs) = &ref_scorer {
+            for (e, s) in extras.iter_mut().zip(rs.score(&texts, |_, _| {})?) {
+                e.nll_ref = signals::nll_mean(&s.token_logprobs);
+            }
+        }
+        if args.gradients {
+            for (e, t) in extras.iter_mut().zip(&texts) {
+                e.grad = scorer.grad_norms(t, &params)?;
+            }
+        }
+        for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
+            let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)))
                 .map_err(|e| Error::internal(format!("JSON: {e}")))?;
             writeln!(out, "{line}").map_err(write_err(args))?;
         }
@@ -66,33 +124,91 @@ fn write_err(args: &ScoreArgs) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
+fn num(v: Option<f64>) -> Value {
+    v.filter(|x| x.is_finite())
+        .map(Value::from)
+        .unwrap_or(Value::Null)
+}
+
 /// The output line of one text: id, carried fields, then the signals.
 fn row(
     rec: &TextRecord,
     s: &ScoredText,
+    e: &Extra,
     model: &dyn LanguageModel,
-    with_tokens: bool,
+    args: &ScoreArgs,
 ) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), rec.id.clone());
     for (k, v) in &rec.extra {
         m.insert(k.clone(), v.clone());
     }
-    let nll = signals::nll_mean(&s.token_logprobs);
+    let lp = &s.token_logprobs;
+    let nll = signals::nll_mean(lp);
     m.insert("n_tokens".into(), Value::from(s.token_ids.len()));
+    m.insert("nll_mean".into(), num(nll));
+    m.insert("perplexity".into(), num(nll.map(signals::perplexity)));
     m.insert(
-        "nll_mean".into(),
-        nll.map(Value::from).unwrap_or(Value::Null),
+        "zlib_ratio".into(),
+        num(nll.map(|n| signals::zlib_ratio(n, &rec.text))),
     );
+    m.insert("min_k".into(), num(signals::min_k(lp, args.min_k)));
+    if let Some(st) = &s.stats {
+        m.insert(
+            "min_k_pp".into(),
+            num(signals::min_k_pp(
+                lp,
+                &st.mean_logp,
+                &st.std_logp,
+                args.min_k,
+            )),
+        );
+    }
     m.insert(
-        "perplexity".into(),
-        nll.map(|n| Value::from(signals::perplexity(n)))
-            .unwrap_or(Value::Null),
+        "window_ppl".into(),
+        num(signals::window_ppl(lp, signals::WINDOW)),
     );
+    if let Some(st) = &s.stats {
+        m.insert(
+            "confidence".into(),
+            num(signals::token_mean(&st.confidence)),
+        );
+        m.insert("margin".into(), num(signals::token_mean(&st.margin)));
+        m.insert("entropy".into(), num(signals::entropy(&st.mean_logp)));
+    }
+    if args.lowercase {
+        m.insert(
+            "lowercase_ratio".into(),
+            num(e
+                .nll_lower
+                .zip(nll)
+                .map(|(l, n)| signals::lowercase_ratio(l, n))),
+        );
+    }
+    if args.reference_model.is_some() {
+        m.insert(
+            "ref_ratio".into(),
+            num(nll.zip(e.nll_ref).map(|(n, r)| signals::ref_ratio(n, r))),
+        );
+    }
+    if let Some(layers) = &s.attn_entropy_layers {
+        m.insert("attn_entropy".into(), num(signals::attn_entropy(layers)));
+        m.insert("attn_entropy_layers".into(), Value::from(layers.clone()));
+    }
+    if args.gradients {
+        m.insert("grad_norm".into(), num(e.grad.as_ref().map(|g| g.0)));
+        m.insert(
+            "grad_norm_layers".into(),
+            e.grad
+                .as_ref()
+                .map(|g| Value::from(g.1.clone()))
+                .unwrap_or(Value::Null),
+        );
+    }
     if s.truncated {
         m.insert("truncated".into(), Value::Bool(true));
     }
-    if with_tokens {
+    if args.tokens {
         let tok = model.tokenizer();
         let toks: Vec<Value> = s
             .token_ids
@@ -105,6 +221,17 @@ fn row(
             "token_logprobs".into(),
             Value::from(s.token_logprobs.clone()),
         );
+        if let Some(st) = &s.stats {
+            let ent: Vec<f32> = st.mean_logp.iter().map(|m| -m).collect();
+            m.insert(
+                "token_confidence".into(),
+                Value::from(st.confidence.clone()),
+            );
+            m.insert("token_margin".into(), Value::from(st.margin.clone()));
+            m.insert("token_entropy".into(), Value::from(ent));
+            m.insert("token_mu".into(), Value::from(st.mean_logp.clone()));
+            m.insert("token_sigma".into(), Value::from(st.std_logp.clone()));
+        }
     }
     m
 }

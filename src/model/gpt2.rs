@@ -110,7 +110,7 @@ pub struct Gpt2 {
     wpe: Tensor,
     h: Vec<Block>,
     ln_f: LayerNorm,
-    lm_head: Tensor,
+    pub lm_head: Tensor,
 }
 
 impl Gpt2 {
@@ -169,13 +169,24 @@ impl Gpt2 {
         })
     }
 
-    /// Next-token logits [.., V] from final hidden states [.., D].
-    pub fn logits(&self, hidden: &Tensor) -> Tensor {
-        hidden.linear::<Tensor>(&self.lm_head, None)
+    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+        let mut v = nn::outer_params(&[&self.wte, &self.wpe], self.ln_f.params(), &self.lm_head);
+        for (i, b) in self.h.iter().enumerate() {
+            let ps = [
+                b.ln_1.params(),
+                b.c_attn.params(),
+                b.c_proj.params(),
+                b.ln_2.params(),
+                b.c_fc.params(),
+                b.mlp_proj.params(),
+            ];
+            v.extend(ps.into_iter().flatten().map(|t| (Some(i), t)));
+        }
+        v
     }
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention probabilities when the context asks for them.
+    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let (nh, d) = (self.cfg.n_head, self.cfg.n_embd);
         let hd = d / nh;
@@ -192,12 +203,12 @@ impl Gpt2 {
             );
             let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt());
             attns.extend(p);
-            x += b.c_proj.forward(&a);
+            x = x.f_add(&b.c_proj.forward(&a))?;
             let m = nn::activation(
                 &self.cfg.activation_function,
                 &b.c_fc.forward(&b.ln_2.forward(&x)),
             )?;
-            x += b.mlp_proj.forward(&m);
+            x = x.f_add(&b.mlp_proj.forward(&m))?;
         }
         let x = self.ln_f.forward(&x);
         Ok((x, attns))

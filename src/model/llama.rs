@@ -252,7 +252,7 @@ pub struct Llama {
     embed_tokens: Tensor,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    lm_head: Tensor,
+    pub lm_head: Tensor,
     rotary: Rotary,
 }
 
@@ -376,13 +376,24 @@ impl Llama {
     }
 
     /// Logits [B, T, V] for token ids [B, T]; attention probabilities per layer when asked.
-    /// Next-token logits [.., V] from final hidden states [.., D].
-    pub fn logits(&self, hidden: &Tensor) -> Tensor {
-        hidden.linear::<Tensor>(&self.lm_head, None)
+    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+        let mut v = nn::outer_params(&[&self.embed_tokens], self.norm.params(), &self.lm_head);
+        for (i, l) in self.layers.iter().enumerate() {
+            let ps = [
+                l.input_layernorm.params(),
+                l.qkv_proj.params(),
+                l.o_proj.params(),
+                l.post_attention_layernorm.params(),
+                l.gate_up_proj.params(),
+                l.down_proj.params(),
+            ];
+            v.extend(ps.into_iter().flatten().map(|t| (Some(i), t)));
+        }
+        v
     }
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention probabilities when the context asks for them.
+    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let cfg = &self.cfg;
         let (nh, nkv, hd) = (
@@ -405,11 +416,11 @@ impl Llama {
             let v = nn::heads(&qkv[2], nkv, hd);
             let (a, p) = nn::attention(&q, &k, &v, ctx, scale);
             attns.extend(p);
-            x += l.o_proj.forward(&a);
+            x = x.f_add(&l.o_proj.forward(&a))?;
             let h = l.post_attention_layernorm.forward(&x);
             let gate_up = l.gate_up_proj.forward(&h).chunk(2, -1);
             let gate = nn::activation(&cfg.hidden_act, &gate_up[0])?;
-            x += l.down_proj.forward(&(gate * &gate_up[1]));
+            x = x.f_add(&l.down_proj.forward(&(gate * &gate_up[1])))?;
         }
         let x = self.norm.forward(&x);
         Ok((x, attns))

@@ -133,8 +133,9 @@ enum Arch {
 pub struct Output {
     /// [B, T, D] final hidden states; `LanguageModel::logits` turns them into logits.
     pub hidden: Tensor,
-    /// One [B, H, T, T] attention-probability tensor per layer, when asked for.
-    pub attentions: Vec<Tensor>,
+    /// Per layer, when asked for: attention entropy of each query position,
+    /// averaged over heads, [B, T] (f32).
+    pub attn_entropy: Vec<Tensor>,
 }
 
 /// A causal language model that memscan can score and sample from.
@@ -150,9 +151,15 @@ pub trait LanguageModel {
         padding_mask: Option<&Tensor>,
         want_attention: bool,
     ) -> Result<Output>;
-    /// Next-token logits [.., V] from hidden states [.., D] (kept apart so callers can
-    /// skip positions they do not need, or project in chunks).
-    fn logits(&self, hidden: &Tensor) -> Tensor;
+    /// The output projection [V, D]: logits = hidden · lm_headᵀ. Kept apart from
+    /// `forward` so callers project only the positions they need, in vocabulary chunks.
+    fn lm_head(&self) -> &Tensor;
+    /// Next-token logits [.., V] from hidden states [.., D].
+    fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(self.lm_head(), None)
+    }
+    /// Every parameter tensor once (tied weights once), with its transformer layer.
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
 }
 
 pub struct Model {
@@ -184,19 +191,30 @@ impl LanguageModel for Model {
     ) -> Result<Output> {
         let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window);
         ctx.want_attention = want_attention;
-        let (hidden, attentions) = match &self.arch {
+        let (hidden, attn_entropy) = match &self.arch {
             Arch::Gpt2(m) => m.forward(ids, &ctx)?,
             Arch::Llama(m) => m.forward(ids, &ctx)?,
             Arch::Neox(m) => m.forward(ids, &ctx)?,
         };
-        Ok(Output { hidden, attentions })
+        Ok(Output {
+            hidden,
+            attn_entropy,
+        })
     }
 
-    fn logits(&self, hidden: &Tensor) -> Tensor {
+    fn lm_head(&self) -> &Tensor {
         match &self.arch {
-            Arch::Gpt2(m) => m.logits(hidden),
-            Arch::Llama(m) => m.logits(hidden),
-            Arch::Neox(m) => m.logits(hidden),
+            Arch::Gpt2(m) => &m.lm_head,
+            Arch::Llama(m) => &m.lm_head,
+            Arch::Neox(m) => &m.embed_out,
+        }
+    }
+
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+        match &self.arch {
+            Arch::Gpt2(m) => m.parameters(),
+            Arch::Llama(m) => m.parameters(),
+            Arch::Neox(m) => m.parameters(),
         }
     }
 }

@@ -141,7 +141,7 @@ pub struct GptNeox {
     embed_in: Tensor,
     layers: Vec<Layer>,
     final_layer_norm: LayerNorm,
-    embed_out: Tensor,
+    pub embed_out: Tensor,
     rotary: Rotary,
 }
 
@@ -207,13 +207,28 @@ impl GptNeox {
         })
     }
 
-    /// Next-token logits [.., V] from final hidden states [.., D].
-    pub fn logits(&self, hidden: &Tensor) -> Tensor {
-        hidden.linear::<Tensor>(&self.embed_out, None)
+    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+        let mut v = nn::outer_params(
+            &[&self.embed_in],
+            self.final_layer_norm.params(),
+            &self.embed_out,
+        );
+        for (i, l) in self.layers.iter().enumerate() {
+            let ps = [
+                l.input_layernorm.params(),
+                l.post_attention_layernorm.params(),
+                l.query_key_value.params(),
+                l.dense.params(),
+                l.dense_h_to_4h.params(),
+                l.dense_4h_to_h.params(),
+            ];
+            v.extend(ps.into_iter().flatten().map(|t| (Some(i), t)));
+        }
+        v
     }
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention probabilities when the context asks for them.
+    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
     pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
         let (d, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
         let hd = d / nh;
@@ -243,13 +258,13 @@ impl GptNeox {
                 )?;
                 x = x + attn_out + l.dense_4h_to_h.forward(&m);
             } else {
-                x += attn_out;
+                x = x.f_add(&attn_out)?;
                 let m = nn::activation(
                     &self.cfg.hidden_act,
                     &l.dense_h_to_4h
                         .forward(&l.post_attention_layernorm.forward(&x)),
                 )?;
-                x += l.dense_4h_to_h.forward(&m);
+                x = x.f_add(&l.dense_4h_to_h.forward(&m))?;
             }
         }
         let x = self.final_layer_norm.forward(&x);

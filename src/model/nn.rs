@@ -29,6 +29,12 @@ impl Linear {
         x.linear(&self.weight, self.bias.as_ref())
     }
 
+    pub fn params(&self) -> Vec<Tensor> {
+        std::iter::once(self.weight.shallow_clone())
+            .chain(self.bias.iter().map(Tensor::shallow_clone))
+            .collect()
+    }
+
     /// Stacks layers that read the same input into one (one larger GEMM instead of
     /// several small ones); split the output with `out_dims`.
     pub fn fuse(parts: Vec<Linear>) -> Result<Linear> {
@@ -69,6 +75,10 @@ impl LayerNorm {
         })
     }
 
+    pub fn params(&self) -> Vec<Tensor> {
+        vec![self.weight.shallow_clone(), self.bias.shallow_clone()]
+    }
+
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let dim = *x.size().last().unwrap_or(&0);
         x.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
@@ -87,6 +97,10 @@ impl RmsNorm {
             weight: w.get(name, &[dim])?,
             eps,
         })
+    }
+
+    pub fn params(&self) -> Vec<Tensor> {
+        vec![self.weight.shallow_clone()]
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
@@ -162,7 +176,7 @@ pub struct Context {
     pub positions: Tensor,
     /// Boolean [B, 1, T, T] mask (true = may attend); `None` = plain causal.
     pub mask: Option<Tensor>,
-    /// Keep each layer's attention probabilities [B, H, T, T] (explicit softmax path).
+    /// Compute each layer's attention entropy (explicit softmax path).
     pub want_attention: bool,
 }
 
@@ -217,8 +231,9 @@ fn window(causal: Tensor, w: i64) -> Tensor {
 }
 
 /// Scaled dot-product attention of q [B, H, T, D] over k, v [B, KV, T, D]
-/// (KV divides H: grouped-query attention). Returns ([B, T, H·D], probabilities
-/// when `ctx.want_attention`).
+/// (KV divides H: grouped-query attention). Returns [B, T, H·D] and, when
+/// `ctx.want_attention`, the Shannon entropy (nats) of each query's attention
+/// distribution averaged over heads, [B, T] in f32.
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
@@ -249,8 +264,13 @@ pub fn attention(
                 .view([1, 1, t, t]),
         };
         scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
-        let probs = scores.softmax(-1, Kind::Float).to_kind(q.kind());
-        (probs.matmul(&v), Some(probs))
+        let probs = scores.softmax(-1, Kind::Float);
+        // H = -Σ p log p, with 0 log 0 = 0 for masked keys.
+        let entropy = (&probs * probs.clamp_min(1e-30).log())
+            .sum_dim_intlist(-1, false, Kind::Float)
+            .neg();
+        let out = probs.to_kind(q.kind()).matmul(&v);
+        (out, Some(entropy.mean_dim(1, false, Kind::Float)))
     } else {
         let out = match &ctx.mask {
             None => Tensor::scaled_dot_product_attention::<Tensor>(
@@ -296,4 +316,27 @@ pub fn check_activation(name: &str) -> Result<()> {
             "unsupported activation function {other}"
         ))),
     }
+}
+
+/// Whether two tensors share storage (tied embeddings).
+pub fn same_storage(a: &Tensor, b: &Tensor) -> bool {
+    a.data_ptr() == b.data_ptr()
+}
+
+/// Parameters of the non-layer part of a model: `(None, tensor)` each, the output
+/// projection only when it is not tied to the embedding.
+pub fn outer_params(
+    embeddings: &[&Tensor],
+    norms: Vec<Tensor>,
+    head: &Tensor,
+) -> Vec<(Option<usize>, Tensor)> {
+    let mut v: Vec<(Option<usize>, Tensor)> = embeddings
+        .iter()
+        .map(|t| (None, t.shallow_clone()))
+        .collect();
+    v.extend(norms.into_iter().map(|t| (None, t)));
+    if !embeddings.iter().any(|e| same_storage(e, head)) {
+        v.push((None, head.shallow_clone()));
+    }
+    v
 }

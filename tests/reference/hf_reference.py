@@ -104,15 +104,72 @@ def logprobs(model, ids):
         return lp.gather(1, x[0, 1:, None])[:, 0].tolist()
 
 
+def layer_of(name):
+    """Transformer block index of a parameter name, or None."""
+    parts = name.split(".")
+    for key in ("layers", "h"):
+        if key in parts:
+            i = parts.index(key)
+            if i + 1 < len(parts) and parts[i + 1].isdigit():
+                return int(parts[i + 1])
+    return None
+
+
+def signals(model, ids):
+    """Per-token distribution statistics (float64), attention entropy, gradient norms."""
+    x = torch.tensor([ids])
+    out = {}
+    with torch.no_grad():
+        res = model(x, output_attentions=True)
+        logits = res.logits[0, :-1].double()
+        lp = torch.log_softmax(logits, -1)
+        p = lp.exp()
+        tgt = x[0, 1:]
+        mu = (p * lp).sum(-1)
+        sigma = ((p * (lp - mu[:, None]) ** 2).sum(-1)).sqrt()
+        conf = p.max(-1).values
+        p_true = p.gather(1, tgt[:, None])[:, 0]
+        others = p.clone()
+        others.scatter_(1, tgt[:, None], -1.0)
+        margin = p_true - others.max(-1).values
+        out.update(mu=mu.tolist(), sigma=sigma.tolist(), confidence=conf.tolist(), margin=margin.tolist())
+        layers = []
+        for a in res.attentions:  # [1, H, T, T]
+            a = a[0].double()
+            ent = -(torch.special.xlogy(a, a)).sum(-1)  # [H, T]
+            layers.append(ent.mean().item())
+        out["attn_entropy_layers"] = layers
+    model.zero_grad(set_to_none=True)
+    logits = model(x).logits[0, :-1].float()
+    loss = -torch.log_softmax(logits, -1).gather(1, x[0, 1:, None]).mean()
+    loss.backward()
+    total, per = 0.0, {}
+    for name, prm in model.named_parameters():
+        if prm.grad is None:
+            continue
+        sq = prm.grad.double().pow(2).sum().item()
+        total += sq
+        li = layer_of(name)
+        if li is not None:
+            per[li] = per.get(li, 0.0) + sq
+    out["grad_norm"] = total ** 0.5
+    out["grad_norm_layers"] = [per[i] ** 0.5 for i in sorted(per)]
+    model.zero_grad(set_to_none=True)
+    return out
+
+
 def reference_hf(d):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(d)
-    model = AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
     rows = []
     for t in TEXTS:
         ids = tok(t).input_ids
-        rows.append({"ids": ids, "logprobs": logprobs(model, ids)})
+        row = {"ids": ids, "logprobs": logprobs(model, ids)}
+        if len(ids) > 1:
+            row.update(signals(model, ids))
+        rows.append(row)
     return rows
 
 
@@ -121,13 +178,16 @@ def reference_gguf(path):
 
     d, f = os.path.split(path)
     tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
-    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32, attn_implementation="eager").eval()
     rows = []
-    for t in TEXTS:
+    for i, t in enumerate(TEXTS):
         # transformers' GGUF tokenizer converter prepends BOS whatever the file's
         # tokenizer.ggml.add_bos_token says (False for SmolLM2); memscan follows the file.
         ids = tok(t, add_special_tokens=False).input_ids
-        rows.append({"ids": ids, "logprobs": logprobs(model, ids)})
+        row = {"ids": ids, "logprobs": logprobs(model, ids)}
+        if len(ids) > 1 and i < 4:  # the full set of signals on a few texts (backward is slow)
+            row.update(signals(model, ids))
+        rows.append(row)
     return rows
 
 
