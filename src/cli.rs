@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,6 +22,56 @@ pub struct Cli {
 pub enum Command {
     /// Score texts for membership: every signal from one teacher-forced pass.
     Score(ScoreArgs),
+    /// Find PII and secrets in files, folders, JSONL or stdin (no model).
+    Detect(DetectArgs),
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectFormat {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    None,
+    Secret,
+    Pii,
+    Any,
+}
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    /// Files, folders (recursive; binary files skipped), JSONL files (the `text` field of
+    /// each record) or `-` for stdin.
+    #[arg(required_unless_present = "list_rules")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DetectFormat,
+    /// Exit with code 1 when a finding of this category is found.
+    #[arg(long, value_enum, default_value = "none")]
+    pub fail_on: FailOn,
+    /// Rule folder (*.toml) to use instead of the built-in rules; repeatable.
+    #[arg(long = "patterns", value_name = "DIR")]
+    pub patterns: Vec<PathBuf>,
+    /// Rule folder (*.toml) to use in addition to the rules in force; repeatable.
+    #[arg(long = "add-patterns", value_name = "DIR")]
+    pub add_patterns: Vec<PathBuf>,
+    /// Findings below this confidence are not reported.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_confidence: f64,
+    /// Write raw values into the output (they are masked otherwise).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Where to write (default: stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Print the rules in force and exit.
+    #[arg(long)]
+    pub list_rules: bool,
 }
 
 /// Which model to run, where and how.

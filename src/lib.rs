@@ -3,9 +3,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod detect;
 pub mod error;
 pub mod input;
 pub mod model;
+pub mod report;
 pub mod scorer;
 pub mod signals;
 
@@ -15,5 +17,6 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> error::Result<i32> {
     match &cli.command {
         Command::Score(args) => commands::score::run(args, cli.quiet),
+        Command::Detect(args) => commands::detect::run(args, cli.quiet),
     }
 }

@@ -1,0 +1,480 @@
+//! `memscan detect`: PII and secrets in files, folders, JSONL records or stdin,
+//! reported masked (raw values only with `--reveal`) as text, JSON, JSONL or SARIF.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::cli::{DetectArgs, DetectFormat, FailOn};
+use crate::detect::{rules, Category, Engine, Finding};
+use crate::error::{Error, IoContext, Result, EXIT_FINDINGS};
+use crate::report::{sarif, SCHEMA_VERSION};
+
+/// Bytes per chunk when streaming a file.
+const CHUNK: usize = 8 << 20;
+/// A file with a NUL byte in its first bytes is binary and skipped.
+const SNIFF: usize = 8192;
+
+/// A finding and where it is.
+struct Located {
+    finding: Finding,
+    path: String,
+    line: u64,
+    column: u64,
+    /// The JSONL record's id.
+    record: Option<Value>,
+}
+
+#[derive(Default)]
+struct Scanned {
+    found: Vec<Located>,
+    bytes: u64,
+    binary: bool,
+}
+
+pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
+    if !(0.0..=1.0).contains(&args.min_confidence) {
+        return Err(Error::input("--min-confidence must be between 0 and 1"));
+    }
+    let engine = Engine::new(rules::load(&args.patterns, &args.add_patterns)?)?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_file(p)?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if args.list_rules {
+        for r in &engine.rules {
+            writeln!(
+                out,
+                "{}\t{}\t{}",
+                r.spec.id,
+                r.spec.category.as_str(),
+                r.spec.description
+            )?;
+        }
+        return Ok(0);
+    }
+    let files = collect_inputs(&args.paths)?;
+    let t0 = std::time::Instant::now();
+    let pb = super::progress_bar(files.len() as u64, quiet, "files");
+    let results: Vec<Result<Scanned>> = files
+        .par_iter()
+        .map(|f| {
+            let r = scan_input(&engine, f);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut found = Vec::new();
+    let (mut bytes, mut n_files, mut skipped) = (0u64, 0usize, Vec::new());
+    for (f, r) in files.iter().zip(results) {
+        let s = r?;
+        if s.binary {
+            skipped.push(f.display().to_string());
+            continue;
+        }
+        n_files += 1;
+        bytes += s.bytes;
+        found.extend(
+            s.found
+                .into_iter()
+                .filter(|l| l.finding.confidence >= args.min_confidence),
+        );
+    }
+    found.sort_by(|a, b| {
+        a.path
+            .cmp(&b.path)
+            .then(a.finding.start.cmp(&b.finding.start))
+    });
+    let secs = t0.elapsed().as_secs_f64();
+    write_output(&mut out, args, &engine, &found, n_files, bytes, &skipped)?;
+    out.flush()
+        .map_err(|e| Error::input(format!("cannot write output ({e})")))?;
+    if !quiet {
+        let count = |c: Category| found.iter().filter(|l| l.finding.category == c).count();
+        eprintln!(
+            "memscan: {} secret and {} PII findings in {n_files} files ({:.1} MB, {:.1} MB/s){}",
+            count(Category::Secret),
+            count(Category::Pii),
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs.max(1e-9),
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; {} binary files skipped", skipped.len())
+            }
+        );
+    }
+    let fail = found.iter().any(|l| match args.fail_on {
+        FailOn::None => false,
+        FailOn::Any => true,
+        FailOn::Secret => l.finding.category == Category::Secret,
+        FailOn::Pii => l.finding.category == Category::Pii,
+    });
+    Ok(if fail { EXIT_FINDINGS } else { 0 })
+}
+
+/// Expands folders (recursively, skipping .git) into files; `-` is stdin.
+fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(p.clone());
+        } else if p.is_dir() {
+            let walker = walkdir::WalkDir::new(p)
+                .follow_links(false)
+                .sort_by_file_name();
+            for e in walker.into_iter().filter_entry(|e| e.file_name() != ".git") {
+                let e = e.map_err(|e| Error::file(p, format!("cannot read folder ({e})")))?;
+                if e.file_type().is_file() {
+                    files.push(e.into_path());
+                }
+            }
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else if p.exists() {
+            return Err(Error::file(p, "not a regular file or folder"));
+        } else {
+            return Err(Error::file(p, "no such file or directory"));
+        }
+    }
+    Ok(files)
+}
+
+fn is_jsonl(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "jsonl" | "ndjson"))
+}
+
+fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::input(format!("stdin: {e}")))?;
+        return Ok(scan_buffer(engine, &buf, "-"));
+    }
+    let name = path.display().to_string();
+    let mut file = std::fs::File::open(path).with_file(path)?;
+    let mut head = vec![0u8; SNIFF];
+    let n = read_full(&mut file, &mut head).with_file(path)?;
+    head.truncate(n);
+    if head.contains(&0) {
+        return Ok(Scanned {
+            binary: true,
+            ..Default::default()
+        });
+    }
+    if is_jsonl(path) {
+        return scan_jsonl(engine, path, std::io::Cursor::new(head).chain(file));
+    }
+    // stream in chunks; then one more pass for line numbers
+    let mut found = Vec::new();
+    let bytes = engine
+        .scan_stream(std::io::Cursor::new(head).chain(file), CHUNK, |f| {
+            found.push(f)
+        })
+        .with_file(path)?;
+    let positions = line_columns(path, found.iter().map(|f| f.start as u64))?;
+    let found = found
+        .into_iter()
+        .zip(positions)
+        .map(|(finding, (line, column))| Located {
+            finding,
+            path: name.clone(),
+            line,
+            column,
+            record: None,
+        })
+        .collect();
+    Ok(Scanned {
+        found,
+        bytes,
+        binary: false,
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// (line, column), 1-based, of each offset (ascending), counting newlines in one pass.
+fn line_columns(path: &Path, offsets: impl Iterator<Item = u64>) -> Result<Vec<(u64, u64)>> {
+    let offsets: Vec<u64> = offsets.collect();
+    if offsets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path).with_file(path)?);
+    let (mut pos, mut line, mut line_start) = (0u64, 1u64, 0u64);
+    let mut out = Vec::with_capacity(offsets.len());
+    let mut next = 0;
+    loop {
+        let buf = r.fill_buf().with_file(path)?;
+        if buf.is_empty() {
+            break;
+        }
+        let len = buf.len();
+        for (i, &b) in buf.iter().enumerate() {
+            let abs = pos + i as u64;
+            while next < offsets.len() && offsets[next] == abs {
+                out.push((line, abs - line_start + 1));
+                next += 1;
+            }
+            if b == b'\n' {
+                line += 1;
+                line_start = abs + 1;
+            }
+        }
+        pos += len as u64;
+        r.consume(len);
+        if next == offsets.len() {
+            break;
+        }
+    }
+    while out.len() < offsets.len() {
+        out.push((line, pos - line_start + 1));
+    }
+    Ok(out)
+}
+
+fn scan_buffer(engine: &Engine, buf: &[u8], name: &str) -> Scanned {
+    let mut found = Vec::new();
+    let (mut line, mut line_start, mut at) = (1u64, 0usize, 0usize);
+    for f in engine.scan(buf) {
+        for (i, &b) in buf[at..f.start].iter().enumerate() {
+            if b == b'\n' {
+                line += 1;
+                line_start = at + i + 1;
+            }
+        }
+        at = f.start;
+        let column = (f.start - line_start + 1) as u64;
+        found.push(Located {
+            finding: f,
+            path: name.to_string(),
+            line,
+            column,
+            record: None,
+        });
+    }
+    Scanned {
+        found,
+        bytes: buf.len() as u64,
+        binary: false,
+    }
+}
+
+/// Each record's `text`; findings carry the record's id (default: its line number),
+/// offsets into the text and the JSONL line.
+fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned> {
+    let name = path.display().to_string();
+    let mut records = Vec::new();
+    let mut bytes = 0u64;
+    for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
+        let line = line.with_file(path)?;
+        bytes += line.len() as u64 + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&line)
+            .map_err(|e| Error::file(path, format!("line {}: invalid JSON ({e})", i + 1)))?;
+        let text = match v.get("text") {
+            Some(Value::String(s)) => s.clone(),
+            _ => {
+                return Err(Error::file(
+                    path,
+                    format!("line {}: no \"text\" string field", i + 1),
+                ))
+            }
+        };
+        let id = v
+            .get("id")
+            .cloned()
+            .filter(|x| !x.is_null())
+            .unwrap_or_else(|| Value::from(i + 1));
+        records.push((i as u64 + 1, id, text));
+    }
+    let found = records
+        .par_iter()
+        .flat_map_iter(|(line, id, text)| {
+            let name = &name;
+            engine.scan(text.as_bytes()).into_iter().map(move |f| {
+                let column = text.as_bytes()[..f.start]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b != b'\n')
+                    .count() as u64
+                    + 1;
+                Located {
+                    finding: f,
+                    path: name.clone(),
+                    line: *line,
+                    column,
+                    record: Some(id.clone()),
+                }
+            })
+        })
+        .collect();
+    Ok(Scanned {
+        found,
+        bytes,
+        binary: false,
+    })
+}
+
+fn finding_json(l: &Located, engine: &Engine, reveal: bool) -> Map<String, Value> {
+    let f = &l.finding;
+    let rule = &engine.rules[f.rule];
+    let mut m = Map::new();
+    m.insert("rule_id".into(), json!(rule.spec.id));
+    m.insert("category".into(), json!(f.category.as_str()));
+    m.insert("path".into(), json!(l.path));
+    if let Some(id) = &l.record {
+        m.insert("id".into(), id.clone());
+    }
+    m.insert("line".into(), json!(l.line));
+    m.insert("column".into(), json!(l.column));
+    m.insert("start".into(), json!(f.start));
+    m.insert("end".into(), json!(f.end));
+    m.insert("masked".into(), json!(f.masked()));
+    m.insert("fingerprint".into(), json!(f.fingerprint()));
+    m.insert(
+        "confidence".into(),
+        json!((f.confidence * 1000.0).round() / 1000.0),
+    );
+    if reveal {
+        m.insert("value".into(), json!(String::from_utf8_lossy(&f.value)));
+    }
+    m
+}
+
+fn write_output(
+    out: &mut dyn Write,
+    args: &DetectArgs,
+    engine: &Engine,
+    found: &[Located],
+    n_files: usize,
+    bytes: u64,
+    skipped: &[String],
+) -> Result<()> {
+    let w = |e: std::io::Error| Error::input(format!("cannot write output ({e})"));
+    match args.format {
+        DetectFormat::Text => {
+            for l in found {
+                let f = &l.finding;
+                let value = if args.reveal {
+                    String::from_utf8_lossy(&f.value).to_string()
+                } else {
+                    f.masked()
+                };
+                let rec = l
+                    .record
+                    .as_ref()
+                    .map(|id| format!(" [id {id}]"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{}:{}:{}:{rec} {} {} {} (confidence {:.2})",
+                    l.path,
+                    l.line,
+                    l.column,
+                    f.category.as_str(),
+                    engine.rules[f.rule].spec.id,
+                    value.replace('\n', "\\n"),
+                    f.confidence
+                )
+                .map_err(w)?;
+            }
+        }
+        DetectFormat::Jsonl => {
+            for l in found {
+                writeln!(
+                    out,
+                    "{}",
+                    Value::Object(finding_json(l, engine, args.reveal))
+                )
+                .map_err(w)?;
+            }
+        }
+        DetectFormat::Json => {
+            let count = |c: Category| found.iter().filter(|l| l.finding.category == c).count();
+            let doc = json!({
+                "schema_version": SCHEMA_VERSION,
+                "tool": { "name": "memscan", "version": env!("CARGO_PKG_VERSION") },
+                "rules_loaded": engine.rules.len(),
+                "summary": {
+                    "files_scanned": n_files,
+                    "bytes_scanned": bytes,
+                    "binary_files_skipped": skipped,
+                    "findings": { "secret": count(Category::Secret), "pii": count(Category::Pii) },
+                },
+                "findings": found.iter().map(|l| Value::Object(finding_json(l, engine, args.reveal))).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc)
+                .map_err(|e| Error::input(format!("cannot write output ({e})")))?;
+            writeln!(out).map_err(w)?;
+        }
+        DetectFormat::Sarif => {
+            let mut fired: Vec<usize> = found.iter().map(|l| l.finding.rule).collect();
+            fired.sort();
+            fired.dedup();
+            let rules: Vec<sarif::SarifRule> = fired
+                .iter()
+                .map(|&r| {
+                    let s = &engine.rules[r].spec;
+                    sarif::SarifRule {
+                        id: &s.id,
+                        description: &s.description,
+                        category: s.category.as_str(),
+                    }
+                })
+                .collect();
+            let results: Vec<sarif::SarifResult> = found
+                .iter()
+                .map(|l| {
+                    let f = &l.finding;
+                    let spec = &engine.rules[f.rule].spec;
+                    let value = if args.reveal {
+                        String::from_utf8_lossy(&f.value).to_string()
+                    } else {
+                        f.masked()
+                    };
+                    let (offset, length) = match l.record {
+                        Some(_) => (0, 0),
+                        None => (f.start as u64, (f.end - f.start) as u64),
+                    };
+                    sarif::SarifResult {
+                        rule_id: &spec.id,
+                        rule_index: fired.iter().position(|&r| r == f.rule).unwrap_or(0),
+                        category: spec.category.as_str(),
+                        message: format!("{}: {value}", spec.description),
+                        uri: l.path.trim_start_matches("./").to_string(),
+                        start_line: l.line,
+                        start_column: l.column,
+                        byte_offset: offset,
+                        byte_length: length,
+                        fingerprint: f.fingerprint(),
+                        confidence: f.confidence,
+                    }
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(&rules, &results))
+                .map_err(|e| Error::input(format!("cannot write output ({e})")))?;
+            writeln!(out).map_err(w)?;
+        }
+    }
+    Ok(())
+}

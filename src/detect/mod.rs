@@ -1,0 +1,9 @@
+//! Detectors of PII and secrets: rules as data (`rules.rs`), validators in code
+//! (`validate.rs`), and the keyword-gated regex engine (`engine.rs`).
+
+pub mod engine;
+pub mod rules;
+pub mod validate;
+
+pub use engine::{Engine, Finding};
+pub use rules::{Category, Rule};

@@ -1,0 +1,568 @@
+//! Validators: code that decides whether a regex match is a real value of its
+//! format — checksums (Luhn, IBAN mod-97, base58check, bech32, EIP-55), number
+//! ranges (SSN, IPv4), parses (IPv6, dates, JWT headers) — plus Shannon entropy.
+//! Each returns `None` (reject) or a confidence factor in (0, 1].
+
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validator {
+    Card,
+    Ssn,
+    Iban,
+    Ipv4,
+    Ipv6,
+    Mac,
+    Email,
+    Phone,
+    Bitcoin,
+    Ethereum,
+    Jwt,
+    Date,
+    HasDigit,
+}
+
+impl Validator {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "card" | "luhn" => Validator::Card,
+            "ssn" => Validator::Ssn,
+            "iban" => Validator::Iban,
+            "ipv4" => Validator::Ipv4,
+            "ipv6" => Validator::Ipv6,
+            "mac" => Validator::Mac,
+            "email" => Validator::Email,
+            "phone" => Validator::Phone,
+            "bitcoin" => Validator::Bitcoin,
+            "ethereum" => Validator::Ethereum,
+            "jwt" => Validator::Jwt,
+            "date" => Validator::Date,
+            "has_digit" => Validator::HasDigit,
+            _ => return None,
+        })
+    }
+
+    /// `value` is the matched bytes; `before` the text just before it (context).
+    pub fn check(self, value: &[u8], before: &[u8]) -> Option<f64> {
+        let s = std::str::from_utf8(value).ok()?;
+        match self {
+            Validator::Card => card(s),
+            Validator::Ssn => ssn(s),
+            Validator::Iban => iban(s),
+            Validator::Ipv4 => ipv4(s, before),
+            Validator::Ipv6 => ipv6(s),
+            Validator::Mac => mac(s),
+            Validator::Email => email(s),
+            Validator::Phone => phone(s),
+            Validator::Bitcoin => bitcoin(s),
+            Validator::Ethereum => ethereum(s),
+            Validator::Jwt => jwt(s),
+            Validator::Date => date(s),
+            Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
+        }
+    }
+}
+
+/// Shannon entropy of the bytes, in bits per byte.
+pub fn entropy(v: &[u8]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in v {
+        counts[b as usize] += 1;
+    }
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| -(c as f64 / n) * (c as f64 / n).log2())
+        .sum()
+}
+
+fn digits(s: &str) -> Vec<u8> {
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
+}
+
+pub fn luhn(d: &[u8]) -> bool {
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            let x = x as u32;
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 {
+                    y - 9
+                } else {
+                    y
+                }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Luhn, a known issuer prefix with a length it issues, one consistent separator.
+fn card(s: &str) -> Option<f64> {
+    let seps: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_digit()).collect();
+    if seps.windows(2).any(|w| w[0] != w[1]) {
+        return None;
+    }
+    let d = digits(s);
+    let n = d.len();
+    if !(13..=19).contains(&n) || d.iter().all(|&x| x == d[0]) || !luhn(&d) {
+        return None;
+    }
+    let p = |k: usize| d[..k].iter().fold(0u32, |a, &x| a * 10 + x as u32);
+    let ok = match d[0] {
+        4 => matches!(n, 13 | 16 | 19),                // Visa
+        5 => (51..=55).contains(&p(2)) && n == 16,     // Mastercard
+        2 => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
+        3 => {
+            (matches!(p(2), 34 | 37) && n == 15)                                            // Amex
+            || ((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n) // Diners
+            || (3528..=3589).contains(&p(4)) && (16..=19).contains(&n)
+        } // JCB
+        6 => {
+            (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62)
+                && (16..=19).contains(&n)
+        } // Discover, UnionPay
+        _ => false,
+    };
+    ok.then_some(1.0)
+}
+
+/// Area 001–899 except 666, group 01–99, serial 0001–9999.
+fn ssn(s: &str) -> Option<f64> {
+    let d = digits(s);
+    if d.len() != 9 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + x as u32);
+    let (area, group, serial) = (num(0..3), num(3..5), num(5..9));
+    (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0).then_some(1.0)
+}
+
+/// IBAN lengths per country (SWIFT IBAN registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BI", 27),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DJ", 27),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FK", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("LY", 25),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
+    ("NL", 18),
+    ("NO", 15),
+    ("OM", 23),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
+    ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+    ("YE", 30),
+];
+
+/// Country length, then mod-97 = 1 over the rearranged number (ISO 13616).
+fn iban(s: &str) -> Option<f64> {
+    let compact: Vec<u8> = s.bytes().filter(|b| *b != b' ').collect();
+    let cc = std::str::from_utf8(compact.get(..2)?).ok()?;
+    let &(_, len) = IBAN_LENGTHS.iter().find(|(c, _)| *c == cc)?;
+    if compact.len() != len {
+        return None;
+    }
+    let mut rem: u32 = 0;
+    for &b in compact[4..].iter().chain(&compact[..4]) {
+        let v = match b {
+            b'0'..=b'9' => (b - b'0') as u32,
+            b'A'..=b'Z' => (b - b'A') as u32 + 10,
+            _ => return None,
+        };
+        rem = if v < 10 {
+            (rem * 10 + v) % 97
+        } else {
+            (rem * 100 + v) % 97
+        };
+    }
+    (rem == 1).then_some(1.0)
+}
+
+fn ipv4(s: &str, before: &[u8]) -> Option<f64> {
+    let ip: std::net::Ipv4Addr = s.parse().ok()?;
+    let o = ip.octets();
+    // version strings: "v1.2.3.4", "version 1.2.3.4"
+    let ctx =
+        String::from_utf8_lossy(&before[before.len().saturating_sub(12)..]).to_ascii_lowercase();
+    if ctx.ends_with('v') || ctx.trim_end().ends_with("version") || ctx.trim_end().ends_with("ver")
+    {
+        return None;
+    }
+    let doc = matches!(
+        (o[0], o[1], o[2]),
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113)
+    );
+    if ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || o[0] == 0
+        || doc
+        || ip.is_multicast()
+    {
+        return None;
+    }
+    Some(if ip.is_private() || ip.is_link_local() {
+        0.6
+    } else {
+        1.0
+    })
+}
+
+fn ipv6(s: &str) -> Option<f64> {
+    let ip: std::net::Ipv6Addr = s.parse().ok()?;
+    let groups = s.split(':').filter(|g| !g.is_empty()).count();
+    let seg = ip.segments();
+    if ip.is_loopback()
+        || ip.is_unspecified()
+        || groups < 3
+        || (seg[0] == 0x2001 && seg[1] == 0x0db8)
+    {
+        return None;
+    }
+    // at least one group with 3+ hex digits: "a:b:c::" is rarely an address
+    s.split(':').any(|g| g.len() >= 3).then_some(1.0)
+}
+
+fn mac(s: &str) -> Option<f64> {
+    let hex: String = s
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex != "000000000000" && hex != "ffffffffffff").then_some(1.0)
+}
+
+const PLACEHOLDER_DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "example.net",
+    "localhost",
+    "test.com",
+    "domain.com",
+    "email.com",
+];
+const FILE_TLDS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ts", "py", "rs", "json", "html",
+    "txt", "md", "zip",
+];
+
+fn email(s: &str) -> Option<f64> {
+    let (local, domain) = s.rsplit_once('@')?;
+    let domain_l = domain.to_ascii_lowercase();
+    let tld = domain_l.rsplit('.').next()?;
+    // git@host: an SSH remote, not a person
+    if local.contains("..") || domain.contains("..") || FILE_TLDS.contains(&tld) || local == "git" {
+        return None;
+    }
+    if PLACEHOLDER_DOMAINS
+        .iter()
+        .any(|d| domain_l == *d || domain_l.ends_with(&format!(".{d}")))
+    {
+        return None;
+    }
+    Some(1.0)
+}
+
+fn phone(s: &str) -> Option<f64> {
+    let d = digits(s);
+    let intl = s.starts_with('+');
+    let ok = if intl {
+        (8..=15).contains(&d.len())
+    } else {
+        (10..=13).contains(&d.len())
+    };
+    (ok && !d.iter().all(|&x| x == d[0])).then_some(1.0)
+}
+
+fn sha256d(data: &[u8]) -> [u8; 32] {
+    let a = Sha256::digest(data);
+    Sha256::digest(a).into()
+}
+
+fn bitcoin(s: &str) -> Option<f64> {
+    if s.starts_with("bc1") {
+        return bech32_ok(s).then_some(1.0);
+    }
+    let raw = bs58::decode(s).into_vec().ok()?;
+    if raw.len() != 25 || !matches!(raw[0], 0x00 | 0x05) {
+        return None;
+    }
+    (sha256d(&raw[..21])[..4] == raw[21..]).then_some(1.0)
+}
+
+/// BIP-173 / BIP-350 checksum (bech32 or bech32m) of a lowercase address.
+fn bech32_ok(s: &str) -> bool {
+    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    let Some(pos) = s.rfind('1') else {
+        return false;
+    };
+    let (hrp, data) = (&s[..pos], &s[pos + 1..]);
+    if data.len() < 6 {
+        return false;
+    }
+    let mut values: Vec<u32> = hrp.bytes().map(|b| (b >> 5) as u32).collect();
+    values.push(0);
+    values.extend(hrp.bytes().map(|b| (b & 31) as u32));
+    for b in data.bytes() {
+        match CHARSET.iter().position(|&c| c == b) {
+            Some(v) => values.push(v as u32),
+            None => return false,
+        }
+    }
+    let gen = [
+        0x3b6a57b2u32,
+        0x26508e6d,
+        0x1ea119fa,
+        0x3d4233dd,
+        0x2a1462b3,
+    ];
+    let mut chk = 1u32;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x1ffffff) << 5) ^ v;
+        for (i, g) in gen.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk == 1 || chk == 0x2bc830a3
+}
+
+/// EIP-55: a mixed-case address must carry the checksum; single-case ones cannot be
+/// checked and get a lower confidence.
+fn ethereum(s: &str) -> Option<f64> {
+    use sha3::Keccak256;
+    let hex = &s[2..];
+    if hex.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    let lower = hex.to_ascii_lowercase();
+    if hex == lower || hex == hex.to_ascii_uppercase() {
+        return Some(0.7);
+    }
+    let hash = Keccak256::digest(lower.as_bytes());
+    for (i, c) in hex.chars().enumerate() {
+        if c.is_ascii_alphabetic() {
+            let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0xf;
+            if (nibble >= 8) != c.is_ascii_uppercase() {
+                return None;
+            }
+        }
+    }
+    Some(1.0)
+}
+
+/// The header is base64url JSON with an "alg".
+fn jwt(s: &str) -> Option<f64> {
+    use base64::Engine;
+    let head = s.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head.trim_end_matches('='))
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("alg")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty() && *a != "none")
+        .map(|_| 1.0)
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+fn valid_date(y: u32, m: u32, d: u32) -> bool {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let dim = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    (1900..=2100).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= dim[(m - 1) as usize]
+}
+
+/// Day/month/year, year-month-day, or with a month name; a real calendar date.
+fn date(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    let nums: Vec<u32> = lower
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let month_name = MONTHS
+        .iter()
+        .position(|m| lower.contains(m))
+        .map(|i| i as u32 + 1);
+    let ok = match (month_name, nums.as_slice()) {
+        (Some(m), [a, b]) => {
+            let (d, y) = if *a > 31 { (*b, *a) } else { (*a, *b) };
+            valid_date(y, m, d)
+        }
+        (None, [y, m, d]) if *y >= 1000 => valid_date(*y, *m, *d),
+        // d/m/y or m/d/y: accept when either reading is a date
+        (None, [a, b, y]) => valid_date(*y, *b, *a) || valid_date(*y, *a, *b),
+        _ => false,
+    };
+    ok.then_some(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums() {
+        assert!(luhn(&digits("4111111111111111")));
+        assert!(!luhn(&digits("4111111111111112")));
+        assert!(card("4111 1111 1111 1111").is_some());
+        assert!(card("4111-1111 1111-1111").is_none(), "mixed separators");
+        assert!(card("378282246310005").is_some(), "Amex test number");
+        assert!(iban("GB82 WEST 1234 5698 7654 32").is_some());
+        assert!(iban("GB82 WEST 1234 5698 7654 33").is_none());
+        assert!(iban("DE89370400440532013000").is_some());
+        assert!(bitcoin("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2").is_some());
+        assert!(bitcoin("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3").is_none());
+        assert!(bitcoin("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq").is_some());
+        assert!(bitcoin("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx").is_none());
+        assert_eq!(
+            ethereum("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+            Some(1.0)
+        );
+        assert_eq!(ethereum("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"), None);
+        assert_eq!(
+            ethereum("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"),
+            Some(0.7)
+        );
+    }
+
+    #[test]
+    fn ranges_and_parses() {
+        assert!(ssn("123-45-6789").is_some());
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "900-12-3456",
+            "123-00-4567",
+            "123-45-0000",
+        ] {
+            assert!(ssn(bad).is_none(), "{bad}");
+        }
+        assert!(ipv4("85.214.132.117", b"from ").is_some());
+        assert!(ipv4("1.2.3.4", b"version ").is_none());
+        assert!(ipv4("192.0.2.1", b" ").is_none());
+        assert_eq!(ipv4("10.1.2.3", b" "), Some(0.6));
+        assert!(ipv6("2001:4860:4860::8888").is_some());
+        assert!(ipv6("::1").is_none());
+        assert!(date("29/02/2000").is_some());
+        assert!(date("29/02/1999").is_none());
+        assert!(date("4 July 1976").is_some());
+        assert!(date("July 4, 1976").is_some());
+        assert!(jwt("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9").is_some());
+        assert!(email("a.b@gmail.com").is_some());
+        assert!(email("x@example.com").is_none());
+        assert!(email("logo@2x.png").is_none());
+    }
+
+    #[test]
+    fn entropy_by_hand() {
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"abcd") - 2.0).abs() < 1e-12);
+    }
+}
