@@ -106,7 +106,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Luhn, a known issuer prefix with a length it issues, one consistent separator.
@@ -460,7 +460,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 fn valid_date(y: u32, m: u32, d: u32) -> bool {
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let dim = [
         31,
         if leap { 29 } else { 28 },
