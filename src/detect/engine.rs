@@ -59,17 +59,306 @@ pub fn mask(v: &str) -> String {
         .collect()
 }
 
-/// Bytes searched before a keyword hit.
-const BEFORE: usize = 256;
+/// Default bytes searched before a keyword hit.
+const BEFORE: usize = 64;
 /// Default bytes searched after a keyword hit.
-const AFTER: usize = 1024;
+const AFTER: usize = 512;
+/// Bytes added on each side of a shape region.
+const SHAPE_MARGIN: usize = 40;
+
+/// Kinds of text region that gate rules without keywords (see `RuleSpec::shape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Digits,
+    Dotted,
+    HexColon,
+    Alnum26,
+    Iban,
+}
+
+impl Shape {
+    pub fn parse(s: &str) -> Option<Shape> {
+        Some(match s {
+            "digits" => Shape::Digits,
+            "dotted" => Shape::Dotted,
+            "hexcolon" => Shape::HexColon,
+            "alnum26" => Shape::Alnum26,
+            "iban" => Shape::Iban,
+            _ => return None,
+        })
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+const DIGIT: u8 = 1;
+const NUMSEP: u8 = 2;
+const HEX: u8 = 4;
+const HEXSEP: u8 = 8;
+const ALNUM: u8 = 16;
+const UPPER: u8 = 32;
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if c.is_ascii_digit() {
+            k |= DIGIT | HEX | ALNUM;
+        }
+        if matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/' | b'+') {
+            k |= NUMSEP;
+        }
+        if matches!(c, b'a'..=b'f' | b'A'..=b'F') {
+            k |= HEX;
+        }
+        if matches!(c, b':' | b'-') {
+            k |= HEXSEP;
+        }
+        if c.is_ascii_alphabetic() {
+            k |= ALNUM;
+        }
+        if c.is_ascii_uppercase() {
+            k |= UPPER;
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = classes();
+
+/// The regions of each shape in `text`, as (start, end) byte spans. A first pass
+/// over 16-byte blocks (compares only, which the compiler vectorizes) keeps the
+/// blocks that could hold a shape — 4+ digits, 2+ colons, 5+ dashes, or all
+/// alphanumeric — and the exact scanner runs only around those.
+pub fn shape_regions(text: &[u8]) -> [Vec<(usize, usize)>; 5] {
+    const B: usize = 16;
+    const PAD: usize = 48;
+    let mut out: [Vec<(usize, usize)>; 5] = Default::default();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (k, block) in text.chunks(B).enumerate() {
+        let (mut digits, mut colons, mut dashes, mut alnum) = (0u8, 0u8, 0u8, 0u8);
+        for &b in block {
+            let d = b.wrapping_sub(b'0') < 10;
+            digits += d as u8;
+            colons += (b == b':') as u8;
+            dashes += (b == b'-') as u8;
+            alnum += (d || (b | 0x20).wrapping_sub(b'a') < 26) as u8;
+        }
+        if digits >= 4 || colons >= 2 || dashes >= 5 || alnum as usize == B {
+            let (s, e) = (
+                (k * B).saturating_sub(PAD),
+                (k * B + B + PAD).min(text.len()),
+            );
+            match ranges.last_mut() {
+                Some(last) if s <= last.1 => last.1 = e,
+                _ => ranges.push((s, e)),
+            }
+        }
+    }
+    for (s, e) in ranges {
+        // start and end on token boundaries, so no run is cut
+        let mut s = s;
+        while s > 0
+            && CLASS[text[s - 1] as usize] & (ALNUM | NUMSEP | HEXSEP) != 0
+            && s + 4 * PAD > e
+        {
+            s -= 1;
+        }
+        let part = scan_shapes(&text[s..e]);
+        for (k, v) in part.into_iter().enumerate() {
+            out[k].extend(v.into_iter().map(|(a, b)| (a + s, b + s)));
+        }
+    }
+    out
+}
+
+/// The exact shape scanner over a slice that starts on a token boundary.
+fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 5] {
+    let mut out: [Vec<(usize, usize)>; 5] = Default::default();
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        let c = CLASS[text[i] as usize];
+        if c & (DIGIT | UPPER) == 0 {
+            if c & ALNUM == 0 {
+                i += 1;
+                continue;
+            }
+            // a lowercase token: only a hex one running into ':' or '-' matters
+            let mut j = i;
+            while j < n && CLASS[text[j] as usize] & HEX != 0 {
+                j += 1;
+            }
+            let token_start = i == 0 || CLASS[text[i - 1] as usize] & ALNUM == 0;
+            let hexcolon = j < n && matches!(text[j], b':' | b'-') && token_start;
+            let bech32 = token_start && text[i..].starts_with(b"bc1");
+            if !hexcolon && !bech32 {
+                while j < n && CLASS[text[j] as usize] & ALNUM != 0 {
+                    j += 1;
+                }
+                i = j.max(i + 1);
+                continue;
+            }
+        }
+        // an alphanumeric run starting here: long base58/bech32-like runs that open
+        // like a Bitcoin address ('1', '3' or "bc1")
+        if c & ALNUM != 0 && (i == 0 || CLASS[text[i - 1] as usize] & ALNUM == 0) {
+            let mut j = i;
+            while j < n && CLASS[text[j] as usize] & ALNUM != 0 {
+                j += 1;
+            }
+            let base58 = || {
+                !text[i..(i + 26).min(j)]
+                    .iter()
+                    .any(|b| matches!(b, b'0' | b'O' | b'I' | b'l'))
+            };
+            let opens =
+                (matches!(text[i], b'1' | b'3') && base58()) || text[i..j].starts_with(b"bc1");
+            if j - i >= 26 && opens {
+                out[Shape::Alnum26.index()].push((i, j));
+            }
+            // IBAN: two capitals then two digits
+            if j - i >= 4
+                && CLASS[text[i] as usize] & UPPER != 0
+                && CLASS[text[i + 1] as usize] & UPPER != 0
+                && text[i + 2].is_ascii_digit()
+                && text[i + 3].is_ascii_digit()
+            {
+                out[Shape::Iban.index()].push((i, (i + 48).min(n)));
+            }
+        }
+        if c & DIGIT != 0 {
+            // numeric run: digits and separators, from here
+            let (mut j, mut digits, mut dots) = (i, 0usize, 0usize);
+            while j < n {
+                let k = CLASS[text[j] as usize];
+                if k & DIGIT != 0 {
+                    digits += 1;
+                } else if k & NUMSEP != 0 {
+                    dots += (text[j] == b'.') as usize;
+                } else {
+                    break;
+                }
+                j += 1;
+            }
+            // include a leading '+' or '(' just before the run
+            let s = if i > 0 && matches!(text[i - 1], b'+' | b'(') {
+                i - 1
+            } else {
+                i
+            };
+            if digits >= 8 && !is_date(&text[i..j]) {
+                out[Shape::Digits.index()].push((s, j));
+            }
+            if dots >= 3 && digits >= 4 {
+                out[Shape::Dotted.index()].push((s, j));
+            }
+        }
+        if c & HEX != 0 && (i == 0 || CLASS[text[i - 1] as usize] & (HEX | HEXSEP) == 0) {
+            let (mut j, mut hex, mut colons, mut dashes) = (i, 0usize, 0usize, 0usize);
+            while j < n {
+                let k = CLASS[text[j] as usize];
+                if k & HEX != 0 {
+                    hex += 1;
+                } else if text[j] == b':' {
+                    colons += 1;
+                } else if text[j] == b'-' {
+                    dashes += 1;
+                } else {
+                    break;
+                }
+                j += 1;
+            }
+            if hex >= 6 && (colons >= 2 || dashes >= 5) {
+                out[Shape::HexColon.index()].push((i, j));
+            }
+        }
+        // skip the rest of this alphanumeric token
+        let mut j = i + 1;
+        while j < n && CLASS[text[j] as usize] & ALNUM != 0 {
+            j += 1;
+        }
+        i = j;
+    }
+    out
+}
+
+/// A calendar date alone (yyyy-mm-dd, dd/mm/yyyy, …): no shape rule wants it.
+fn is_date(run: &[u8]) -> bool {
+    let t: &[u8] = run.trim_ascii();
+    let d = |r: std::ops::Range<usize>| t[r].iter().all(u8::is_ascii_digit);
+    let sep = |i: usize| matches!(t[i], b'-' | b'/' | b'.');
+    t.len() == 10
+        && ((d(0..4) && sep(4) && d(5..7) && sep(7) && d(8..10))
+            || (d(0..2) && sep(2) && d(3..5) && sep(5) && d(6..10)))
+}
+
+/// Sorts windows and merges the overlapping ones.
+fn merge_windows(ws: &mut Vec<(usize, usize)>) {
+    ws.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(ws.len());
+    for &w in ws.iter() {
+        match out.last_mut() {
+            Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
+            _ => out.push(w),
+        }
+    }
+    *ws = out;
+}
+
+/// Keywords of one case sensitivity: the automaton and, per pattern, the rules it gates.
+struct Keywords {
+    ac: AhoCorasick,
+    rules: Vec<Vec<usize>>,
+}
+
+impl Keywords {
+    fn build(patterns: Vec<(String, usize)>, case_insensitive: bool) -> Result<Option<Keywords>> {
+        let mut pats: Vec<String> = Vec::new();
+        let mut rules: Vec<Vec<usize>> = Vec::new();
+        for (k, r) in patterns {
+            let k = if case_insensitive {
+                k.to_ascii_lowercase()
+            } else {
+                k
+            };
+            match pats.iter().position(|p| *p == k) {
+                Some(p) => rules[p].push(r),
+                None => {
+                    pats.push(k);
+                    rules.push(vec![r]);
+                }
+            }
+        }
+        if pats.is_empty() {
+            return Ok(None);
+        }
+        let mut b = AhoCorasickBuilder::new();
+        b.ascii_case_insensitive(case_insensitive)
+            .match_kind(MatchKind::Standard);
+        if case_insensitive {
+            b.kind(Some(aho_corasick::AhoCorasickKind::DFA));
+        }
+        let ac = b
+            .build(&pats)
+            .map_err(|e| Error::internal(format!("keyword automaton: {e}")))?;
+        Ok(Some(Keywords { ac, rules }))
+    }
+}
 
 pub struct Engine {
     pub rules: Vec<Rule>,
-    ac: AhoCorasick,
-    /// For each keyword pattern: the rules it gates.
-    pattern_rules: Vec<Vec<usize>>,
-    /// Rules without keywords: run over the whole text.
+    /// Every rule's keywords, matched in any case.
+    keywords: Vec<Keywords>,
+    /// Rules gated by a text shape instead of keywords.
+    shaped: Vec<(usize, Shape)>,
+    /// Rules with neither: run over the whole text.
     ungated: Vec<usize>,
     /// The longest window a rule needs; chunks overlap by more than this.
     pub max_window: usize,
@@ -77,39 +366,29 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: Vec<Rule>) -> Result<Self> {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
-        let mut ungated = Vec::new();
+        let mut all = Vec::new();
+        let (mut shaped, mut ungated) = (Vec::new(), Vec::new());
         for (i, r) in rules.iter().enumerate() {
-            if r.spec.keywords.is_empty() {
-                ungated.push(i);
+            match r.spec.shape.as_deref().and_then(Shape::parse) {
+                Some(sh) => shaped.push((i, sh)),
+                None if r.spec.keywords.is_empty() => ungated.push(i),
+                None => {}
             }
-            for k in &r.spec.keywords {
-                let k = k.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == k) {
-                    Some(p) => pattern_rules[p].push(i),
-                    None => {
-                        patterns.push(k);
-                        pattern_rules.push(vec![i]);
-                    }
-                }
-            }
+            // keywords match in any case (one automaton over all of them measured
+            // faster than an exact one for provider prefixes plus a folded one)
+            all.extend(r.spec.keywords.iter().map(|k| (k.clone(), i)));
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| Error::internal(format!("keyword automaton: {e}")))?;
+        let keywords = Keywords::build(all, true)?.into_iter().collect();
         let max_window = rules
             .iter()
-            .map(|r| r.spec.window.unwrap_or(AFTER))
+            .map(|r| r.spec.window.unwrap_or(AFTER) + r.spec.before.unwrap_or(BEFORE))
             .max()
-            .unwrap_or(AFTER)
-            + BEFORE;
+            .unwrap_or(AFTER + BEFORE)
+            .max(2 * SHAPE_MARGIN + 256);
         Ok(Engine {
             rules,
-            ac,
-            pattern_rules,
+            keywords,
+            shaped,
             ungated,
             max_window,
         })
@@ -117,29 +396,64 @@ impl Engine {
 
     /// All findings in `text` (offsets into it), merged and sorted by position.
     pub fn scan(&self, text: &[u8]) -> Vec<Finding> {
-        // keyword hits → per rule, merged windows
+        self.scan_timed(text, None)
+    }
+
+    /// `scan`, recording seconds per stage ("keywords", "shapes", then each rule id)
+    /// when `times` is given (for the profiling example).
+    pub fn scan_timed(
+        &self,
+        text: &[u8],
+        mut times: Option<&mut Vec<(String, f64, usize)>>,
+    ) -> Vec<Finding> {
+        let mut clock = std::time::Instant::now();
+        let mut lap =
+            |name: &str, bytes: usize, times: &mut Option<&mut Vec<(String, f64, usize)>>| {
+                if let Some(t) = times.as_deref_mut() {
+                    t.push((name.to_string(), clock.elapsed().as_secs_f64(), bytes));
+                    clock = std::time::Instant::now();
+                }
+            };
+        // keyword hits and shape regions → per rule, merged windows
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
-        for m in self.ac.find_overlapping_iter(text) {
-            for &r in &self.pattern_rules[m.pattern().as_usize()] {
-                let after = self.rules[r].spec.window.unwrap_or(AFTER);
-                let w = (
-                    m.start().saturating_sub(BEFORE),
-                    (m.end() + after).min(text.len()),
-                );
-                let ws = &mut windows[r];
-                match ws.last_mut() {
-                    Some(last) if w.0 <= last.1 => last.1 = last.1.max(w.1),
-                    _ => ws.push(w),
+        for kw in &self.keywords {
+            for m in kw.ac.find_overlapping_iter(text) {
+                for &r in &kw.rules[m.pattern().as_usize()] {
+                    let spec = &self.rules[r].spec;
+                    let (before, after) =
+                        (spec.before.unwrap_or(BEFORE), spec.window.unwrap_or(AFTER));
+                    windows[r].push((
+                        m.start().saturating_sub(before),
+                        (m.end() + after).min(text.len()),
+                    ));
                 }
             }
+        }
+        lap("keywords", 0, &mut times);
+        if !self.shaped.is_empty() {
+            let regions = shape_regions(text);
+            for &(r, sh) in &self.shaped {
+                for &(s, e) in &regions[sh.index()] {
+                    windows[r].push((
+                        s.saturating_sub(SHAPE_MARGIN),
+                        (e + SHAPE_MARGIN).min(text.len()),
+                    ));
+                }
+            }
+            lap("shapes", 0, &mut times);
         }
         for &r in &self.ungated {
             windows[r] = vec![(0, text.len())];
         }
         let mut found = Vec::new();
-        for (r, ws) in windows.iter().enumerate() {
-            for &(s, e) in ws {
+        for (r, ws) in windows.iter_mut().enumerate() {
+            merge_windows(ws);
+            for &(s, e) in ws.iter() {
                 self.run_rule(r, text, s, e, &mut found);
+            }
+            if times.is_some() {
+                let covered = ws.iter().map(|w| w.1 - w.0).sum();
+                lap(&self.rules[r].spec.id, covered, &mut times);
             }
         }
         merge(found)
@@ -147,13 +461,10 @@ impl Engine {
 
     fn run_rule(&self, r: usize, text: &[u8], ws: usize, we: usize, out: &mut Vec<Finding>) {
         let rule = &self.rules[r];
-        let hay = &text[ws..we];
+        let hay = &text[..we];
         let group = rule.spec.group;
-        for caps in rule.regex.captures_iter(hay) {
-            let Some(m) = caps.get(group) else { continue };
-            let (start, end) = (ws + m.start(), ws + m.end());
-            let match_start = caps.get(0).map_or(start, |m0| ws + m0.start());
-            if let Some(c) = self.check(rule, text, match_start, start, end) {
+        let mut push = |ms: usize, start: usize, end: usize| {
+            if let Some(c) = self.check(rule, text, ms, start, end) {
                 out.push(Finding {
                     rule: r,
                     category: rule.spec.category,
@@ -162,6 +473,36 @@ impl Engine {
                     confidence: c,
                     value: text[start..end].to_vec(),
                 });
+            }
+        };
+        let mut at = ws;
+        if group == 0 {
+            while let Some(m) = rule.regex.find_at(hay, at) {
+                push(m.start(), m.start(), m.end());
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                if at > we {
+                    break;
+                }
+            }
+        } else {
+            // one reusable set of capture slots per window
+            let mut locs = rule.regex.capture_locations();
+            while let Some(m) = rule.regex.captures_read_at(&mut locs, hay, at) {
+                if let Some((s, e)) = locs.get(group) {
+                    push(m.start(), s, e);
+                }
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                if at > we {
+                    break;
+                }
             }
         }
     }

@@ -67,8 +67,15 @@ pub struct RuleSpec {
     pub stopwords: Vec<String>,
     /// Characters (a regex class body, e.g. `A-Za-z0-9`) that must not touch the value.
     pub not_adjacent: Option<String>,
-    /// Bytes after a keyword hit that the regex may need (default 1024).
+    /// Bytes after a keyword hit that the regex may need (default 512).
     pub window: Option<usize>,
+    /// Bytes before a keyword hit that the regex may need (default 64).
+    pub before: Option<usize>,
+    /// For rules without a literal keyword: the shape of text they need (`digits`:
+    /// a run of ≥ 7 digits and separators; `dotted`: a dotted quad; `hexcolon`: hex
+    /// groups joined by `:` or `-`; `alnum26`: ≥ 26 letters and digits in a row; `iban`:
+    /// two capitals then two digits). A one-pass scanner finds such regions.
+    pub shape: Option<String>,
     #[serde(default = "default_confidence")]
     pub confidence: f64,
     #[serde(default)]
@@ -162,6 +169,13 @@ impl Rule {
         };
         if !(0.0..=1.0).contains(&spec.confidence) {
             return Err(fail("confidence must be between 0 and 1".into()));
+        }
+        if let Some(sh) = &spec.shape {
+            if super::engine::Shape::parse(sh).is_none() {
+                return Err(fail(format!(
+                    "unknown shape {sh:?} (digits, dotted, hexcolon, alnum26, iban)"
+                )));
+            }
         }
         if spec.keywords.iter().any(|k| k.is_empty()) {
             return Err(fail("empty keyword".into()));

@@ -52,7 +52,7 @@ impl Validator {
             Validator::Ipv4 => ipv4(s, before),
             Validator::Ipv6 => ipv6(s),
             Validator::Mac => mac(s),
-            Validator::Email => email(s),
+            Validator::Email => email(s, before),
             Validator::Phone => phone(s),
             Validator::Bitcoin => bitcoin(s),
             Validator::Ethereum => ethereum(s),
@@ -276,6 +276,10 @@ fn ipv4(s: &str, before: &[u8]) -> Option<f64> {
     {
         return None;
     }
+    // the host part of a URL with credentials (a server, not a person)
+    if before.last() == Some(&b'@') && in_url_authority(before) {
+        return None;
+    }
     let doc = matches!(
         (o[0], o[1], o[2]),
         (192, 0, 2) | (198, 51, 100) | (203, 0, 113)
@@ -334,7 +338,19 @@ const FILE_TLDS: &[&str] = &[
     "txt", "md", "zip",
 ];
 
-fn email(s: &str) -> Option<f64> {
+/// Whether the text just before a value is inside a URL's authority (`scheme://user:pass@`).
+fn in_url_authority(before: &[u8]) -> bool {
+    let tail = before
+        .rsplit(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b'<' | b'='))
+        .next()
+        .unwrap_or(before);
+    tail.windows(3).any(|w| w == b"://")
+}
+
+fn email(s: &str, before: &[u8]) -> Option<f64> {
+    if in_url_authority(before) {
+        return None;
+    }
     let (local, domain) = s.rsplit_once('@')?;
     let domain_l = domain.to_ascii_lowercase();
     let tld = domain_l.rsplit('.').next()?;
@@ -555,9 +571,10 @@ mod tests {
         assert!(date("4 July 1976").is_some());
         assert!(date("July 4, 1976").is_some());
         assert!(jwt("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9").is_some());
-        assert!(email("a.b@gmail.com").is_some());
-        assert!(email("x@example.com").is_none());
-        assert!(email("logo@2x.png").is_none());
+        assert!(email("a.b@gmail.com", b"to ").is_some());
+        assert!(email("pw@db.acme.io", b"postgres://app:").is_none());
+        assert!(email("x@example.com", b"").is_none());
+        assert!(email("logo@2x.png", b"").is_none());
     }
 
     #[test]

@@ -101,7 +101,7 @@ class Gen:
         return f"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA{body}\n-----END OPENSSH PRIVATE KEY-----"
 
     def password(self):
-        return self.s(ALNUM, 6) + self.r.choice("!#%&*@$") + self.s(ALNUM, 7)
+        return self.s(ALNUM, 6) + self.r.choice("!*-_.~") + self.s(ALNUM, 7)
 
     def db_uri(self):
         scheme = self.r.choice(["postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqp"])

@@ -11,11 +11,13 @@ def q(s):  # TOML basic string
     return json.dumps(s)
 
 def rule(id, desc, cat, regex, keywords, pos, neg, group=None, min_entropy=None, validator=None,
-         allowlist=(), stopwords=(), confidence=0.9, not_adjacent=None, window=None):
+         allowlist=(), stopwords=(), confidence=0.9, not_adjacent=None, window=None, shape=None, before=None):
     out = ["[[rules]]", f"id = {q(id)}", f"description = {q(desc)}", f"category = {q(cat)}",
            f"regex = '''{regex}'''"]
     if group is not None: out.append(f"group = {group}")
     out.append("keywords = [" + ", ".join(q(k) for k in keywords) + "]")
+    if shape: out.append(f"shape = {q(shape)}")
+    if before is not None: out.append(f"before = {before}")
     if min_entropy is not None: out.append(f"min_entropy = {min_entropy}")
     if validator: out.append(f"validator = {q(validator)}")
     if allowlist: out.append("allowlist = [" + ", ".join(f"'''{a}'''" for a in allowlist) + "]")
@@ -102,7 +104,7 @@ S.append(rule("mailgun-api-key", "Mailgun private API key", "secret", r"key-[0-9
 S.append(rule("dockerhub-pat", "Docker Hub personal access token", "secret", r"dckr_pat_[A-Za-z0-9_\-]{27}", ["dckr_pat_"],
     [g.dockerhub()], ["dckr_pat_short"], not_adjacent="A-Za-z0-9_\\-", confidence=0.97))
 S.append(rule("jwt", "JSON Web Token (header decodes to JSON with \"alg\")", "secret", r"eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}", ["eyJ"],
-    [f"Authorization: Bearer {g.jwt()}"], ["eyJhbGciOiJub25lIn0.eyJ.x", "eyJub3RhbGciOjF9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz"], validator="jwt", not_adjacent="A-Za-z0-9_\\-", confidence=0.85))
+    [f"Authorization: Bearer {g.jwt()}"], ["eyJhbGciOiJub25lIn0.eyJ.x", "eyJub3RhbGciOjF9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlMTIz"], validator="jwt", not_adjacent="A-Za-z0-9_\\-", window=8192, confidence=0.85))
 S.append(rule("pem-private-key", "PEM private key block (RSA, EC, DSA, PKCS#8, encrypted)", "secret",
     r"-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----[\sA-Za-z0-9+/=:,\-]{64,}?-----END (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----", ["PRIVATE KEY-----"],
     [g.pem_key(), g.pem_key("EC ")], ["-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"], window=16384, confidence=0.98))
@@ -114,31 +116,31 @@ S.append(rule("pgp-private-key", "PGP private key block", "secret",
 S.append(rule("database-uri-password", "Database or broker URI with an embedded password", "secret",
     r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|oracle|clickhouse|cockroachdb)://[^\s:/@'\"`]{1,64}:([^\s@/'\"`]{3,128})@[^\s/'\"`]+", ["://"],
     [g.db_uri()[0], "DATABASE_URL=postgresql://app:S3cr3t-Pa55w0rd!@db.prod.acme.io:5432/main"], ["postgres://user:password@localhost/db", "mysql://root:${MYSQL_PASSWORD}@db/app", "redis://:@localhost:6379"],
-    group=1, stopwords=["password", "passwd", "secret", "changeme", "example", "${", "{{", "<", "%("], min_entropy=2.5, confidence=0.9))
+    group=1, stopwords=["password", "passwd", "secret", "changeme", "example", "${", "{{", "<", "%("], min_entropy=2.5, before=24, window=320, confidence=0.9))
 S.append(rule("url-password", "URL with an embedded password (http, ftp, ssh, …)", "secret",
     r"(?i)\b(?:https?|ftps?|sftp|ssh|git|svn|smtp|imap|ldaps?)://[^\s:/@'\"`]{1,64}:([^\s:@/'\"`]{3,128})@[A-Za-z0-9.\-]+", ["://"],
     ["git clone https://deploy:gH7$kq9!Lm2x@git.acme-corp.io/team/repo.git"], ["https://user:password@example.com", "http://user:pass@host", "ftp://anonymous:${PASS}@ftp"],
-    group=1, stopwords=["password", "passwd", "pass", "secret", "changeme", "example", "${", "{{", "<", "%("], min_entropy=2.5, confidence=0.85))
+    group=1, stopwords=["password", "passwd", "pass", "secret", "changeme", "example", "${", "{{", "<", "%("], min_entropy=2.5, before=24, window=320, confidence=0.85))
 S.append(rule("generic-password", "Password assigned in code, config or logs", "secret",
     r"(?i)\b(?:password|passwd|passwort|pwd|db_pass(?:word)?|admin_pass(?:word)?)\b[\"']?\s{0,4}(?:=|:=|:|=>)\s{0,4}[\"'`]?([^\s\"'`,;)}\]]{8,64})", ["pass", "pwd"],
     [f"password = \"{g.password()}\"", f"DB_PASSWORD: {g.password()}"], ["password = \"${DB_PASSWORD}\"", "password: changeme", "password = os.environ['PASSWORD']", "password = getpass()", "password=<your-password>", "password = None"],
-    group=1, min_entropy=3.0, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "getpass", "none", "null", "true", "false", "required", "process.env", "input(", "self.", "config.", "settings.", "args."], confidence=0.7))
+    group=1, min_entropy=3.0, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "getpass", "none", "null", "true", "false", "required", "process.env", "input(", "self.", "config.", "settings.", "args."], before=32, window=192, confidence=0.7))
 S.append(rule("generic-secret", "Secret or private key assigned in code or config", "secret",
     r"(?i)\b(?:[a-z0-9_]*secret(?:_?key)?|client_secret|private_key|signing_key|encryption_key)\b[\"']?\s{0,4}(?:=|:=|:|=>)\s{0,4}[\"'`]?([A-Za-z0-9_\-+/=.!@#$%^&*]{12,128})", ["secret", "private_key", "signing_key", "encryption_key"],
     [f"SECRET_KEY = '{g.generic_token()}'", f"client_secret: {g.generic_token()}"], ["SECRET_KEY = os.environ.get('KEY')", "client_secret: your-client-secret", "secret: ${SECRET}"],
-    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env", "settings.", "config."], confidence=0.7))
+    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env", "settings.", "config."], before=32, window=192, confidence=0.7))
 S.append(rule("generic-token", "Token assigned in code, config or logs", "secret",
     r"(?i)\b(?:[a-z0-9_]*token|bearer)\b[\"']?\s{0,4}(?:=|:=|:|=>)\s{0,4}[\"'`]?([A-Za-z0-9_\-+/=.]{16,256})", ["token", "bearer"],
     [f"access_token={g.generic_token()}", f"\"auth_token\": \"{g.generic_token()}\""], ["token = os.environ['TOKEN']", "token: ${{ secrets.TOKEN }}", "csrf_token = generate_token()", "token = xxxxxxxxxxxxxxxxxxxx"],
-    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env", "generate", "settings.", "config."], confidence=0.65))
+    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env", "generate", "settings.", "config."], before=32, window=192, confidence=0.65))
 S.append(rule("generic-api-key", "API key assigned in code, config or headers", "secret",
     r"(?i)\b(?:[a-z0-9_]*api[_\-]?key|apikey|x-api-key|access[_\-]?key(?:[_\-]?id)?)\b[\"']?\s{0,4}(?:=|:=|:|=>)\s{0,4}[\"'`]?([A-Za-z0-9_\-]{16,128})", ["api_key", "apikey", "api-key", "x-api-key", "access_key", "access-key", "accesskey"],
     [f"API_KEY={g.generic_token()}", f"x-api-key: {g.generic_token()}"], ["api_key = your-api-key-here", "API_KEY=${API_KEY}", "apikey: 00000000000000000000"],
-    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env"], confidence=0.7))
+    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS + ["os.environ", "getenv", "process.env"], before=32, window=192, confidence=0.7))
 S.append(rule("authorization-header", "HTTP Authorization header with a bearer or basic credential", "secret",
     r"(?i)authorization\s{0,4}[:=]\s{0,4}[\"']?(?:bearer|basic|token)\s+([A-Za-z0-9_\-.=~+/]{20,})", ["authorization"],
     [f"Authorization: Bearer {g.generic_token()}"], ["Authorization: Bearer <token>", "Authorization: Bearer ${TOKEN}"],
-    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS, confidence=0.8))
+    group=1, min_entropy=3.5, stopwords=PLACEHOLDERS, before=32, window=192, confidence=0.8))
 S.append(rule("telegram-bot-token", "Telegram bot token", "secret", r"(?:bot)?([0-9]{8,10}:AA[0-9A-Za-z_\-]{33})", [":AA"],
     [f"https://api.telegram.org/bot{g.telegram()}/getMe"], ["12345678:AAshort"], group=1, not_adjacent="A-Za-z0-9_\\-", confidence=0.9))
 S.append(rule("shopify-token", "Shopify access token, custom app or shared secret", "secret", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", ["shpat_", "shpca_", "shppa_", "shpss_"],
@@ -167,43 +169,43 @@ S.append(rule("doppler-token", "Doppler service token", "secret", r"dp\.(?:pt|st
 P = []
 P.append(rule("email", "Email address", "pii", r"[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}", ["@"],
     [f"write to {g.email()} today", f"<{g.email()}>"], ["user@example.com", "git@github.com:org/repo", "logo@2x.png", "a@b", "admin@localhost"],
-    validator="email", not_adjacent="A-Za-z0-9", confidence=0.9))
+    validator="email", not_adjacent="A-Za-z0-9", before=72, window=200, confidence=0.9))
 P.append(rule("phone-e164", "Phone number in international (E.164-style) format", "pii",
-    r"\+[1-9][0-9]{0,3}(?:[ .\-]?\(?[0-9]{1,4}\)?){2,5}", ["+"],
+    r"\+[1-9][0-9]{0,3}(?:[ .\-]?\(?[0-9]{1,4}\)?){2,5}", [],
     [f"call {g.phone_e164()}", "Tel: +44 20 7946 0734", "+1 (415) 555-2671"], ["+1", "version +1.2.3", "x = a +12 * b", "+49"],
-    validator="phone", not_adjacent="0-9A-Za-z", confidence=0.8))
+    validator="phone", not_adjacent="0-9A-Za-z", shape="digits", confidence=0.8))
 P.append(rule("phone-nanp", "North American phone number with separators", "pii",
     r"(?:\([2-9][0-9]{2}\)\s?|[2-9][0-9]{2}[.\-\s])[2-9][0-9]{2}[.\-\s][0-9]{4}", [],
     [f"Call me at {g.phone_us()}.", "phone: 415-555-2671"], ["1999-2003-2004", "ISBN 978-0-306-40615-7", "123-456-7890"],
-    not_adjacent="0-9A-Za-z\\-", validator="phone", confidence=0.75))
+    not_adjacent="0-9A-Za-z\\-", validator="phone", shape="digits", confidence=0.75))
 P.append(rule("phone-national", "Phone number in a national format, next to a phone word", "pii",
-    r"(?i)(?:phone|tel|telephone|mobile|cell|fax|call|ring|whatsapp|handy|telefon|t(?:\xC3\xA9|e)l(?:\xC3\xA9|e)phone)\b[^0-9\n]{0,15}(0[1-9](?:[ .\-/]?[0-9]){7,11})", ["phone", "tel", "mobile", "cell", "fax", "call", "ring", "whatsapp", "handy"],
-    ["Mobile: 07700 900123", "Tel. 030 1234 5678", "call 0161 496 0734"], ["call 0.5 seconds later", "phone: none"], group=1, validator="phone", not_adjacent="0-9", confidence=0.75))
+    r"(?i)(?:phone|tel|telephone|mobile|cell|fax|call|ring|whatsapp|handy|telefon|t(?:\xC3\xA9|e)l(?:\xC3\xA9|e)phone)\b[^0-9\n]{0,15}(0[1-9](?:[ .\-/]?[0-9]){7,11})", [],
+    ["Mobile: 07700 900123", "Tel. 030 1234 5678", "call 0161 496 0734"], ["call 0.5 seconds later", "phone: none"], group=1, validator="phone", not_adjacent="0-9", shape="digits", before=48, confidence=0.75))
 P.append(rule("us-ssn", "US Social Security number (invalid areas, groups and serials rejected)", "pii",
     r"[0-9]{3}-[0-9]{2}-[0-9]{4}", [], [f"SSN: {g.ssn()}", "my social security number is 123-45-6789"], ["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000", "2024-01-1234"],
-    validator="ssn", not_adjacent="0-9A-Za-z\\-", confidence=0.85))
+    validator="ssn", not_adjacent="0-9A-Za-z\\-", shape="digits", confidence=0.85))
 P.append(rule("us-ssn-unformatted", "US Social Security number without dashes, next to SSN words", "pii",
     r"(?i)(?:ssn|social security(?: number| no\.?)?|soc\. sec\.)[^0-9\n]{0,12}([0-9]{9})", ["ssn", "social security", "soc. sec"],
     ["SSN 123456789", "social security number: 078051120"], ["SSN 000456789", "ssn: 12345"], group=1, validator="ssn", not_adjacent="0-9", confidence=0.8))
 P.append(rule("payment-card", "Payment card number (Luhn, issuer prefix and length; spaces or dashes)", "pii",
     r"[0-9]{4}(?:[ \-]?[0-9]{2,7}){2,4}", [], [f"card {g.card()} exp 09/27", "Visa 4111 1111 1111 1111"], ["4111 1111 1111 1112", "1234 5678 9012 3456", "2024-2025-2026-2027", "0000 0000 0000 0000"],
-    validator="card", not_adjacent="0-9A-Za-z\\-", confidence=0.9))
+    validator="card", not_adjacent="0-9A-Za-z\\-", shape="digits", confidence=0.9))
 P.append(rule("iban", "International Bank Account Number (country length and mod-97 checksum)", "pii",
     r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", [], [f"IBAN: {g.iban()}", "GB82 WEST 1234 5698 7654 32"], ["GB82 WEST 1234 5698 7654 33", "DE00 1234 5678 9012 3456 78", "AB12 CDEF GHIJ KLMN"],
-    validator="iban", not_adjacent="A-Za-z0-9", confidence=0.9))
+    validator="iban", not_adjacent="A-Za-z0-9", shape="iban", confidence=0.9))
 P.append(rule("ipv4", "IPv4 address (loopback, unspecified, broadcast, documentation ranges and version strings rejected)", "pii",
-    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])", ["."],
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])", [],
     [f"client {g.ipv4()} connected", "from 85.214.132.117 port 22"], ["127.0.0.1", "0.0.0.0", "192.0.2.14", "version 1.2.3.4", "v10.0.0.1", "1.2.3.4.5"],
-    validator="ipv4", not_adjacent="0-9A-Za-z.", confidence=0.7))
+    validator="ipv4", not_adjacent="0-9A-Za-z.", shape="dotted", confidence=0.7))
 P.append(rule("ipv6", "IPv6 address (parsed; loopback and unspecified rejected)", "pii",
-    r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", [":"], [f"addr {g.ipv6()}", "2001:4860:4860::8888"], ["::1", "std::vector", "12:30:45", "::", "a::b"],
-    validator="ipv6", not_adjacent="0-9A-Za-z:", confidence=0.7))
-P.append(rule("mac-address", "MAC address", "pii", r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}", [":", "-"],
-    [f"hw {g.mac()}", "ether 3c:22:fb:1a:9e:07"], ["00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "12:34:56"], validator="mac", not_adjacent="0-9A-Za-z:\\-", confidence=0.75))
+    r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}", [], [f"addr {g.ipv6()}", "2001:4860:4860::8888"], ["::1", "std::vector", "12:30:45", "::", "a::b"],
+    validator="ipv6", not_adjacent="0-9A-Za-z:", shape="hexcolon", confidence=0.7))
+P.append(rule("mac-address", "MAC address", "pii", r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}", [],
+    [f"hw {g.mac()}", "ether 3c:22:fb:1a:9e:07"], ["00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "12:34:56"], validator="mac", not_adjacent="0-9A-Za-z:\\-", shape="hexcolon", confidence=0.75))
 P.append(rule("bitcoin-address", "Bitcoin address (base58check or bech32 checksum)", "pii",
     r"[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[ac-hj-np-z02-9]{11,71}", [],
     [f"send to {g.btc()}", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"], ["1BoatSLRHtKNngkdXEeobR76b53LETtpyX", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdx"],
-    validator="bitcoin", not_adjacent="0-9A-Za-z", confidence=0.85))
+    validator="bitcoin", not_adjacent="0-9A-Za-z", shape="alnum26", confidence=0.85))
 P.append(rule("ethereum-address", "Ethereum address (EIP-55 checksum where mixed case)", "pii", r"0x[0-9a-fA-F]{40}", ["0x"],
     [f"wallet {g.eth()}"], ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "0x" + "0" * 40], validator="ethereum", not_adjacent="0-9A-Za-z", confidence=0.85))
 MONTHS = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
