@@ -1,0 +1,185 @@
+//! `memscan detect` on hostile input: a 100 MB single line, invalid UTF-8, a binary
+//! file, an empty file, a 10 GB sparse file, a secret straddling a chunk edge, JSONL
+//! records, stdin, SARIF output and exit codes.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+
+const KEY: &str = "ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPqRs";
+
+fn detect_jsonl(args: &[&str]) -> (Vec<Value>, std::process::Output) {
+    let mut a = vec!["-q", "detect", "--format", "jsonl"];
+    a.extend_from_slice(args);
+    let o = memscan(&a);
+    let v = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (v, o)
+}
+
+#[test]
+fn hundred_mb_single_line_and_chunk_edges() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("line.txt");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    let chunk = 8usize << 20;
+    let filler = b"lorem ipsum dolor sit amet ";
+    let mut written = 0usize;
+    let mut planted = Vec::new();
+    // a key straddling each of the first chunk edges, and one at the very end
+    for edge in [chunk, 2 * chunk, 5 * chunk] {
+        let at = edge - KEY.len() / 2;
+        while written + filler.len() <= at {
+            f.write_all(filler).unwrap();
+            written += filler.len();
+        }
+        f.write_all(&b"x".repeat(at - written)).unwrap();
+        f.write_all(b" ").unwrap();
+        written = at + 1;
+        planted.push(written);
+        f.write_all(KEY.as_bytes()).unwrap();
+        f.write_all(b" ").unwrap();
+        written += KEY.len() + 1;
+    }
+    while written < 100_000_000 {
+        f.write_all(filler).unwrap();
+        written += filler.len();
+    }
+    f.write_all(b" ").unwrap();
+    planted.push(written + 1);
+    f.write_all(KEY.as_bytes()).unwrap();
+    drop(f);
+    let (found, o) = detect_jsonl(&[p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let starts: Vec<u64> = found
+        .iter()
+        .filter(|f| f["rule_id"] == "github-pat")
+        .map(|f| f["start"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        planted.iter().map(|&x| x as u64).collect::<Vec<_>>(),
+        "each key once, at its offset"
+    );
+    assert!(found.iter().all(|f| f["line"] == 1));
+}
+
+#[test]
+fn invalid_utf8_binary_empty_and_sparse() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad.txt");
+    let mut bytes = b"junk \xff\xfe\xfd token ".to_vec();
+    bytes.extend_from_slice(KEY.as_bytes());
+    bytes.extend_from_slice(b" \xc3\x28 more");
+    std::fs::write(&bad, &bytes).unwrap();
+    std::fs::write(d.path().join("empty.txt"), b"").unwrap();
+    let mut bin = vec![0u8, 1, 2, 3, 0, 0];
+    bin.extend_from_slice(KEY.as_bytes());
+    std::fs::write(d.path().join("blob.bin"), &bin).unwrap();
+    // 10 GB sparse file: all zeros, must be skipped without reading it all
+    let sparse = d.path().join("sparse.img");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(10 << 30)
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let (found, o) = detect_jsonl(&[d.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t0.elapsed().as_secs() < 60);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0]["path"].as_str().unwrap().ends_with("bad.txt"));
+    assert_eq!(
+        found[0]["start"].as_u64().unwrap(),
+        bytes.windows(4).position(|w| w == b"ghp_").unwrap() as u64
+    );
+}
+
+#[test]
+fn jsonl_records_stdin_masking_and_exit_codes() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("records.jsonl");
+    std::fs::write(
+        &p,
+        format!("{{\"id\": \"r1\", \"text\": \"nothing here\"}}\n{{\"id\": \"r2\", \"text\": \"mail maria.lopez88@gmail.com\\nkey {KEY}\"}}\n"),
+    )
+    .unwrap();
+    let (found, o) = detect_jsonl(&["--fail-on", "secret", p.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "secret found with --fail-on secret"
+    );
+    assert_eq!(found.len(), 2);
+    let key = found.iter().find(|f| f["category"] == "secret").unwrap();
+    assert_eq!(key["id"], "r2");
+    assert_eq!(key["line"], 2);
+    assert_eq!(key["column"], 5);
+    assert!(
+        !key["masked"].as_str().unwrap().contains(&KEY[6..30]),
+        "masked"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !stdout.contains(KEY) && !stdout.contains("maria.lopez88"),
+        "raw values leaked: {stdout}"
+    );
+    assert_eq!(key["fingerprint"].as_str().unwrap().len(), 64);
+    // --reveal writes the raw value; --fail-on none exits 0
+    let (found, o) = detect_jsonl(&["--reveal", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(found.iter().any(|f| f["value"] == KEY));
+    // stdin
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_memscan"))
+        .args(["-q", "detect", "--format", "json", "--fail-on", "any", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("export TOKEN={KEY}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema_version"], "1.0");
+    assert_eq!(doc["summary"]["findings"]["secret"], 1);
+    // missing path: exit 2
+    assert_input_error(
+        &memscan(&["detect", "/nonexistent/dir"]),
+        "/nonexistent/dir: no such file",
+    );
+}
+
+#[test]
+fn sarif_is_valid_2_1_0() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("app.py");
+    std::fs::write(
+        &p,
+        format!("import os\nTOKEN = \"{KEY}\"\nSSN = \"123-45-6789\"\n"),
+    )
+    .unwrap();
+    let o = memscan(&["-q", "detect", "--format", "sarif", p.to_str().unwrap()]);
+    assert!(o.status.success());
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["version"], "2.1.0");
+    let run = &s["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "memscan");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"]);
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 2);
+        assert!(r["partialFingerprints"].as_object().unwrap().len() == 1);
+        assert!(!r["message"]["text"].as_str().unwrap().contains(KEY));
+    }
+}
