@@ -133,8 +133,6 @@ def document(g, kind, n_values):
             lines.append(negative_text(g))
         text = (ctx or embed_template(g, kind, cat)).format(v=value)
         off = text.index(value)
-        for sub_i, sub in enumerate(text.split("\n")):
-            pass
         labels.append((len(lines), off, off + len(value), cat, family))
         lines.append(text)
     lines.append(filler(g, kind))
@@ -200,7 +198,7 @@ def main():
                 line_text = lines[li]
                 bs = starts[li] + len(line_text[:cs].encode())
                 be = starts[li] + len(line_text[:ce].encode())
-                lab.write(json.dumps({"file": name, "start": bs, "end": be, "line": li + 1 + line_text[:cs].count("\n"),
+                lab.write(json.dumps({"file": name, "start": bs, "end": be, "line": data[:bs].count(b"\n") + 1,
                                       "category": cat, "family": family}) + "\n")
             with open(os.path.join(files_dir, name), "wb") as fh:
                 fh.write(data)
