@@ -24,6 +24,48 @@ pub enum Command {
     Score(ScoreArgs),
     /// Find PII and secrets in files, folders, JSONL or stdin (no model).
     Detect(DetectArgs),
+    /// Build or query the suffix-array index used for verbatim-match checks.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndexCommand {
+    /// Build an index over a reference corpus (text files, JSONL `text` fields, folders).
+    Build(IndexBuildArgs),
+    /// The longest verbatim match of each text in the corpus.
+    Query(IndexQueryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IndexBuildArgs {
+    /// Corpus files or folders.
+    #[arg(long, required = true, num_args = 1..)]
+    pub corpus: Vec<PathBuf>,
+    /// Index folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also index token ids with this model's tokenizer (a model as for --model).
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// Bytes of corpus per shard (each shard is built in memory: about 9× this).
+    #[arg(long, default_value_t = 512)]
+    pub shard_mb: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexQueryArgs {
+    /// Index folder.
+    pub index: PathBuf,
+    /// Texts: JSONL (`text`, optional `id`) or .txt (one per line).
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Where to write one JSON line per text (default: stdout).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Tokenizer for token matches (default: the one the index was built with); must match it.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

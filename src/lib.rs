@@ -10,6 +10,7 @@ pub mod model;
 pub mod report;
 pub mod scorer;
 pub mod signals;
+pub mod verbatim;
 
 use cli::{Cli, Command};
 
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> error::Result<i32> {
     match &cli.command {
         Command::Score(args) => commands::score::run(args, cli.quiet),
         Command::Detect(args) => commands::detect::run(args, cli.quiet),
+        Command::Index(cmd) => commands::index::run(cmd, cli.quiet),
     }
 }

@@ -2,6 +2,7 @@
 //! the only place that knows the whole pipeline.
 
 pub mod detect;
+pub mod index;
 pub mod score;
 
 use crate::cli::ModelArgs;

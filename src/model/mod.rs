@@ -219,6 +219,17 @@ impl LanguageModel for Model {
     }
 }
 
+/// Only the tokenizer of the model `spec` names (no weights are read).
+pub fn load_tokenizer(spec: &str) -> Result<Tokenizer> {
+    match source::resolve(spec)? {
+        ModelSource::Gguf(path) => {
+            let g = gguf::Gguf::open(&path)?;
+            Tokenizer::from_gguf(&g).map_err(|e| in_file_once(e, &path))
+        }
+        ModelSource::HfDir(dir) => Tokenizer::from_file(&dir.join("tokenizer.json")),
+    }
+}
+
 /// Loads the model `spec` names, ready for inference (no gradients).
 pub fn load(spec: &ModelSpec) -> Result<Model> {
     let device = parse_device(&spec.device)?;

@@ -199,6 +199,15 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Token ids of `text` without any special tokens (for corpus matching).
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
     /// The token strings (as in the vocabulary) of the given ids.
     pub fn id_to_token(&self, id: u32) -> String {
         self.inner.id_to_token(id).unwrap_or_default()
