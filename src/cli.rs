@@ -176,4 +176,11 @@ pub struct ScoreArgs {
     /// one backward pass per text.
     #[arg(long)]
     pub gradients: bool,
+    /// A verbatim index (`memscan index build`): adds each text's longest match in it.
+    #[arg(long, value_name = "INDEX")]
+    pub reference_corpus: Option<PathBuf>,
+    /// Tokens of verbatim overlap that flag a text `verbatim` (bytes ÷ 4 for an index
+    /// without tokens).
+    #[arg(long, default_value_t = 50)]
+    pub verbatim_tokens: usize,
 }

@@ -255,3 +255,57 @@ fn token_index_and_errors() {
     ]);
     assert_input_error(&o, "manifest.json: corrupt index manifest");
 }
+
+/// `score --reference-corpus`: the verbatim fields beside the signals, flagged at the threshold.
+#[test]
+fn score_with_reference_corpus() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = d.path().join("c.txt");
+    let famous = "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files";
+    std::fs::write(&corpus, format!("{famous}\n")).unwrap();
+    let out = d.path().join("idx");
+    let model = default_model();
+    let o = memscan(&[
+        "-q",
+        "index",
+        "build",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--tokenizer",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let input = d.path().join("t.jsonl");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\n",
+            serde_json::json!({"text": famous}),
+            serde_json::json!({"text": "a fresh sentence about turnips"})
+        ),
+    )
+    .unwrap();
+    let o = memscan(&[
+        "-q",
+        "score",
+        "--basic",
+        "-i",
+        input.to_str().unwrap(),
+        "--reference-corpus",
+        out.to_str().unwrap(),
+        "--verbatim-tokens",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["longest_match_bytes"], famous.len());
+    assert!(rows[0]["longest_match_tokens"].as_u64().unwrap() >= 20);
+    assert_eq!(rows[0]["verbatim"], true);
+    assert_eq!(rows[1]["verbatim"], false);
+    assert!(rows[0]["nll_mean"].as_f64().is_some());
+}

@@ -22,6 +22,26 @@ struct Extra {
     nll_lower: Option<f64>,
     nll_ref: Option<f64>,
     grad: Option<(f64, Vec<f64>)>,
+    verbatim: Option<crate::verbatim::Match>,
+}
+
+/// The reference corpus index and the tokenizer its token ids came from.
+struct Reference {
+    index: crate::verbatim::Index,
+    tokenizer: Option<crate::model::tokenizer::Tokenizer>,
+}
+
+fn open_reference(path: &std::path::Path) -> Result<Reference> {
+    let index = crate::verbatim::Index::open(path)?;
+    let tokenizer = match &index.manifest.tokenizer {
+        Some(info) => {
+            let t = crate::model::load_tokenizer(&info.model)?;
+            index.check_tokenizer(&t)?;
+            Some(t)
+        }
+        None => None,
+    };
+    Ok(Reference { index, tokenizer })
 }
 
 pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
@@ -64,6 +84,10 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
     } else {
         Vec::new()
     };
+    let corpus = match &args.reference_corpus {
+        Some(p) => Some(open_reference(p)?),
+        None => None,
+    };
 
     let pb = super::progress_bar(records.len() as u64, quiet, "texts");
     let t0 = std::time::Instant::now();
@@ -94,6 +118,15 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         if args.gradients {
             for (e, t) in extras.iter_mut().zip(&texts) {
                 e.grad = scorer.grad_norms(t, &params)?;
+            }
+        }
+        if let Some(c) = &corpus {
+            for (e, t) in extras.iter_mut().zip(&texts) {
+                let toks = match &c.tokenizer {
+                    Some(tk) => Some(tk.encode_plain(t)?),
+                    None => None,
+                };
+                e.verbatim = Some(c.index.query(t.as_bytes(), toks.as_deref()));
             }
         }
         for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
@@ -204,6 +237,20 @@ fn row(
                 .map(|g| Value::from(g.1.clone()))
                 .unwrap_or(Value::Null),
         );
+    }
+    if let Some(v) = &e.verbatim {
+        m.insert(
+            "longest_match_bytes".into(),
+            Value::from(v.longest_match_bytes),
+        );
+        if let Some(t) = v.longest_match_tokens {
+            m.insert("longest_match_tokens".into(), Value::from(t));
+        }
+        let flagged = match v.longest_match_tokens {
+            Some(t) => t >= args.verbatim_tokens,
+            None => v.longest_match_bytes >= 4 * args.verbatim_tokens,
+        };
+        m.insert("verbatim".into(), Value::Bool(flagged));
     }
     if s.truncated {
         m.insert("truncated".into(), Value::Bool(true));
