@@ -140,11 +140,15 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Texts: JSONL (`text`, optional `id`, other fields carried through) or .txt (one per line).
-    #[arg(long, short)]
-    pub input: PathBuf,
+    #[arg(long, short, required_unless_present = "list_signals")]
+    pub input: Option<PathBuf>,
     /// Where to write one JSON line per text (default: stdout).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Print every signal's name, direction (which way means member) and definition as
+    /// JSON, and exit.
+    #[arg(long)]
+    pub list_signals: bool,
     /// Texts per forward pass.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,

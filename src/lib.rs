@@ -10,6 +10,7 @@ pub mod model;
 pub mod report;
 pub mod scorer;
 pub mod signals;
+pub mod stats;
 pub mod verbatim;
 
 use cli::{Cli, Command};

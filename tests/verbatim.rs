@@ -309,3 +309,36 @@ fn score_with_reference_corpus() {
     assert_eq!(rows[1]["verbatim"], false);
     assert!(rows[0]["nll_mean"].as_f64().is_some());
 }
+
+/// 8-byte suffix-array entries (what shards of 2 GiB and more get) answer the same.
+#[test]
+fn wide_pointers_answer_the_same() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = d.path().join("c.txt");
+    let mut rng = Rng(5);
+    let text: Vec<u8> = (0..5000).map(|_| b"abcdefgh "[rng.below(9)]).collect();
+    std::fs::write(&corpus, &text).unwrap();
+    let narrow = d.path().join("narrow");
+    let wide = d.path().join("wide");
+    verbatim::build_with(
+        std::slice::from_ref(&corpus),
+        &narrow,
+        2048,
+        None,
+        |_| {},
+        usize::MAX,
+    )
+    .unwrap();
+    let m =
+        verbatim::build_with(std::slice::from_ref(&corpus), &wide, 2048, None, |_| {}, 0).unwrap();
+    assert!(m.shards.iter().all(|s| s.pointer_bytes == 8));
+    let (a, b) = (Index::open(&narrow).unwrap(), Index::open(&wide).unwrap());
+    for i in 0..50 {
+        let start = rng.below(4900);
+        let mut q = text[start..start + 1 + rng.below(90)].to_vec();
+        if i % 2 == 0 {
+            q.extend_from_slice(b"zz");
+        }
+        assert_eq!(a.query(&q, None), b.query(&q, None));
+    }
+}

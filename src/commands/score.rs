@@ -51,7 +51,17 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
             args.min_k
         )));
     }
-    let records = read_texts(&args.input)?;
+    if args.list_signals {
+        let json = serde_json::to_string_pretty(signals::SIGNALS)
+            .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+        println!("{json}");
+        return Ok(0);
+    }
+    let input = args
+        .input
+        .as_ref()
+        .ok_or_else(|| Error::input("--input is required"))?;
+    let records = read_texts(input)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_file(p)?,

@@ -184,13 +184,17 @@ fn write_le<T: Copy>(path: &Path, v: &[T]) -> Result<()> {
     std::fs::write(path, bytes).with_file(path)
 }
 
+/// Shards at least this long get 8-byte suffix-array entries (libsais' 32-bit output
+/// is signed).
+pub const WIDE_FROM: usize = (1 << 31) - 1;
+
 /// Builds the byte suffix array of `text` and writes it to `path`: u32 entries when
-/// the text is under 2 GiB, else u64. Returns the pointer width.
-fn write_byte_suffix_array(text: &[u8], path: &Path) -> Result<u32> {
+/// the text is shorter than `wide_from`, else u64. Returns the pointer width.
+fn write_byte_suffix_array(text: &[u8], path: &Path, wide_from: usize) -> Result<u32> {
     use libsais::SuffixArrayConstruction;
     let err =
         |e: libsais::LibsaisError| Error::internal(format!("suffix array construction: {e:?}"));
-    if text.len() < (1 << 31) - 1 {
+    if text.len() < wide_from {
         let sa = SuffixArrayConstruction::for_text(text)
             .in_owned_buffer32()
             .single_threaded()
@@ -232,7 +236,20 @@ pub fn build(
     out: &Path,
     shard_bytes: usize,
     tokenizer: Option<(&Tokenizer, String)>,
+    progress: impl FnMut(u64),
+) -> Result<Manifest> {
+    build_with(inputs, out, shard_bytes, tokenizer, progress, WIDE_FROM)
+}
+
+/// `build`, with 8-byte suffix-array entries from `wide_from` bytes per shard (tests
+/// lower it to exercise the wide format on small corpora).
+pub fn build_with(
+    inputs: &[PathBuf],
+    out: &Path,
+    shard_bytes: usize,
+    tokenizer: Option<(&Tokenizer, String)>,
     mut progress: impl FnMut(u64),
+    wide_from: usize,
 ) -> Result<Manifest> {
     let files = corpus_files(inputs)?;
     std::fs::create_dir_all(out).with_file(out)?;
@@ -266,7 +283,7 @@ pub fn build(
             let base = out.join(&name);
             std::fs::write(base.with_extension("bytes"), &text)
                 .with_file(&base.with_extension("bytes"))?;
-            let width = write_byte_suffix_array(text, &base.with_extension("sa"))?;
+            let width = write_byte_suffix_array(text, &base.with_extension("sa"), wide_from)?;
             write_le(&base.with_extension("docs"), docs)?;
             let mut tokens_len = None;
             if let Some((t, _)) = &tokenizer {

@@ -1,0 +1,421 @@
+//! Statistics that membership inference is judged by: ROC curves, AUC (ties count
+//! half), TPR at a fixed FPR, bootstrap confidence intervals, Clopper–Pearson
+//! intervals, the differential-privacy bounds implied by an attack, and canary
+//! exposure. Pure functions; every formula lives here once.
+
+use crate::signals::Direction;
+
+/// Orients scores so that higher always means "member".
+fn oriented(x: f64, d: Direction) -> f64 {
+    match d {
+        Direction::Higher => x,
+        Direction::Lower => -x,
+    }
+}
+
+/// One ROC point: (FPR, TPR) at a threshold (member when score ≥ threshold, oriented).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RocPoint {
+    pub fpr: f64,
+    pub tpr: f64,
+    /// The threshold in the signal's own units.
+    pub threshold: f64,
+}
+
+/// The ROC curve of members vs non-members, from (0,0) to (1,1), one point per
+/// distinct score (ties move both rates at once).
+pub fn roc(members: &[f64], nonmembers: &[f64], d: Direction) -> Vec<RocPoint> {
+    let mut all: Vec<(f64, bool)> = members
+        .iter()
+        .map(|&x| (oriented(x, d), true))
+        .chain(nonmembers.iter().map(|&x| (oriented(x, d), false)))
+        .filter(|(x, _)| x.is_finite())
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (p, n) = (
+        all.iter().filter(|x| x.1).count() as f64,
+        all.iter().filter(|x| !x.1).count() as f64,
+    );
+    let mut pts = vec![RocPoint {
+        fpr: 0.0,
+        tpr: 0.0,
+        threshold: f64::INFINITY,
+    }];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut i = 0;
+    while i < all.len() {
+        let s = all[i].0;
+        while i < all.len() && all[i].0 == s {
+            if all[i].1 {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            i += 1;
+        }
+        let threshold = match d {
+            Direction::Higher => s,
+            Direction::Lower => -s,
+        };
+        pts.push(RocPoint {
+            fpr: fp / n.max(1.0),
+            tpr: tp / p.max(1.0),
+            threshold,
+        });
+    }
+    pts
+}
+
+/// Area under the ROC curve = P(member score > non-member score) + ½ P(tie)
+/// (the Mann–Whitney statistic). `None` when a class is empty.
+pub fn auc(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f64> {
+    let pts = roc(members, nonmembers, d);
+    if members.is_empty() || nonmembers.is_empty() {
+        return None;
+    }
+    // trapezoids: ties become diagonal segments, which count half
+    Some(
+        pts.windows(2)
+            .map(|w| (w[1].fpr - w[0].fpr) * (w[1].tpr + w[0].tpr) / 2.0)
+            .sum(),
+    )
+}
+
+/// The highest TPR at FPR ≤ `alpha`, the threshold that reaches it, and how many
+/// non-members back the FPR (with few negatives, small α cannot be resolved:
+/// the smallest non-zero FPR is 1/n).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TprAtFpr {
+    pub alpha: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub threshold: f64,
+    pub n_nonmembers: usize,
+    /// Non-members above the threshold (= FPR · n).
+    pub false_positives: usize,
+}
+
+pub fn tpr_at_fpr(members: &[f64], nonmembers: &[f64], d: Direction, alpha: f64) -> TprAtFpr {
+    let n = nonmembers.iter().filter(|x| x.is_finite()).count();
+    let best = roc(members, nonmembers, d)
+        .into_iter()
+        .filter(|p| p.fpr <= alpha + 1e-12)
+        .max_by(|a, b| a.tpr.total_cmp(&b.tpr).then(b.fpr.total_cmp(&a.fpr)))
+        .unwrap_or(RocPoint {
+            fpr: 0.0,
+            tpr: 0.0,
+            threshold: f64::INFINITY,
+        });
+    TprAtFpr {
+        alpha,
+        tpr: best.tpr,
+        fpr: best.fpr,
+        threshold: best.threshold,
+        n_nonmembers: n,
+        false_positives: (best.fpr * n as f64).round() as usize,
+    }
+}
+
+/// A seeded splitmix64 generator, so bootstrap intervals are reproducible.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Percentile bootstrap interval of the AUC (members and non-members resampled
+/// separately, `rounds` times) at confidence `conf` (e.g. 0.95).
+pub fn auc_bootstrap_ci(
+    members: &[f64],
+    nonmembers: &[f64],
+    d: Direction,
+    rounds: usize,
+    conf: f64,
+    seed: u64,
+) -> Option<(f64, f64)> {
+    if members.is_empty() || nonmembers.is_empty() || rounds == 0 {
+        return None;
+    }
+    let mut rng = SplitMix(seed);
+    let mut aucs: Vec<f64> = (0..rounds)
+        .filter_map(|_| {
+            let m: Vec<f64> = (0..members.len())
+                .map(|_| members[rng.below(members.len())])
+                .collect();
+            let n: Vec<f64> = (0..nonmembers.len())
+                .map(|_| nonmembers[rng.below(nonmembers.len())])
+                .collect();
+            auc(&m, &n, d)
+        })
+        .collect();
+    aucs.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| aucs[((p * (aucs.len() - 1) as f64).round() as usize).min(aucs.len() - 1)];
+    Some((q((1.0 - conf) / 2.0), q(1.0 - (1.0 - conf) / 2.0)))
+}
+
+/// ln Γ(x) (Lanczos, g = 7, n = 9), x > 0.
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = G[0];
+    let t = x + 7.5;
+    for (i, g) in G.iter().enumerate().skip(1) {
+        a += g / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Continued fraction of the incomplete beta function (modified Lentz).
+fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
+    let tiny = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < tiny {
+        d = tiny;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..500 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        d = if d.abs() < tiny { tiny } else { d };
+        c = 1.0 + aa / c;
+        c = if c.abs() < tiny { tiny } else { c };
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        d = if d.abs() < tiny { tiny } else { d };
+        c = 1.0 + aa / c;
+        c = if c.abs() < tiny { tiny } else { c };
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
+/// The regularized incomplete beta function I_x(a, b).
+pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_front.exp() * beta_cf(a, b, x) / a
+    } else {
+        1.0 - ln_front.exp() * beta_cf(b, a, 1.0 - x) / b
+    }
+}
+
+/// The p-quantile of Beta(a, b), by bisection on I_x(a, b).
+pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if beta_inc(a, b, mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Clopper–Pearson (exact binomial) interval for k successes in n trials at
+/// confidence `conf`: (Beta(α/2; k, n−k+1), Beta(1−α/2; k+1, n−k)).
+pub fn clopper_pearson(k: u64, n: u64, conf: f64) -> (f64, f64) {
+    let alpha = 1.0 - conf;
+    let (k, n) = (k as f64, n as f64);
+    let lo = if k == 0.0 {
+        0.0
+    } else {
+        beta_quantile(alpha / 2.0, k, n - k + 1.0)
+    };
+    let hi = if k == n {
+        1.0
+    } else {
+        beta_quantile(1.0 - alpha / 2.0, k + 1.0, n - k)
+    };
+    (lo, hi)
+}
+
+/// The lower bound on ε that an attack with true-positive rate `tpr` and
+/// false-positive rate `fpr` implies for an (ε, δ)-DP training algorithm:
+/// TPR ≤ e^ε FPR + δ and 1 − FPR ≤ e^ε (1 − TPR) + δ, so
+/// ε ≥ max(ln((TPR − δ)/FPR), ln((1 − FPR − δ)/(1 − TPR))). Use a lower confidence
+/// bound for TPR and an upper one for FPR to make it a statistical lower bound.
+pub fn epsilon_lower_bound(tpr: f64, fpr: f64, delta: f64) -> f64 {
+    let a = if fpr > 0.0 && tpr - delta > 0.0 {
+        ((tpr - delta) / fpr).ln()
+    } else if tpr - delta > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    let b = if tpr < 1.0 && 1.0 - fpr - delta > 0.0 {
+        ((1.0 - fpr - delta) / (1.0 - tpr)).ln()
+    } else if 1.0 - fpr - delta > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    a.max(b).max(0.0)
+}
+
+/// The most membership advantage (TPR − FPR) an ε-DP algorithm allows: (e^ε − 1)/(e^ε + 1).
+pub fn max_advantage(epsilon: f64) -> f64 {
+    (epsilon.exp() - 1.0) / (epsilon.exp() + 1.0)
+}
+
+/// The most balanced accuracy an ε-DP algorithm allows: e^ε/(1 + e^ε).
+pub fn max_accuracy(epsilon: f64) -> f64 {
+    epsilon.exp() / (1.0 + epsilon.exp())
+}
+
+/// Secret Sharer exposure of a canary: log2 |R| − log2 rank, rank 1 = the most likely
+/// of the |R| candidates.
+pub fn exposure(space_size: f64, rank: f64) -> f64 {
+    space_size.log2() - rank.max(1.0).log2()
+}
+
+/// Best balanced accuracy over thresholds: max over the ROC of (TPR + 1 − FPR)/2.
+pub fn best_balanced_accuracy(members: &[f64], nonmembers: &[f64], d: Direction) -> f64 {
+    roc(members, nonmembers, d)
+        .iter()
+        .map(|p| (p.tpr + 1.0 - p.fpr) / 2.0)
+        .fold(0.0, f64::max)
+}
+
+/// P(member | score above threshold) under `prior`, from the TPR and FPR there (Bayes).
+pub fn posterior(tpr: f64, fpr: f64, prior: f64) -> f64 {
+    let num = tpr * prior;
+    let den = num + fpr * (1.0 - prior);
+    if den > 0.0 {
+        num / den
+    } else {
+        prior
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Direction::{Higher, Lower};
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn auc_by_hand_with_ties() {
+        // pairs (m, n): m=3 beats all 3; m=2 beats 0, ties 2 twice; m=1 beats 0 → (3 + 1 + 2·½ + 1)/9
+        let (m, n) = ([3.0, 2.0, 1.0], [2.0, 2.0, 0.0]);
+        assert!(close(auc(&m, &n, Higher).unwrap(), 6.0 / 9.0, 1e-12));
+        // the same with lower = member, on negated scores
+        let (m2, n2) = ([-3.0, -2.0, -1.0], [-2.0, -2.0, 0.0]);
+        assert!(close(auc(&m2, &n2, Lower).unwrap(), 6.0 / 9.0, 1e-12));
+        assert!(close(auc(&[1.0], &[1.0], Higher).unwrap(), 0.5, 1e-12));
+        assert_eq!(auc(&[], &[1.0], Higher), None);
+    }
+
+    #[test]
+    fn tpr_at_low_fpr_with_few_negatives() {
+        let m = [10.0, 9.0, 8.0, 1.0];
+        let n = [9.5, 2.0, 1.5, 0.5];
+        // FPR ≤ 0: only scores above 9.5 → TPR 1/4
+        let r = tpr_at_fpr(&m, &n, Higher, 0.0);
+        assert!(close(r.tpr, 0.25, 1e-12) && r.false_positives == 0 && r.n_nonmembers == 4);
+        // FPR ≤ 0.01 cannot be resolved with 4 negatives: same as FPR = 0
+        assert_eq!(tpr_at_fpr(&m, &n, Higher, 0.01).tpr, 0.25);
+        // FPR ≤ 0.25: one false positive allowed → TPR 3/4
+        let r = tpr_at_fpr(&m, &n, Higher, 0.25);
+        assert!(close(r.tpr, 0.75, 1e-12) && r.false_positives == 1);
+        assert!(close(
+            best_balanced_accuracy(&m, &n, Higher),
+            (0.75 + 0.75) / 2.0,
+            1e-12
+        ));
+    }
+
+    #[test]
+    fn clopper_pearson_matches_tables() {
+        // closed forms at the edges: (α/2)^(1/n)
+        let (lo, hi) = clopper_pearson(0, 10, 0.95);
+        assert!(lo == 0.0 && close(hi, 1.0 - 0.025f64.powf(0.1), 1e-6));
+        let (lo, hi) = clopper_pearson(10, 10, 0.95);
+        assert!(close(lo, 0.025f64.powf(0.1), 1e-6) && hi == 1.0);
+        // tabulated exact interval for 5/10 at 95%: 0.1871 – 0.8129
+        let (lo, hi) = clopper_pearson(5, 10, 0.95);
+        assert!(
+            close(lo, 0.1871, 1e-4) && close(hi, 0.8129, 1e-4),
+            "{lo} {hi}"
+        );
+        // 1/100 at 95%: 0.00025 – 0.05446
+        let (lo, hi) = clopper_pearson(1, 100, 0.95);
+        assert!(
+            close(lo, 0.000253, 2e-6) && close(hi, 0.05446, 1e-4),
+            "{lo} {hi}"
+        );
+        assert!(close(beta_inc(2.0, 3.0, 0.4), 0.5248, 1e-4));
+    }
+
+    #[test]
+    fn epsilon_bounds() {
+        // TPR 0.5 at FPR 0.05: ε ≥ ln 10
+        assert!(close(
+            epsilon_lower_bound(0.5, 0.05, 0.0),
+            10f64.ln(),
+            1e-12
+        ));
+        // no advantage, no bound
+        assert_eq!(epsilon_lower_bound(0.3, 0.3, 0.0), 0.0);
+        // caps: ε = ln 3 → advantage ≤ 1/2, accuracy ≤ 3/4
+        assert!(close(max_advantage(3f64.ln()), 0.5, 1e-12));
+        assert!(close(max_accuracy(3f64.ln()), 0.75, 1e-12));
+        assert!(close(exposure(1e6, 1.0), 1e6f64.log2(), 1e-12));
+        assert!(close(exposure(1024.0, 32.0), 5.0, 1e-12));
+        assert!(close(posterior(0.5, 0.05, 0.5), 0.5 / 0.55, 1e-12));
+    }
+
+    #[test]
+    fn bootstrap_is_seeded_and_brackets_the_auc() {
+        let m: Vec<f64> = (0..50).map(|i| i as f64 + 10.0).collect();
+        let n: Vec<f64> = (0..50).map(|i| i as f64).collect();
+        let a = auc(&m, &n, Higher).unwrap();
+        let ci = auc_bootstrap_ci(&m, &n, Higher, 500, 0.95, 7).unwrap();
+        assert!(ci.0 <= a && a <= ci.1, "{ci:?} {a}");
+        assert_eq!(Some(ci), auc_bootstrap_ci(&m, &n, Higher, 500, 0.95, 7));
+    }
+}
