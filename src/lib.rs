@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod detect;
 pub mod error;
+pub mod generate;
 pub mod input;
 pub mod model;
 pub mod report;

@@ -187,13 +187,19 @@ impl Gpt2 {
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
     /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        ctx: &Context,
+        mut cache: Option<&mut nn::KvCache>,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let (nh, d) = (self.cfg.n_head, self.cfg.n_embd);
         let hd = d / nh;
         let mut x = Tensor::embedding(&self.wte, ids, -1, false, false)
             + Tensor::embedding(&self.wpe, &ctx.positions, -1, false, false);
         let mut attns = Vec::new();
-        for b in &self.h {
+        for (i, b) in self.h.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let qkv = b.c_attn.forward(&b.ln_1.forward(&x));
             let parts = qkv.split(d, -1);
             let (q, k, v) = (
@@ -201,7 +207,7 @@ impl Gpt2 {
                 nn::heads(&parts[1], nh, hd),
                 nn::heads(&parts[2], nh, hd),
             );
-            let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt());
+            let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt(), slot);
             attns.extend(p);
             x = x.f_add(&b.c_proj.forward(&a))?;
             let m = nn::activation(

@@ -394,7 +394,12 @@ impl Llama {
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
     /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        ctx: &Context,
+        mut cache: Option<&mut nn::KvCache>,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let cfg = &self.cfg;
         let (nh, nkv, hd) = (
             cfg.num_attention_heads,
@@ -405,7 +410,8 @@ impl Llama {
         let (cos, sin) = self.rotary.cos_sin(&ctx.positions)?;
         let mut x = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
         let mut attns = Vec::new();
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let h = l.input_layernorm.forward(&x);
             let qkv = l
                 .qkv_proj
@@ -414,7 +420,7 @@ impl Llama {
             let q = self.rotary.apply(&nn::heads(&qkv[0], nh, hd), &cos, &sin);
             let k = self.rotary.apply(&nn::heads(&qkv[1], nkv, hd), &cos, &sin);
             let v = nn::heads(&qkv[2], nkv, hd);
-            let (a, p) = nn::attention(&q, &k, &v, ctx, scale);
+            let (a, p) = nn::attention(&q, &k, &v, ctx, scale, slot);
             attns.extend(p);
             x = x.f_add(&l.o_proj.forward(&a))?;
             let h = l.post_attention_layernorm.forward(&x);

@@ -160,6 +160,16 @@ pub trait LanguageModel {
     }
     /// Every parameter tensor once (tied weights once), with its transformer layer.
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
+    /// An empty key/value cache for `forward_cached`.
+    fn new_cache(&self) -> nn::KvCache;
+    /// Hidden states [B, T, D] of `ids` [B, T] that follow the cached positions;
+    /// `full_mask` [B, cached + T] marks real tokens (1) and left padding (0).
+    fn forward_cached(
+        &self,
+        ids: &Tensor,
+        full_mask: &Tensor,
+        cache: &mut nn::KvCache,
+    ) -> Result<Tensor>;
 }
 
 pub struct Model {
@@ -192,14 +202,33 @@ impl LanguageModel for Model {
         let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window);
         ctx.want_attention = want_attention;
         let (hidden, attn_entropy) = match &self.arch {
-            Arch::Gpt2(m) => m.forward(ids, &ctx)?,
-            Arch::Llama(m) => m.forward(ids, &ctx)?,
-            Arch::Neox(m) => m.forward(ids, &ctx)?,
+            Arch::Gpt2(m) => m.forward(ids, &ctx, None)?,
+            Arch::Llama(m) => m.forward(ids, &ctx, None)?,
+            Arch::Neox(m) => m.forward(ids, &ctx, None)?,
         };
         Ok(Output {
             hidden,
             attn_entropy,
         })
+    }
+
+    fn new_cache(&self) -> nn::KvCache {
+        nn::KvCache::new(self.info.n_layers as usize)
+    }
+
+    fn forward_cached(
+        &self,
+        ids: &Tensor,
+        full_mask: &Tensor,
+        cache: &mut nn::KvCache,
+    ) -> Result<Tensor> {
+        let ctx = nn::Context::with_cache(ids, full_mask, cache.len(), self.sliding_window);
+        let (hidden, _) = match &self.arch {
+            Arch::Gpt2(m) => m.forward(ids, &ctx, Some(cache))?,
+            Arch::Llama(m) => m.forward(ids, &ctx, Some(cache))?,
+            Arch::Neox(m) => m.forward(ids, &ctx, Some(cache))?,
+        };
+        Ok(hidden)
     }
 
     fn lm_head(&self) -> &Tensor {

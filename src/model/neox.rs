@@ -229,14 +229,20 @@ impl GptNeox {
 
     /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
     /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(&self, ids: &Tensor, ctx: &Context) -> Result<(Tensor, Vec<Tensor>)> {
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        ctx: &Context,
+        mut cache: Option<&mut nn::KvCache>,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
         let (d, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
         let hd = d / nh;
         let (cos, sin) = self.rotary.cos_sin(&ctx.positions)?;
         let mut x = Tensor::embedding(&self.embed_in, ids, -1, false, false);
         let (b, t) = (ids.size()[0], ids.size()[1]);
         let mut attns = Vec::new();
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let h = l.input_layernorm.forward(&x);
             // [B, T, H, 3·hd] → q, k, v each [B, H, T, hd]
             let qkv = l
@@ -247,7 +253,7 @@ impl GptNeox {
             let parts = qkv.split(hd, -1);
             let q = self.rotary.apply(&parts[0], &cos, &sin);
             let k = self.rotary.apply(&parts[1], &cos, &sin);
-            let (a, p) = nn::attention(&q, &k, &parts[2], ctx, 1.0 / (hd as f64).sqrt());
+            let (a, p) = nn::attention(&q, &k, &parts[2], ctx, 1.0 / (hd as f64).sqrt(), slot);
             attns.extend(p);
             let attn_out = l.dense.forward(&a);
             if self.cfg.use_parallel_residual {

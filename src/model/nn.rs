@@ -223,6 +223,70 @@ impl Context {
     }
 }
 
+/// Keys and values of the positions seen so far, per layer ([B, KV, S, D] each), so
+/// generation feeds only the new token through the model.
+pub struct KvCache {
+    pub layers: Vec<Option<(Tensor, Tensor)>>,
+}
+
+impl KvCache {
+    pub fn new(n_layers: usize) -> Self {
+        KvCache {
+            layers: (0..n_layers).map(|_| None).collect(),
+        }
+    }
+
+    /// Positions cached.
+    pub fn len(&self) -> i64 {
+        self.layers
+            .first()
+            .and_then(|l| l.as_ref())
+            .map_or(0, |(k, _)| k.size()[2])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Context {
+    /// For `ids` [B, T] that follow `past` cached positions; `full_mask` [B, past + T]
+    /// marks real (1) and padding (0) tokens over all of them. Positions count real
+    /// tokens; each new query sees the real keys up to itself (and itself, so a padding
+    /// row is never empty).
+    pub fn with_cache(
+        ids: &Tensor,
+        full_mask: &Tensor,
+        past: i64,
+        sliding_window: Option<i64>,
+    ) -> Self {
+        let (b, t) = (ids.size()[0], ids.size()[1]);
+        let s = past + t;
+        let device = ids.device();
+        let pm = full_mask.to_kind(Kind::Int64);
+        let positions = (pm.cumsum(1, Kind::Int64) - 1)
+            .clamp_min(0)
+            .narrow(1, past, t);
+        let q_idx = Tensor::arange_start(past, s, (Kind::Int64, device)).unsqueeze(1);
+        let k_idx = Tensor::arange(s, (Kind::Int64, device)).unsqueeze(0);
+        let mut allowed = k_idx.le_tensor(&q_idx);
+        if let Some(w) = sliding_window {
+            allowed = allowed.logical_and(&k_idx.gt_tensor(&(&q_idx - w)));
+        }
+        let keys = pm.to_kind(Kind::Bool).view([b, 1, 1, s]);
+        let own = k_idx.eq_tensor(&q_idx).view([1, 1, t, s]);
+        let mask = allowed
+            .view([1, 1, t, s])
+            .logical_and(&keys)
+            .logical_or(&own);
+        Context {
+            positions,
+            mask: Some(mask),
+            want_attention: false,
+        }
+    }
+}
+
 /// Restricts a causal [T, T] mask to the last `w` keys of each query (Mistral).
 fn window(causal: Tensor, w: i64) -> Tensor {
     let t = causal.size()[0];
@@ -240,8 +304,22 @@ pub fn attention(
     v: &Tensor,
     ctx: &Context,
     scale: f64,
+    cache: Option<&mut Option<(Tensor, Tensor)>>,
 ) -> (Tensor, Option<Tensor>) {
     let (b, h, t, d) = q.size4().unwrap_or((0, 0, 0, 0));
+    // prepend the cached keys and values, and cache the result
+    let (k, v) = match cache {
+        Some(slot) => {
+            let (k, v) = match slot.take() {
+                Some((pk, pv)) => (Tensor::cat(&[&pk, k], 2), Tensor::cat(&[&pv, v], 2)),
+                None => (k.shallow_clone(), v.shallow_clone()),
+            };
+            *slot = Some((k.shallow_clone(), v.shallow_clone()));
+            (k, v)
+        }
+        None => (k.shallow_clone(), v.shallow_clone()),
+    };
+    let (k, v) = (&k, &v);
     let kv = k.size()[1];
     let (k, v) = if kv != h {
         let rep = h / kv;

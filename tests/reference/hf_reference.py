@@ -191,6 +191,22 @@ def reference_gguf(path):
     return rows
 
 
+GEN_PROMPTS = ["The quick brown fox", "Hello", "def fib(n):\n    return"]
+
+
+def greedy(model, tok, add_special):
+    """Greedy continuations, one prompt at a time, EOS not stopping (memscan is told the same)."""
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    out = []
+    for p in GEN_PROMPTS:
+        ids = tok(p, add_special_tokens=add_special).input_ids
+        with torch.no_grad():
+            g = model.generate(torch.tensor([ids]), max_new_tokens=10, do_sample=False, attention_mask=torch.ones(1, len(ids), dtype=torch.long))
+        out.append({"prompt": ids, "new": g[0, len(ids):].tolist()})
+    return out
+
+
 def make_quants(out):
     import gguf
     from gguf import GGMLQuantizationType as Q
@@ -235,11 +251,19 @@ def main():
     with open(os.path.join(out, "texts.jsonl"), "w") as fh:
         for i, t in enumerate(TEXTS):
             fh.write(json.dumps({"id": i, "text": t}) + "\n")
-    ref = {}
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ref, gen = {}, {}
     for name, d in make_models(out).items():
         ref[name] = reference_hf(d)
+        gen[name] = greedy(AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(d), True)
     if len(sys.argv) > 2:
         ref["default-gguf"] = reference_gguf(sys.argv[2])
+        gd, gf = os.path.split(sys.argv[2])
+        gen["default-gguf"] = greedy(AutoModelForCausalLM.from_pretrained(gd, gguf_file=gf, dtype=torch.float32).eval(),
+                                     AutoTokenizer.from_pretrained(gd, gguf_file=gf), False)
+    with open(os.path.join(out, "generate.json"), "w") as fh:
+        json.dump(gen, fh)
     with open(os.path.join(out, "reference.json"), "w") as fh:
         json.dump(ref, fh)
     make_quants(out)

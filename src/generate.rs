@@ -1,0 +1,123 @@
+//! Batched generation with a key/value cache: prompts of different lengths share a
+//! batch through left padding (with a mask, so padding changes nothing), each step
+//! feeds only the new tokens; greedy, temperature, top-k and top-p sampling from a
+//! seeded generator, so the same seed and settings give the same samples.
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+use crate::model::LanguageModel;
+
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    pub max_new_tokens: usize,
+    /// 0 = greedy (argmax).
+    pub temperature: f64,
+    pub top_k: Option<i64>,
+    pub top_p: Option<f64>,
+    pub seed: u64,
+    /// Stop a row once it emits the tokenizer's EOS.
+    pub stop_at_eos: bool,
+}
+
+/// The new tokens of one prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub tokens: Vec<u32>,
+    /// The row ended with EOS (included in `tokens`).
+    pub stopped: bool,
+}
+
+/// Generates a continuation of every prompt (token ids; each non-empty) in one batch.
+pub fn generate(
+    model: &dyn LanguageModel,
+    prompts: &[Vec<u32>],
+    o: &SampleOptions,
+) -> Result<Vec<Generation>> {
+    if prompts.iter().any(|p| p.is_empty()) {
+        return Err(Error::input(
+            "a prompt has no tokens (start empty prompts with BOS)",
+        ));
+    }
+    if let Some(p) = o.top_p {
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(Error::input(format!("--top-p {p}: must be in (0, 1]")));
+        }
+    }
+    let _guard = tch::no_grad_guard();
+    let device = model.device();
+    let b = prompts.len();
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let mut ids = vec![0i64; b * longest];
+    let mut mask = vec![0i64; b * longest];
+    for (r, p) in prompts.iter().enumerate() {
+        let off = longest - p.len();
+        for (j, &t) in p.iter().enumerate() {
+            ids[r * longest + off + j] = t as i64;
+            mask[r * longest + off + j] = 1;
+        }
+    }
+    let shape = [b as i64, longest as i64];
+    let ids = Tensor::f_from_slice(&ids)?
+        .f_view(shape)?
+        .f_to_device(device)?;
+    let mut mask = Tensor::f_from_slice(&mask)?
+        .f_view(shape)?
+        .f_to_device(device)?;
+    tch::manual_seed(o.seed as i64);
+    let mut cache = model.new_cache();
+    let hidden = model.forward_cached(&ids, &mask, &mut cache)?;
+    // left padding: the last position is a real token in every row
+    let mut last = hidden.f_select(1, longest as i64 - 1)?;
+    let eos = model.tokenizer().eos_id;
+    let mut out: Vec<Generation> = (0..b)
+        .map(|_| Generation {
+            tokens: Vec::new(),
+            stopped: false,
+        })
+        .collect();
+    for step in 0..o.max_new_tokens {
+        let logits = model.logits(&last).f_to_kind(Kind::Float)?;
+        let next = sample(&logits, o)?;
+        let next_v = Vec::<i64>::try_from(next.f_to_device(tch::Device::Cpu)?)?;
+        for (g, &t) in out.iter_mut().zip(&next_v) {
+            if !g.stopped {
+                g.tokens.push(t as u32);
+                g.stopped = o.stop_at_eos && eos == Some(t as u32);
+            }
+        }
+        if out.iter().all(|g| g.stopped) || step + 1 == o.max_new_tokens {
+            break;
+        }
+        let step_ids = next.f_view([b as i64, 1])?;
+        mask = Tensor::f_cat(&[&mask, &step_ids.f_ones_like()?], 1)?;
+        last = model
+            .forward_cached(&step_ids, &mask, &mut cache)?
+            .f_select(1, 0)?;
+    }
+    Ok(out)
+}
+
+/// One token per row of `logits` [B, V] (f32).
+fn sample(logits: &Tensor, o: &SampleOptions) -> Result<Tensor> {
+    if o.temperature <= 0.0 {
+        return Ok(logits.f_argmax(-1, false)?);
+    }
+    let vocab = logits.size()[1];
+    let mut l = logits.f_div_scalar(o.temperature)?;
+    if let Some(k) = o.top_k.filter(|&k| k > 0 && k < vocab) {
+        let (top, _) = l.f_topk(k, -1, true, true)?;
+        let kth = top.f_narrow(1, k - 1, 1)?;
+        l = l.f_masked_fill(&l.f_lt_tensor(&kth)?, f64::NEG_INFINITY)?;
+    }
+    if let Some(p) = o.top_p.filter(|&p| p < 1.0) {
+        let (sorted, idx) = l.f_sort(-1, true)?;
+        let probs = sorted.f_softmax(-1, Kind::Float)?;
+        // drop a token when the tokens before it already hold mass p (the first always stays)
+        let before = probs.f_cumsum(-1, Kind::Float)? - &probs;
+        let sorted = sorted.f_masked_fill(&before.f_gt(p)?, f64::NEG_INFINITY)?;
+        l = l.f_scatter(-1, &idx, &sorted)?;
+    }
+    let probs = l.f_softmax(-1, Kind::Float)?;
+    Ok(probs.f_multinomial(1, false)?.f_squeeze_dim(1)?)
+}
