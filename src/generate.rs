@@ -1,12 +1,14 @@
 //! Batched generation with a key/value cache: prompts of different lengths share a
 //! batch through left padding (with a mask, so padding changes nothing), each step
-//! feeds only the new tokens; greedy, temperature, top-k and top-p sampling from a
-//! seeded generator, so the same seed and settings give the same samples.
+//! feeds only the new tokens; greedy, temperature, top-k and top-p sampling. Draws come
+//! from a generator owned by the call (not libtorch's global one, which concurrent
+//! callers would reseed), so the same seed and settings give the same samples.
 
 use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::LanguageModel;
+use crate::stats::SplitMix;
 
 #[derive(Debug, Clone)]
 pub struct SampleOptions {
@@ -64,7 +66,7 @@ pub fn generate(
     let mut mask = Tensor::f_from_slice(&mask)?
         .f_view(shape)?
         .f_to_device(device)?;
-    tch::manual_seed(o.seed as i64);
+    let mut rng = SplitMix(o.seed);
     let mut cache = model.new_cache();
     let hidden = model.forward_cached(&ids, &mask, &mut cache)?;
     // left padding: the last position is a real token in every row
@@ -78,7 +80,7 @@ pub fn generate(
         .collect();
     for step in 0..o.max_new_tokens {
         let logits = model.logits(&last).f_to_kind(Kind::Float)?;
-        let next = sample(&logits, o)?;
+        let next = sample(&logits, o, &mut rng)?;
         let next_v = Vec::<i64>::try_from(next.f_to_device(tch::Device::Cpu)?)?;
         for (g, &t) in out.iter_mut().zip(&next_v) {
             if !g.stopped {
@@ -99,11 +101,11 @@ pub fn generate(
 }
 
 /// One token per row of `logits` [B, V] (f32).
-fn sample(logits: &Tensor, o: &SampleOptions) -> Result<Tensor> {
+fn sample(logits: &Tensor, o: &SampleOptions, rng: &mut SplitMix) -> Result<Tensor> {
     if o.temperature <= 0.0 {
         return Ok(logits.f_argmax(-1, false)?);
     }
-    let vocab = logits.size()[1];
+    let (b, vocab) = (logits.size()[0], logits.size()[1]);
     let mut l = logits.f_div_scalar(o.temperature)?;
     if let Some(k) = o.top_k.filter(|&k| k > 0 && k < vocab) {
         let (top, _) = l.f_topk(k, -1, true, true)?;
@@ -118,6 +120,31 @@ fn sample(logits: &Tensor, o: &SampleOptions) -> Result<Tensor> {
         let sorted = sorted.f_masked_fill(&before.f_gt(p)?, f64::NEG_INFINITY)?;
         l = l.f_scatter(-1, &idx, &sorted)?;
     }
-    let probs = l.f_softmax(-1, Kind::Float)?;
-    Ok(probs.f_multinomial(1, false)?.f_squeeze_dim(1)?)
+    let probs = l
+        .f_softmax(-1, Kind::Float)?
+        .f_to_device(tch::Device::Cpu)?;
+    let p = Vec::<f32>::try_from(probs.f_flatten(0, -1)?)?;
+    // inverse CDF per row with a uniform draw in [0, 1)
+    let v = vocab as usize;
+    let picks: Vec<i64> = p
+        .chunks_exact(v)
+        .map(|row| {
+            let total: f64 = row.iter().map(|&x| x as f64).sum();
+            let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let mut acc = 0.0;
+            let mut last = 0;
+            for (i, &x) in row.iter().enumerate() {
+                if x > 0.0 {
+                    acc += x as f64;
+                    last = i;
+                    if acc > u {
+                        return i as i64;
+                    }
+                }
+            }
+            last as i64
+        })
+        .collect();
+    debug_assert_eq!(picks.len(), b as usize);
+    Ok(Tensor::f_from_slice(&picks)?.f_to_device(logits.device())?)
 }
