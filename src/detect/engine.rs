@@ -479,11 +479,7 @@ impl Engine {
         if group == 0 {
             while let Some(m) = rule.regex.find_at(hay, at) {
                 push(m.start(), m.start(), m.end());
-                at = if m.end() > m.start() {
-                    m.end()
-                } else {
-                    m.end() + 1
-                };
+                at = m.end() + usize::from(m.end() == m.start()); // past an empty match
                 if at > we {
                     break;
                 }
@@ -495,11 +491,7 @@ impl Engine {
                 if let Some((s, e)) = locs.get(group) {
                     push(m.start(), s, e);
                 }
-                at = if m.end() > m.start() {
-                    m.end()
-                } else {
-                    m.end() + 1
-                };
+                at = m.end() + usize::from(m.end() == m.start()); // past an empty match
                 if at > we {
                     break;
                 }
