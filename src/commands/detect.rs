@@ -153,128 +153,45 @@ fn is_jsonl(p: &Path) -> bool {
 
 fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
     if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::input(format!("stdin: {e}")))?;
-        return Ok(scan_buffer(engine, &buf, "-"));
+        let stdin = std::io::stdin().lock();
+        return scan_reader(engine, stdin, "-").map_err(|e| Error::input(format!("stdin: {e}")));
     }
-    let name = path.display().to_string();
     let mut file = std::fs::File::open(path).with_file(path)?;
-    let mut head = vec![0u8; SNIFF];
-    let n = read_full(&mut file, &mut head).with_file(path)?;
-    head.truncate(n);
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut file)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .with_file(path)?;
     if head.contains(&0) {
         return Ok(Scanned {
             binary: true,
             ..Default::default()
         });
     }
+    let whole = std::io::Cursor::new(head).chain(file);
     if is_jsonl(path) {
-        return scan_jsonl(engine, path, std::io::Cursor::new(head).chain(file));
+        return scan_jsonl(engine, path, whole);
     }
-    // stream in chunks; then one more pass for line numbers
+    scan_reader(engine, whole, &path.display().to_string()).with_file(path)
+}
+
+/// Streams `reader` through the engine; findings come with their line and column.
+fn scan_reader(engine: &Engine, reader: impl Read, name: &str) -> std::io::Result<Scanned> {
     let mut found = Vec::new();
-    let bytes = engine
-        .scan_stream(std::io::Cursor::new(head).chain(file), CHUNK, |f| {
-            found.push(f)
-        })
-        .with_file(path)?;
-    let positions = line_columns(path, found.iter().map(|f| f.start as u64))?;
-    let found = found
-        .into_iter()
-        .zip(positions)
-        .map(|(finding, (line, column))| Located {
+    let bytes = engine.scan_stream(reader, CHUNK, |finding, line, column| {
+        found.push(Located {
             finding,
-            path: name.clone(),
+            path: name.to_string(),
             line,
             column,
             record: None,
         })
-        .collect();
+    })?;
     Ok(Scanned {
         found,
         bytes,
         binary: false,
     })
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
-}
-
-/// (line, column), 1-based, of each offset (ascending), counting newlines in one pass.
-fn line_columns(path: &Path, offsets: impl Iterator<Item = u64>) -> Result<Vec<(u64, u64)>> {
-    let offsets: Vec<u64> = offsets.collect();
-    if offsets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut r = BufReader::with_capacity(1 << 20, std::fs::File::open(path).with_file(path)?);
-    let (mut pos, mut line, mut line_start) = (0u64, 1u64, 0u64);
-    let mut out = Vec::with_capacity(offsets.len());
-    let mut next = 0;
-    loop {
-        let buf = r.fill_buf().with_file(path)?;
-        if buf.is_empty() {
-            break;
-        }
-        let len = buf.len();
-        for (i, &b) in buf.iter().enumerate() {
-            let abs = pos + i as u64;
-            while next < offsets.len() && offsets[next] == abs {
-                out.push((line, abs - line_start + 1));
-                next += 1;
-            }
-            if b == b'\n' {
-                line += 1;
-                line_start = abs + 1;
-            }
-        }
-        pos += len as u64;
-        r.consume(len);
-        if next == offsets.len() {
-            break;
-        }
-    }
-    while out.len() < offsets.len() {
-        out.push((line, pos - line_start + 1));
-    }
-    Ok(out)
-}
-
-fn scan_buffer(engine: &Engine, buf: &[u8], name: &str) -> Scanned {
-    let mut found = Vec::new();
-    let (mut line, mut line_start, mut at) = (1u64, 0usize, 0usize);
-    for f in engine.scan(buf) {
-        for (i, &b) in buf[at..f.start].iter().enumerate() {
-            if b == b'\n' {
-                line += 1;
-                line_start = at + i + 1;
-            }
-        }
-        at = f.start;
-        let column = (f.start - line_start + 1) as u64;
-        found.push(Located {
-            finding: f,
-            path: name.to_string(),
-            line,
-            column,
-            record: None,
-        });
-    }
-    Scanned {
-        found,
-        bytes: buf.len() as u64,
-        binary: false,
-    }
 }
 
 /// Each record's `text`; findings carry the record's id (default: its line number),

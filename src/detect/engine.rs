@@ -542,12 +542,13 @@ impl Engine {
     }
 
     /// Scans a stream in chunks of `chunk` bytes overlapping by more than the longest
-    /// rule window; `on_finding` gets findings with absolute offsets, in order.
+    /// rule window; `on_finding` gets each finding once, in order, with absolute offsets
+    /// and its 1-based line and column (counted on the way, so the input is read once).
     pub fn scan_stream(
         &self,
         mut reader: impl Read,
         chunk: usize,
-        mut on_finding: impl FnMut(Finding),
+        mut on_finding: impl FnMut(Finding, u64, u64),
     ) -> std::io::Result<u64> {
         let overlap = (2 * self.max_window).max(4096);
         let chunk = chunk.max(2 * overlap);
@@ -555,6 +556,11 @@ impl Engine {
         let mut base: u64 = 0; // absolute offset of buf[0]
         let mut emitted_to: u64 = 0; // findings starting before this were emitted
         let mut total: u64 = 0;
+        let mut lines = Lines {
+            line: 1,
+            line_start: 0,
+            counted_to: 0,
+        };
         loop {
             let want = chunk + overlap - buf.len();
             let n = (&mut reader).take(want as u64).read_to_end(&mut buf)?;
@@ -565,18 +571,48 @@ impl Engine {
                 let abs = base + f.start as u64;
                 // findings in the tail are found again, whole, in the next chunk
                 if (f.start < limit || eof) && abs >= emitted_to {
+                    lines.advance(&buf, base, abs);
+                    let column = abs - lines.line_start + 1;
                     f.start = abs as usize;
                     f.end = (base + f.end as u64) as usize;
                     emitted_to = f.end as u64;
-                    on_finding(f);
+                    on_finding(f, lines.line, column);
                 }
             }
             if eof {
                 return Ok(total);
             }
+            lines.advance(&buf, base, base + chunk as u64);
             buf.drain(..chunk);
             base += chunk as u64;
         }
+    }
+}
+
+/// Line counting over a stream read in chunks.
+struct Lines {
+    /// Line number at `counted_to`.
+    line: u64,
+    /// Absolute offset where that line starts.
+    line_start: u64,
+    /// Absolute offset up to which newlines are counted.
+    counted_to: u64,
+}
+
+impl Lines {
+    /// Counts the newlines of `buf` (which starts at absolute `base`) up to absolute `to`.
+    fn advance(&mut self, buf: &[u8], base: u64, to: u64) {
+        let from = self.counted_to.max(base);
+        for (i, &b) in buf[(from - base) as usize..(to - base) as usize]
+            .iter()
+            .enumerate()
+        {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = from + i as u64 + 1;
+            }
+        }
+        self.counted_to = to.max(self.counted_to);
     }
 }
 
