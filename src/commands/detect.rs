@@ -39,12 +39,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
         return Err(Error::input("--min-confidence must be between 0 and 1"));
     }
     let engine = Engine::new(rules::load(&args.patterns, &args.add_patterns)?)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_file(p)?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = super::output(args.output.as_deref())?;
     if args.list_rules {
         for r in &engine.rules {
             writeln!(

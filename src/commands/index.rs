@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::cli::{IndexBuildArgs, IndexCommand, IndexQueryArgs};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::input::read_texts;
 use crate::model;
 use crate::verbatim::{self, Index};
@@ -64,20 +64,8 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
 fn query(a: &IndexQueryArgs, quiet: bool) -> Result<i32> {
     let index = Index::open(&a.index)?;
     let records = read_texts(&a.input)?;
-    let tok = match (&a.tokenizer, &index.manifest.tokenizer) {
-        (Some(m), _) => Some(model::load_tokenizer(m)?),
-        (None, Some(info)) => Some(model::load_tokenizer(&info.model)?),
-        (None, None) => None,
-    };
-    if let Some(t) = &tok {
-        index.check_tokenizer(t)?;
-    }
-    let mut out: Box<dyn Write> = match &a.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_file(p)?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let tok = index.tokenizer(a.tokenizer.as_deref())?;
+    let mut out = super::output(a.output.as_deref())?;
     let t0 = std::time::Instant::now();
     for r in &records {
         let toks = match (&tok, &index.manifest.tokenizer) {

@@ -49,6 +49,17 @@ pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> 
     Ok(m)
 }
 
+/// Where a command writes: the `--output` file, else stdout (buffered either way).
+pub fn output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>> {
+    use crate::error::IoContext;
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_file(p)?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
 /// A progress bar on stderr (hidden when stderr is not a terminal or `quiet`).
 pub fn progress_bar(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;

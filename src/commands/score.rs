@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use crate::cli::ScoreArgs;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::input::{read_texts, TextRecord};
 use crate::model::LanguageModel;
 use crate::scorer::{self, ScoreOptions, ScoredText, Scorer};
@@ -33,14 +33,7 @@ struct Reference {
 
 fn open_reference(path: &std::path::Path) -> Result<Reference> {
     let index = crate::verbatim::Index::open(path)?;
-    let tokenizer = match &index.manifest.tokenizer {
-        Some(info) => {
-            let t = crate::model::load_tokenizer(&info.model)?;
-            index.check_tokenizer(&t)?;
-            Some(t)
-        }
-        None => None,
-    };
+    let tokenizer = index.tokenizer(None)?;
     Ok(Reference { index, tokenizer })
 }
 
@@ -62,12 +55,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         .as_ref()
         .ok_or_else(|| Error::input("--input is required"))?;
     let records = read_texts(input)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_file(p)?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = super::output(args.output.as_deref())?;
     let model = super::load_model(&args.model, quiet)?;
     let reference = match &args.reference_model {
         Some(r) => Some(super::load_model_named(

@@ -441,6 +441,20 @@ impl Index {
         })
     }
 
+    /// The tokenizer for token matches: `model` if given, else the one recorded in the
+    /// manifest; checked against the index's vocabulary. `None` for a byte-only index
+    /// queried without a model.
+    pub fn tokenizer(&self, model: Option<&str>) -> Result<Option<Tokenizer>> {
+        let spec = match (model, &self.manifest.tokenizer) {
+            (Some(m), _) => m.to_string(),
+            (None, Some(info)) => info.model.clone(),
+            (None, None) => return Ok(None),
+        };
+        let t = crate::model::load_tokenizer(&spec)?;
+        self.check_tokenizer(&t)?;
+        Ok(Some(t))
+    }
+
     /// Checks that `tok` is the tokenizer the index was built with.
     pub fn check_tokenizer(&self, tok: &Tokenizer) -> Result<()> {
         let Some(info) = &self.manifest.tokenizer else {
