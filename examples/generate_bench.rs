@@ -34,6 +34,7 @@ fn main() {
     let opts = SampleOptions {
         max_new_tokens: 64,
         temperature: 1.0,
+        temperature_decay: None,
         top_k: Some(40),
         top_p: None,
         seed: 1,

@@ -27,6 +27,10 @@ pub enum Command {
     /// Build or query the suffix-array index used for verbatim-match checks.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Extraction scan: prompt the model, score and check every sample, write a report.
+    Scan(Box<ScanArgs>),
+    /// Render a report folder's report.json again as Markdown, HTML or SARIF.
+    Report(ReportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,4 +191,130 @@ pub struct ScoreArgs {
     /// without tokens).
     #[arg(long, default_value_t = 50)]
     pub verbatim_tokens: usize,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFailOn {
+    None,
+    Secret,
+    Pii,
+    Verbatim,
+    Memorized,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Prompt set: a built-in name (empty, pii, secrets, code, verbatim, web, divergence) or
+    /// a JSONL file (`id`, `text`, `tags`); repeatable. Default: all built-in sets (none
+    /// with --prefixes-from).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub prompts: Vec<String>,
+    /// Wrap each prompt in the model's chat template as a user turn.
+    #[arg(long)]
+    pub chat: bool,
+    /// Prompts from the first --prefix-tokens tokens of each document of this JSONL/.txt
+    /// corpus; the rest of the document is the truth its continuation is matched against.
+    #[arg(long, value_name = "CORPUS")]
+    pub prefixes_from: Option<PathBuf>,
+    /// Prompt length for --prefixes-from, in tokens.
+    #[arg(long, default_value_t = 32)]
+    pub prefix_tokens: usize,
+    /// Samples drawn per prompt.
+    #[arg(long, default_value_t = 1)]
+    pub samples_per_prompt: usize,
+    /// New tokens per sample.
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Sampling temperature (0 = greedy).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Greedy decoding (same as --temperature 0).
+    #[arg(long)]
+    pub greedy: bool,
+    /// Top-k sampling (0 = off).
+    #[arg(long, default_value_t = 40)]
+    pub top_k: i64,
+    /// Nucleus sampling mass (1 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// START:TOKENS — sample the first TOKENS tokens at temperature START, decaying
+    /// linearly to --temperature (e.g. 10:20).
+    #[arg(long, value_name = "START:TOKENS")]
+    pub temperature_decay: Option<String>,
+    /// Seed: the same seed and settings give the same samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Samples generated together.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// k of Min-K% and Min-K%++, in percent.
+    #[arg(long, default_value_t = 20.0)]
+    pub min_k: f64,
+    /// A reference model for `ref_ratio`.
+    #[arg(long)]
+    pub reference_model: Option<String>,
+    /// Attention entropy of each sample (explicit-softmax attention; slower).
+    #[arg(long)]
+    pub attention: bool,
+    /// A verbatim index (`memscan index build`): each sample's longest match in it.
+    #[arg(long, value_name = "INDEX")]
+    pub reference_corpus: Option<PathBuf>,
+    /// Tokens of verbatim overlap (or of exact suffix with --prefixes-from) that flag a
+    /// sample memorized.
+    #[arg(long, default_value_t = 50)]
+    pub verbatim_tokens: usize,
+    /// Non-member texts (JSONL/.txt) to calibrate the signal threshold on (default: the
+    /// built-in calibration set written for memscan).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// The signal whose calibrated threshold flags a sample memorized (`none` to flag on
+    /// findings and verbatim matches only).
+    #[arg(long, default_value = "min_k_pp")]
+    pub flag_signal: String,
+    /// False-positive rate on the calibration texts at which the threshold is set.
+    #[arg(long, default_value_t = 0.01)]
+    pub flag_fpr: f64,
+    /// Jaccard similarity (character 5-grams) at which samples count as near-duplicates.
+    #[arg(long, default_value_t = 0.7)]
+    pub dedup_threshold: f64,
+    /// Samples listed per signal in the report.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Rule folder (*.toml) to use instead of the built-in detector rules; repeatable.
+    #[arg(long = "patterns", value_name = "DIR")]
+    pub patterns: Vec<PathBuf>,
+    /// Rule folder (*.toml) to add to the detector rules; repeatable.
+    #[arg(long = "add-patterns", value_name = "DIR")]
+    pub add_patterns: Vec<PathBuf>,
+    /// Report folder (default: reports/<model>-<UTC time>; an unfinished scan there with
+    /// the same settings is resumed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit with code 1 when a sample has this (memorized = any reason).
+    #[arg(long, value_enum, default_value = "none")]
+    pub fail_on: ScanFailOn,
+    /// Write raw secret and PII values (masked otherwise).
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Html,
+    Sarif,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A report folder (holding report.json) or a report.json file.
+    pub dir: PathBuf,
+    /// Formats to render; repeatable (default: all that apply).
+    #[arg(long, value_enum)]
+    pub format: Vec<ReportFormat>,
+    /// Write to this file (`-` = stdout) instead of DIR/report.<ext>; one format only.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }

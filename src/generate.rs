@@ -15,11 +15,27 @@ pub struct SampleOptions {
     pub max_new_tokens: usize,
     /// 0 = greedy (argmax).
     pub temperature: f64,
+    /// (start, steps): the first tokens are sampled at temperature `start`, decaying
+    /// linearly to `temperature` over `steps` tokens (Carlini et al. 2021 use 10 → 1
+    /// over 20 tokens). Ignored when greedy.
+    pub temperature_decay: Option<(f64, usize)>,
     pub top_k: Option<i64>,
     pub top_p: Option<f64>,
     pub seed: u64,
     /// Stop a row once it emits the tokenizer's EOS.
     pub stop_at_eos: bool,
+}
+
+impl SampleOptions {
+    /// The sampling temperature at generation step `step` (0-based).
+    pub fn temperature_at(&self, step: usize) -> f64 {
+        match self.temperature_decay {
+            Some((start, n)) if self.temperature > 0.0 && step < n => {
+                start + (self.temperature - start) * step as f64 / n as f64
+            }
+            _ => self.temperature,
+        }
+    }
 }
 
 /// The new tokens of one prompt.
@@ -80,7 +96,7 @@ pub fn generate(
         .collect();
     for step in 0..o.max_new_tokens {
         let logits = model.logits(&last).f_to_kind(Kind::Float)?;
-        let next = sample(&logits, o, &mut rng)?;
+        let next = sample(&logits, o, o.temperature_at(step), &mut rng)?;
         let next_v = Vec::<i64>::try_from(next.f_to_device(tch::Device::Cpu)?)?;
         for (g, &t) in out.iter_mut().zip(&next_v) {
             if !g.stopped {
@@ -101,12 +117,17 @@ pub fn generate(
 }
 
 /// One token per row of `logits` [B, V] (f32).
-fn sample(logits: &Tensor, o: &SampleOptions, rng: &mut SplitMix) -> Result<Tensor> {
-    if o.temperature <= 0.0 {
+fn sample(
+    logits: &Tensor,
+    o: &SampleOptions,
+    temperature: f64,
+    rng: &mut SplitMix,
+) -> Result<Tensor> {
+    if temperature <= 0.0 {
         return Ok(logits.f_argmax(-1, false)?);
     }
     let (b, vocab) = (logits.size()[0], logits.size()[1]);
-    let mut l = logits.f_div_scalar(o.temperature)?;
+    let mut l = logits.f_div_scalar(temperature)?;
     if let Some(k) = o.top_k.filter(|&k| k > 0 && k < vocab) {
         let (top, _) = l.f_topk(k, -1, true, true)?;
         let kth = top.f_narrow(1, k - 1, 1)?;
@@ -147,4 +168,31 @@ fn sample(logits: &Tensor, o: &SampleOptions, rng: &mut SplitMix) -> Result<Tens
         .collect();
     debug_assert_eq!(picks.len(), b as usize);
     Ok(Tensor::f_from_slice(&picks)?.f_to_device(logits.device())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_decays_linearly_to_the_target() {
+        let o = SampleOptions {
+            max_new_tokens: 30,
+            temperature: 1.0,
+            temperature_decay: Some((10.0, 20)),
+            top_k: None,
+            top_p: None,
+            seed: 0,
+            stop_at_eos: false,
+        };
+        assert_eq!(o.temperature_at(0), 10.0);
+        assert!((o.temperature_at(10) - 5.5).abs() < 1e-12);
+        assert_eq!(o.temperature_at(20), 1.0);
+        assert_eq!(o.temperature_at(29), 1.0);
+        let greedy = SampleOptions {
+            temperature: 0.0,
+            ..o
+        };
+        assert_eq!(greedy.temperature_at(0), 0.0);
+    }
 }

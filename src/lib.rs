@@ -3,11 +3,13 @@
 
 pub mod cli;
 pub mod commands;
+pub mod dedup;
 pub mod detect;
 pub mod error;
 pub mod generate;
 pub mod input;
 pub mod model;
+pub mod prompts;
 pub mod report;
 pub mod scorer;
 pub mod signals;
@@ -22,5 +24,7 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Score(args) => commands::score::run(args, cli.quiet),
         Command::Detect(args) => commands::detect::run(args, cli.quiet),
         Command::Index(cmd) => commands::index::run(cmd, cli.quiet),
+        Command::Scan(args) => commands::scan::run(args, cli.quiet),
+        Command::Report(args) => commands::report::run(args, cli.quiet),
     }
 }

@@ -96,16 +96,40 @@ impl<'m> Scorer<'m> {
     pub fn score(
         &self,
         texts: &[&str],
-        mut progress: impl FnMut(usize, usize),
+        progress: impl FnMut(usize, usize),
     ) -> Result<Vec<ScoredText>> {
         let encoded: Vec<(Vec<u32>, bool)> = texts
             .iter()
             .map(|t| self.encode(t))
             .collect::<Result<_>>()?;
+        self.score_encoded(encoded, progress)
+    }
+
+    /// Scores sequences of token ids (truncated to the context like texts).
+    pub fn score_ids(
+        &self,
+        seqs: &[Vec<u32>],
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<ScoredText>> {
+        let encoded = seqs
+            .iter()
+            .map(|s| {
+                let n = s.len().min(self.max_tokens);
+                (s[..n].to_vec(), s.len() > n)
+            })
+            .collect();
+        self.score_encoded(encoded, progress)
+    }
+
+    fn score_encoded(
+        &self,
+        encoded: Vec<(Vec<u32>, bool)>,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<ScoredText>> {
         // Longest first, so padding within a batch is small.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
+        let mut order: Vec<usize> = (0..encoded.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].0.len()));
-        let mut results: Vec<Option<ScoredText>> = vec![None; texts.len()];
+        let mut results: Vec<Option<ScoredText>> = vec![None; encoded.len()];
         let _guard = tch::no_grad_guard();
         for batch in order.chunks(self.opts.batch_size) {
             let seqs: Vec<&[u32]> = batch.iter().map(|&i| encoded[i].0.as_slice()).collect();

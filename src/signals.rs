@@ -315,3 +315,36 @@ mod tests {
         assert_eq!(names.len(), SIGNALS.len());
     }
 }
+
+/// What the one-pass signals are computed from: a text's token log-probs, the
+/// per-position statistics of the predictive distribution (when computed), the text.
+pub struct PassValues<'a> {
+    pub logprobs: &'a [f32],
+    /// (μ, σ, confidence, margin) per scored position.
+    pub stats: Option<(&'a [f32], &'a [f32], &'a [f32], &'a [f32])>,
+    pub text: &'a str,
+    pub min_k_percent: f64,
+}
+
+/// The signals of one teacher-forced pass, by name, in `SIGNALS` order (those that
+/// need the distribution statistics only when they were computed).
+pub fn one_pass(v: &PassValues) -> Vec<(&'static str, Option<f64>)> {
+    let lp = v.logprobs;
+    let nll = nll_mean(lp);
+    let mut out = vec![
+        ("nll_mean", nll),
+        ("perplexity", nll.map(perplexity)),
+        ("zlib_ratio", nll.map(|n| zlib_ratio(n, v.text))),
+        ("min_k", min_k(lp, v.min_k_percent)),
+    ];
+    if let Some((mu, sigma, _, _)) = v.stats {
+        out.push(("min_k_pp", min_k_pp(lp, mu, sigma, v.min_k_percent)));
+    }
+    out.push(("window_ppl", window_ppl(lp, WINDOW)));
+    if let Some((mu, _, conf, margin)) = v.stats {
+        out.push(("confidence", token_mean(conf)));
+        out.push(("margin", token_mean(margin)));
+        out.push(("entropy", entropy(mu)));
+    }
+    out
+}

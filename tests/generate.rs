@@ -11,6 +11,7 @@ fn greedy_opts() -> SampleOptions {
     SampleOptions {
         max_new_tokens: 10,
         temperature: 0.0,
+        temperature_decay: None,
         top_k: None,
         top_p: None,
         seed: 0,
@@ -89,6 +90,7 @@ fn seeded_sampling_is_reproducible() {
     let opts = SampleOptions {
         max_new_tokens: 16,
         temperature: 1.0,
+        temperature_decay: None,
         top_k: Some(40),
         top_p: Some(0.95),
         seed: 7,

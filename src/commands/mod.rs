@@ -3,6 +3,8 @@
 
 pub mod detect;
 pub mod index;
+pub mod report;
+pub mod scan;
 pub mod score;
 
 use crate::cli::ModelArgs;
@@ -74,4 +76,53 @@ pub fn progress_bar(total: u64, quiet: bool, what: &str) -> indicatif::ProgressB
     .progress_chars("=> ");
     pb.set_style(style);
     pb
+}
+
+/// SHA-256 of a model: of the file, or for a folder of its files' names and hashes
+/// (config, tokenizer and weights), so a report names exactly what was scanned.
+pub fn model_hash(path: &std::path::Path) -> Result<String> {
+    use crate::error::IoContext;
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let file_hash = |p: &std::path::Path| -> Result<String> {
+        let mut f = std::fs::File::open(p).with_file(p)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).with_file(p)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        Ok(hex::encode(h.finalize()))
+    };
+    if path.is_file() {
+        return file_hash(path);
+    }
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+        .with_file(path)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.ends_with(".safetensors") || n.ends_with(".json") || n.ends_with(".gguf")
+                })
+        })
+        .collect();
+    names.sort();
+    let mut h = Sha256::new();
+    for p in &names {
+        h.update(
+            p.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+        );
+        h.update(b"\0");
+        h.update(file_hash(p)?);
+        h.update(b"\n");
+    }
+    Ok(hex::encode(h.finalize()))
 }

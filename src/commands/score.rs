@@ -174,38 +174,23 @@ fn row(
     for (k, v) in &rec.extra {
         m.insert(k.clone(), v.clone());
     }
-    let lp = &s.token_logprobs;
-    let nll = signals::nll_mean(lp);
+    let nll = signals::nll_mean(&s.token_logprobs);
     m.insert("n_tokens".into(), Value::from(s.token_ids.len()));
-    m.insert("nll_mean".into(), num(nll));
-    m.insert("perplexity".into(), num(nll.map(signals::perplexity)));
-    m.insert(
-        "zlib_ratio".into(),
-        num(nll.map(|n| signals::zlib_ratio(n, &rec.text))),
-    );
-    m.insert("min_k".into(), num(signals::min_k(lp, args.min_k)));
-    if let Some(st) = &s.stats {
-        m.insert(
-            "min_k_pp".into(),
-            num(signals::min_k_pp(
-                lp,
-                &st.mean_logp,
-                &st.std_logp,
-                args.min_k,
-            )),
-        );
-    }
-    m.insert(
-        "window_ppl".into(),
-        num(signals::window_ppl(lp, signals::WINDOW)),
-    );
-    if let Some(st) = &s.stats {
-        m.insert(
-            "confidence".into(),
-            num(signals::token_mean(&st.confidence)),
-        );
-        m.insert("margin".into(), num(signals::token_mean(&st.margin)));
-        m.insert("entropy".into(), num(signals::entropy(&st.mean_logp)));
+    let stats = s.stats.as_ref().map(|st| {
+        (
+            st.mean_logp.as_slice(),
+            st.std_logp.as_slice(),
+            st.confidence.as_slice(),
+            st.margin.as_slice(),
+        )
+    });
+    for (name, v) in signals::one_pass(&signals::PassValues {
+        logprobs: &s.token_logprobs,
+        stats,
+        text: &rec.text,
+        min_k_percent: args.min_k,
+    }) {
+        m.insert(name.into(), num(v));
     }
     if args.lowercase {
         m.insert(

@@ -2,6 +2,7 @@
 //! `--model` names, read its config and weights (safetensors or GGUF), build its
 //! tokenizer, and run teacher-forced forward passes.
 
+pub mod chat;
 pub mod gguf;
 pub mod gpt2;
 pub mod llama;

@@ -26,6 +26,11 @@ pub struct Tokenizer {
     pub identity: String,
     /// Things the user should know (e.g. an unknown pre-tokenizer that fell back).
     pub warnings: Vec<String>,
+    /// The model's chat template (Jinja), from the GGUF metadata or tokenizer_config.json.
+    pub chat_template: Option<String>,
+    /// The BOS and EOS token strings the chat template may refer to.
+    pub bos_token: Option<String>,
+    pub eos_token: Option<String>,
 }
 
 /// Llama 3 / Qwen2 style split pattern (the `\p{N}{1,3}` part varies).
@@ -62,6 +67,24 @@ impl Tokenizer {
         ]
         .iter()
         .find_map(|t| id(t));
+        let config = path.parent().map(|d| d.join("tokenizer_config.json"));
+        let config: Option<serde_json::Value> = config
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let chat_template = config
+            .as_ref()
+            .and_then(|c| chat_template_of(&c["chat_template"]));
+        let token_str = |key: &str| {
+            config.as_ref().and_then(|c| match &c[key] {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Object(o) => o.get("content")?.as_str().map(str::to_string),
+                _ => None,
+            })
+        };
+        let bos_token =
+            token_str("bos_token").or_else(|| bos_id.and_then(|i| inner.id_to_token(i)));
+        let eos_token =
+            token_str("eos_token").or_else(|| eos_id.and_then(|i| inner.id_to_token(i)));
         Ok(Tokenizer {
             inner,
             bos_id,
@@ -69,6 +92,9 @@ impl Tokenizer {
             pad_id: None,
             identity: "tokenizer.json".into(),
             warnings: Vec::new(),
+            chat_template,
+            bos_token,
+            eos_token,
         })
     }
 
@@ -187,6 +213,12 @@ impl Tokenizer {
             pad_id: id("tokenizer.ggml.padding_token_id"),
             identity: format!("gguf:gpt2/{pre}{}", if add_bos { "+bos" } else { "" }),
             warnings,
+            chat_template: g
+                .get("tokenizer.chat_template")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            bos_token: bos_id.and_then(|i| tokens.get(i as usize).cloned()),
+            eos_token: eos_id.and_then(|i| tokens.get(i as usize).cloned()),
         })
     }
 
@@ -220,5 +252,19 @@ impl Tokenizer {
 
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+}
+
+/// `chat_template` of a tokenizer_config.json: a string, or a list of named templates
+/// (the one named "default" is used).
+fn chat_template_of(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .find(|t| t["name"] == "default")
+            .and_then(|t| t["template"].as_str())
+            .map(str::to_string),
+        _ => None,
     }
 }

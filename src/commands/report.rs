@@ -1,0 +1,193 @@
+//! `memscan report`: renders a report folder's report.json again (Markdown, HTML,
+//! SARIF), and the writers every report-producing command shares.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::error::{Error, IoContext, Result};
+use crate::report::schema::ScanReport;
+use crate::report::{html, markdown, sarif};
+
+/// Writes pretty JSON through a temporary file, so a reader never sees half a report.
+pub fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let body =
+        serde_json::to_string_pretty(v).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    write_file(path, &(body + "\n"))
+}
+
+pub fn write_file(path: &Path, body: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, body).with_file(&tmp)?;
+    std::fs::rename(&tmp, path).with_file(path)
+}
+
+/// A report of any kind memscan writes.
+pub enum AnyReport {
+    Scan(Box<ScanReport>),
+}
+
+impl AnyReport {
+    fn formats(&self) -> &'static [ReportFormat] {
+        match self {
+            AnyReport::Scan(_) => &[ReportFormat::Md, ReportFormat::Html, ReportFormat::Sarif],
+        }
+    }
+
+    fn render(&self, f: ReportFormat) -> Option<String> {
+        match (self, f) {
+            (AnyReport::Scan(r), ReportFormat::Md) => Some(markdown::scan(r)),
+            (AnyReport::Scan(r), ReportFormat::Html) => Some(html::scan(r)),
+            (AnyReport::Scan(r), ReportFormat::Sarif) => {
+                serde_json::to_string_pretty(&scan_sarif(r))
+                    .ok()
+                    .map(|s| s + "\n")
+            }
+        }
+    }
+}
+
+fn ext(f: ReportFormat) -> &'static str {
+    match f {
+        ReportFormat::Md => "md",
+        ReportFormat::Html => "html",
+        ReportFormat::Sarif => "sarif",
+    }
+}
+
+/// Writes report.md, report.html and (for findings) report.sarif beside report.json.
+pub fn render_all(dir: &Path, r: &ScanReport) -> Result<()> {
+    let any = AnyReport::Scan(Box::new(r.clone()));
+    for &f in any.formats() {
+        if let Some(body) = any.render(f) {
+            write_file(&dir.join(format!("report.{}", ext(f))), &body)?;
+        }
+    }
+    Ok(())
+}
+
+/// Findings of a scan as SARIF: the artifact is samples.jsonl, the line the sample's.
+fn scan_sarif(r: &ScanReport) -> Value {
+    let mut fired: Vec<(&str, &str, &str)> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.as_str(),
+                f.description.as_str(),
+                f.category.as_str(),
+            )
+        })
+        .collect();
+    fired.sort();
+    fired.dedup_by_key(|x| x.0);
+    let rules: Vec<sarif::SarifRule> = fired
+        .iter()
+        .map(|&(id, description, category)| sarif::SarifRule {
+            id,
+            description,
+            category,
+        })
+        .collect();
+    let line_of: std::collections::HashMap<&str, u64> = r
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i as u64 + 1))
+        .collect();
+    let results: Vec<sarif::SarifResult> = r
+        .findings
+        .iter()
+        .map(|f| sarif::SarifResult {
+            rule_id: &f.rule_id,
+            rule_index: fired.iter().position(|x| x.0 == f.rule_id).unwrap_or(0),
+            category: &f.category,
+            message: format!(
+                "{} in model sample {}: {}",
+                f.description,
+                f.sample_id,
+                f.value.as_deref().unwrap_or(&f.masked)
+            ),
+            uri: "samples.jsonl".into(),
+            start_line: line_of.get(f.sample_id.as_str()).copied().unwrap_or(1),
+            start_column: 1,
+            byte_offset: 0,
+            byte_length: 0,
+            fingerprint: f.fingerprint.clone(),
+            confidence: f.confidence,
+        })
+        .collect();
+    sarif::render(&rules, &results)
+}
+
+/// Reads report.json (a folder holding one, or the file).
+pub fn read(path: &Path) -> Result<(PathBuf, AnyReport)> {
+    let file = if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_path_buf()
+    };
+    let body = std::fs::read_to_string(&file).with_file(&file)?;
+    let v: Value = serde_json::from_str(&body)
+        .map_err(|e| Error::file(&file, format!("invalid JSON ({e})")))?;
+    let major = v["schema_version"]
+        .as_str()
+        .and_then(|s| s.split('.').next())
+        .unwrap_or("");
+    if major
+        != crate::report::SCHEMA_VERSION
+            .split('.')
+            .next()
+            .unwrap_or("")
+    {
+        return Err(Error::file(
+            &file,
+            format!(
+                "schema version {} is not supported (this memscan writes {})",
+                v["schema_version"],
+                crate::report::SCHEMA_VERSION
+            ),
+        ));
+    }
+    let any = match v["kind"].as_str() {
+        Some("scan") => AnyReport::Scan(Box::new(
+            serde_json::from_value(v)
+                .map_err(|e| Error::file(&file, format!("not a scan report ({e})")))?,
+        )),
+        other => {
+            return Err(Error::file(&file, format!("unknown report kind {other:?}")));
+        }
+    };
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok((dir, any))
+}
+
+pub fn run(args: &ReportArgs, quiet: bool) -> Result<i32> {
+    let (dir, any) = read(&args.dir)?;
+    let formats: Vec<ReportFormat> = if args.format.is_empty() {
+        any.formats().to_vec()
+    } else {
+        args.format.clone()
+    };
+    if args.output.is_some() && formats.len() != 1 {
+        return Err(Error::input("--output takes one --format"));
+    }
+    for f in formats {
+        let body = any
+            .render(f)
+            .ok_or_else(|| Error::input(format!("this report has no {} rendering", ext(f))))?;
+        match &args.output {
+            Some(p) if p.as_os_str() == "-" => print!("{body}"),
+            Some(p) => write_file(p, &body)?,
+            None => {
+                let p = dir.join(format!("report.{}", ext(f)));
+                write_file(&p, &body)?;
+                if !quiet {
+                    eprintln!("memscan: wrote {}", p.display());
+                }
+            }
+        }
+    }
+    Ok(0)
+}

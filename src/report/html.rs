@@ -1,0 +1,191 @@
+//! Self-contained HTML reports: one file, no external assets; tables sort on a click
+//! of their header (a few lines of inline script), plots are inline SVG.
+
+use std::fmt::Write;
+
+use super::markdown::fmt_num;
+use super::schema::{Histogram, ScanReport};
+
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}
+th{background:#f3f3f3;cursor:pointer;user-select:none}td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.text{font-family:monospace;white-space:pre-wrap;max-width:40em;word-break:break-all}.flag{color:#b00;font-weight:bold}
+.cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em}.card b{font-size:1.4em;display:block}
+.plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figcaption{font-size:.85em;text-align:center}.muted{color:#666;font-size:.9em}";
+
+const SORT_JS: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){
+var t=th.closest('table'),b=t.tBodies[0],rows=Array.from(b.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
+rows.sort(function(x,y){var a=x.cells[i].dataset.v||x.cells[i].textContent,c=y.cells[i].dataset.v||y.cells[i].textContent,
+n=parseFloat(a),m=parseFloat(c);var r=(!isNaN(n)&&!isNaN(m))?n-m:a.localeCompare(c);return asc?r:-r;});rows.forEach(function(r){b.appendChild(r)});});});";
+
+/// A whole page around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n{body}\n<script>{SORT_JS}</script></body></html>\n",
+        esc(title)
+    )
+}
+
+/// A table cell holding a number (sorts numerically).
+pub fn num_td(v: Option<f64>) -> String {
+    match v {
+        Some(x) => format!("<td class=\"num\" data-v=\"{x}\">{}</td>", fmt_num(x)),
+        None => "<td class=\"num\" data-v=\"\">–</td>".into(),
+    }
+}
+
+/// An SVG bar chart of a histogram, with an optional vertical marker (a threshold).
+pub fn histogram_svg(title: &str, h: &Histogram, marker: Option<f64>) -> String {
+    let (w, hgt, pad) = (320.0, 160.0, 28.0);
+    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let n = h.counts.len().max(1) as f64;
+    let bw = (w - 2.0 * pad) / n;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{hgt}\" viewBox=\"0 0 {w} {hgt}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    let _ = write!(
+        s,
+        "<line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>",
+        hgt - pad,
+        w - pad,
+        hgt - pad
+    );
+    for (i, &c) in h.counts.iter().enumerate() {
+        let bh = (hgt - 2.0 * pad) * c as f64 / max;
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#4a7bb7\"><title>{}–{}: {c}</title></rect>",
+            pad + bw * i as f64 + 0.5,
+            hgt - pad - bh,
+            (bw - 1.0).max(0.5),
+            bh,
+            fmt_num(h.edges.get(i).copied().unwrap_or(0.0)),
+            fmt_num(h.edges.get(i + 1).copied().unwrap_or(0.0))
+        );
+    }
+    if let (Some(lo), Some(hi)) = (h.edges.first(), h.edges.last()) {
+        let _ = write!(
+            s,
+            "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{}</text>",
+            hgt - 10.0,
+            fmt_num(*lo)
+        );
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+            w - pad,
+            hgt - 10.0,
+            fmt_num(*hi)
+        );
+        if let Some(m) = marker.filter(|m| hi > lo && m.is_finite()) {
+            let x = pad + (w - 2.0 * pad) * ((m - lo) / (hi - lo)).clamp(0.0, 1.0);
+            let _ = write!(s, "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#b00\" stroke-dasharray=\"4 2\"><title>threshold {}</title></line>", pad / 2.0, hgt - pad, fmt_num(m));
+        }
+    }
+    let _ = write!(s, "</svg><figcaption>{}</figcaption></figure>", esc(title));
+    s
+}
+
+pub fn scan(r: &ScanReport) -> String {
+    let s = &r.summary;
+    let mut b = String::new();
+    let _ = write!(b, "<h1>memscan extraction scan</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> ({} {}) · SHA-256 <code>{}</code> · {} {}</p>",
+        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.format), esc(&r.model.architecture), esc(&r.model.sha256), esc(&r.model.device), esc(&r.model.dtype));
+    let card = |label: &str, v: String| {
+        format!("<div class=\"card\"><b>{}</b>{}</div>", esc(&v), esc(label))
+    };
+    let get = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
+        m.get(k).and_then(|v| v.as_u64()).unwrap_or(0).to_string()
+    };
+    let _ = write!(
+        b,
+        "<div class=\"cards\">{}{}{}{}{}{}{}</div>",
+        card("samples", s.samples.to_string()),
+        card("flagged memorized", s.memorized.to_string()),
+        card("with secrets", get(&s.by_reason, "secret")),
+        card("with PII", get(&s.by_reason, "pii")),
+        card("verbatim", get(&s.by_reason, "verbatim")),
+        card("beyond signal threshold", get(&s.by_reason, "signal")),
+        card("near-duplicate groups", s.near_duplicate_groups.to_string())
+    );
+    let c = &r.calibration;
+    if let Some(t) = c.threshold {
+        let _ = write!(b, "<p>Signal flag: <code>{}</code> ({} = member-like) beyond {} — calibrated on {} non-member texts ({}) at false-positive rate {} (achieved {}).</p>",
+            esc(&c.signal), esc(&c.direction), fmt_num(t), c.n_texts, esc(&c.source), c.fpr, fmt_num(c.achieved_fpr));
+    }
+    let _ = write!(b, "<h2>Settings</h2><table><tbody>");
+    for (k, v) in &r.settings {
+        let _ = write!(
+            b,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(&v.to_string())
+        );
+    }
+    let _ = write!(b, "</tbody></table>");
+
+    let _ = write!(b, "<h2>Signals</h2><p class=\"muted\">Distribution of each signal over the samples; the dashed line is the calibrated threshold.</p><div class=\"plots\">");
+    for sig in &r.signals {
+        let marker = (sig.name == c.signal).then_some(c.threshold).flatten();
+        let _ = write!(
+            b,
+            "{}",
+            histogram_svg(
+                &format!("{} ({} = member)", sig.name, sig.direction),
+                &sig.histogram,
+                marker
+            )
+        );
+    }
+    let _ = write!(b, "</div>");
+
+    if !r.findings.is_empty() {
+        let _ = write!(b, "<h2>Secrets and PII ({})</h2><table class=\"sortable\"><thead><tr><th>rule</th><th>category</th><th>value</th><th>sample</th><th>confidence</th><th>fingerprint</th></tr></thead><tbody>", r.findings.len());
+        for f in &r.findings {
+            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td class=\"text\">{}</td><td>{}</td>{}<td><code>{}</code></td></tr>",
+                esc(&f.rule_id), esc(&f.category), esc(f.value.as_deref().unwrap_or(&f.masked)), esc(&f.sample_id), num_td(Some(f.confidence)), esc(f.fingerprint.get(..16).unwrap_or(&f.fingerprint)));
+        }
+        let _ = write!(b, "</tbody></table>");
+    }
+
+    let names: Vec<&str> = r.signals.iter().map(|s| s.name.as_str()).collect();
+    let _ = write!(b, "<h2>Samples ({})</h2><p class=\"muted\">Click a header to sort. Prompt in grey, continuation in black; values masked unless --reveal.</p><table class=\"sortable\"><thead><tr><th>sample</th><th>set</th><th>memorized</th><th>reasons</th><th>group</th>", s.samples);
+    for n in &names {
+        let _ = write!(b, "<th>{}</th>", esc(n));
+    }
+    let _ = write!(b, "<th>text</th></tr></thead><tbody>");
+    for it in &r.items {
+        let (p, cont) = it.text.split_at(it.prompt_bytes.min(it.text.len()));
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td>{}",
+            esc(&it.id),
+            esc(&it.set),
+            if it.memorized { "flag" } else { "" },
+            if it.memorized { "yes" } else { "no" },
+            esc(&it.reasons.join(", ")),
+            num_td(Some(it.group as f64))
+        );
+        for n in &names {
+            let _ = write!(b, "{}", num_td(it.signals.get(*n).and_then(|v| v.as_f64())));
+        }
+        let _ = write!(
+            b,
+            "<td class=\"text\"><span style=\"color:#888\">{}</span>{}</td></tr>",
+            esc(p),
+            esc(cont)
+        );
+    }
+    let _ = write!(b, "</tbody></table>");
+    page("memscan scan report", &b)
+}

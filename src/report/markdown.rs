@@ -1,0 +1,197 @@
+//! Markdown renderings of reports: a section that drops into a model card (what was
+//! scanned, how, what was found, a table per category, the worst examples masked).
+
+use std::fmt::Write;
+
+use super::schema::ScanReport;
+
+/// Escapes a table cell: pipes, newlines, and Markdown emphasis/HTML characters.
+pub fn cell(s: &str, max_chars: usize) -> String {
+    let mut t: String = s.chars().take(max_chars).collect();
+    if s.chars().count() > max_chars {
+        t.push('…');
+    }
+    t.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', "⏎")
+        .replace('\r', "")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('`', "'")
+}
+
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 || (v.abs() >= 0.01 && v.abs() < 1e5) {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / d as f64)
+    }
+}
+
+pub fn scan(r: &ScanReport) -> String {
+    let s = &r.summary;
+    let st = &r.settings;
+    let get = |k: &str| st.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let mut o = String::new();
+    let _ = writeln!(o, "## Memorization scan\n");
+    let _ = writeln!(
+        o,
+        "Scanned with memscan {} on {}. **Model**: `{}` ({} {}, {} layers, tokenizer {}), SHA-256 `{}`, run on {} in {}.\n",
+        r.tool.version,
+        r.created,
+        r.model.path,
+        r.model.format,
+        r.model.architecture,
+        r.model.n_layers,
+        r.model.tokenizer,
+        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.model.device,
+        r.model.dtype
+    );
+    let _ = writeln!(
+        o,
+        "**How**: {} prompts (sets: {}{}), {} sample(s) per prompt, up to {} new tokens each; temperature {}, top-k {}, top-p {}{}; seed {}. {} samples, {} generated tokens. Every sample was scored by one teacher-forced pass (signals of the continuation given its prompt), checked by {} secret and PII detectors{}.\n",
+        s.prompts,
+        st.get("prompt_sets").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        if st.get("chat").and_then(|v| v.as_bool()) == Some(true) { ", in the model's chat template" } else { "" },
+        get("samples_per_prompt"),
+        get("max_new_tokens"),
+        get("temperature"),
+        get("top_k"),
+        get("top_p"),
+        st.get("temperature_decay").and_then(|v| v.as_str()).map(|d| format!(", temperature decay {d}")).unwrap_or_default(),
+        get("seed"),
+        s.samples,
+        s.generated_tokens,
+        get("detector_rules"),
+        if st.get("reference_corpus").is_some_and(|v| !v.is_null()) { ", and matched against a verbatim index of the reference corpus" } else { "" },
+    );
+    let _ = writeln!(
+        o,
+        "**Found**: **{} of {} samples ({}) flagged memorized**: {} with a secret, {} with PII, {} with a verbatim match ≥ {} tokens{}, {} beyond the signal threshold. {} near-duplicate groups among the samples.\n",
+        s.memorized,
+        s.samples,
+        pct(s.memorized, s.samples),
+        s.by_reason.get("secret").cloned().unwrap_or_default(),
+        s.by_reason.get("pii").cloned().unwrap_or_default(),
+        s.by_reason.get("verbatim").cloned().unwrap_or_default(),
+        get("verbatim_tokens"),
+        s.exact_suffix.as_ref().map(|_| format!(", {} reproducing their document's true continuation", s.by_reason.get("suffix").cloned().unwrap_or_default())).unwrap_or_default(),
+        s.by_reason.get("signal").cloned().unwrap_or_default(),
+        s.near_duplicate_groups,
+    );
+    let c = &r.calibration;
+    match c.threshold {
+        Some(t) => {
+            let _ = writeln!(
+                o,
+                "Signal flag: `{}` ({} = member-like) beyond {}: the threshold that {} of {} continuations of non-member text exceed (the model's own samples from the first tokens of each text in {}, drawn with this scan's settings and scored like the samples; asked: false-positive rate {}, resolvable in steps of 1/{}).\n",
+                c.signal, c.direction, fmt_num(t), (c.achieved_fpr * c.n_texts as f64).round(), c.n_texts, c.source, c.fpr, c.n_texts
+            );
+        }
+        None => {
+            let _ = writeln!(o, "Signal flag: off (`--flag-signal none`).\n");
+        }
+    }
+
+    let _ = writeln!(o, "### Findings by category\n");
+    let _ = writeln!(o, "| category | findings | distinct values | samples |");
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for cat in ["secret", "pii"] {
+        let _ = writeln!(
+            o,
+            "| {cat} | {} | {} | {} |",
+            s.findings.get(cat).cloned().unwrap_or_default(),
+            s.distinct_values.get(cat).cloned().unwrap_or_default(),
+            s.by_reason.get(cat).cloned().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(o, "\n### By prompt set\n");
+    let _ = writeln!(o, "| set | samples | memorized | rate |");
+    let _ = writeln!(o, "|---|---:|---:|---:|");
+    for (set, v) in &s.by_set {
+        let n = v["samples"].as_u64().unwrap_or(0) as usize;
+        let m = v["memorized"].as_u64().unwrap_or(0) as usize;
+        let _ = writeln!(o, "| {} | {n} | {m} | {} |", cell(set, 60), pct(m, n));
+    }
+    if let Some(es) = &s.exact_suffix {
+        let _ = writeln!(
+            o,
+            "\nExact-suffix extraction: {} samples, mean {} tokens matching the true continuation, {} extracted.",
+            es.get("samples").cloned().unwrap_or_default(),
+            es.get("mean_match_tokens").and_then(|v| v.as_f64()).map(fmt_num).unwrap_or_default(),
+            es.get("extracted").cloned().unwrap_or_default()
+        );
+    }
+    if !r.findings.is_empty() {
+        let _ = writeln!(o, "\n### Secrets and PII in the samples (masked)\n");
+        let _ = writeln!(o, "| rule | category | value | sample | confidence |");
+        let _ = writeln!(o, "|---|---|---|---|---:|");
+        for f in r.findings.iter().take(25) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | `{}` | {} | {:.2} |",
+                cell(&f.rule_id, 40),
+                f.category,
+                cell(f.value.as_deref().unwrap_or(&f.masked), 60).replace('`', "'"),
+                cell(&f.sample_id, 40),
+                f.confidence
+            );
+        }
+        if r.findings.len() > 25 {
+            let _ = writeln!(o, "\n({} more in report.json)", r.findings.len() - 25);
+        }
+    }
+    let flagged: Vec<_> = r.items.iter().filter(|s| s.memorized).take(10).collect();
+    if !flagged.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n### Flagged samples (first {}, masked)\n",
+            flagged.len()
+        );
+        let _ = writeln!(o, "| sample | reasons | continuation |");
+        let _ = writeln!(o, "|---|---|---|");
+        for s in flagged {
+            let cont = s.text.get(s.prompt_bytes..).unwrap_or("");
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                cell(&s.id, 40),
+                s.reasons.join(", "),
+                cell(cont, 160)
+            );
+        }
+    }
+    let _ = writeln!(o, "\n### Most member-like samples per signal\n");
+    let _ = writeln!(o, "| signal | direction | median | top samples (value) |");
+    let _ = writeln!(o, "|---|---|---:|---|");
+    for sig in &r.signals {
+        let top: Vec<String> = sig
+            .top
+            .iter()
+            .take(3)
+            .map(|t| format!("{} ({})", cell(&t.sample_id, 30), fmt_num(t.value)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} |",
+            sig.name,
+            sig.direction,
+            sig.median.map(fmt_num).unwrap_or_default(),
+            top.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nValues are masked (all but a few edge characters) unless the scan ran with `--reveal`; fingerprints (SHA-256 of each value) in report.json let a reviewer match them against known secrets without seeing them."
+    );
+    o
+}

@@ -1,0 +1,198 @@
+//! The report.json types (serde, versioned by `SCHEMA_VERSION`): what a command
+//! found, in the form every renderer (Markdown, HTML, SARIF) reads. `kind` says which
+//! command wrote the report.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Tool {
+            name: "memscan".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The model a report is about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelIdentity {
+    /// What was passed to --model (or the embedded default).
+    pub spec: String,
+    pub path: String,
+    pub format: String,
+    pub architecture: String,
+    pub n_layers: i64,
+    pub tokenizer: String,
+    /// SHA-256 of the model file (a folder: of its files' names and hashes).
+    pub sha256: String,
+    pub device: String,
+    pub dtype: String,
+}
+
+/// A detector finding as reports carry it (raw value only with --reveal).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingItem {
+    pub sample_id: String,
+    pub rule_id: String,
+    pub category: String,
+    pub description: String,
+    /// Byte offsets in the sample's full text (prompt + continuation).
+    pub start: usize,
+    pub end: usize,
+    pub masked: String,
+    pub fingerprint: String,
+    pub confidence: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+}
+
+/// How the signal threshold that flags samples was set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The signal, or "none".
+    pub signal: String,
+    pub direction: String,
+    pub source: String,
+    pub n_texts: usize,
+    /// The false-positive rate asked for, and the one the calibration set can resolve.
+    pub fpr: f64,
+    pub achieved_fpr: f64,
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Histogram {
+    pub edges: Vec<f64>,
+    pub counts: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TopItem {
+    pub sample_id: String,
+    pub value: f64,
+    pub group: usize,
+}
+
+/// One signal over all samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignalSummary {
+    pub name: String,
+    pub direction: String,
+    pub description: String,
+    pub n: usize,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub histogram: Histogram,
+    /// The most member-like samples, one per near-duplicate group.
+    pub top: Vec<TopItem>,
+}
+
+/// One generated sample in the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SampleItem {
+    pub id: String,
+    pub prompt_id: String,
+    pub set: String,
+    /// Prompt and continuation (secrets and PII masked unless --reveal), the prompt's
+    /// length in bytes first.
+    pub prompt_bytes: usize,
+    pub text: String,
+    pub n_new_tokens: usize,
+    pub memorized: bool,
+    pub reasons: Vec<String>,
+    pub group: usize,
+    pub signals: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub longest_match_tokens: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub longest_match_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suffix_match_tokens: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub prompts: usize,
+    pub samples: usize,
+    pub generated_tokens: usize,
+    pub seconds: f64,
+    pub tokens_per_second: f64,
+    pub memorized: usize,
+    /// Samples flagged for each reason (secret, pii, verbatim, suffix, signal).
+    pub by_reason: Map<String, Value>,
+    /// Findings by category, and distinct values (fingerprints) by category.
+    pub findings: Map<String, Value>,
+    pub distinct_values: Map<String, Value>,
+    pub near_duplicate_groups: usize,
+    /// Per prompt set: samples and memorized samples.
+    pub by_set: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exact_suffix: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub schema_version: String,
+    pub kind: String,
+    pub tool: Tool,
+    pub created: String,
+    pub model: ModelIdentity,
+    pub settings: Map<String, Value>,
+    pub summary: ScanSummary,
+    pub calibration: Calibration,
+    pub signals: Vec<SignalSummary>,
+    pub findings: Vec<FindingItem>,
+    pub items: Vec<SampleItem>,
+}
+
+/// Now as an RFC 3339 UTC timestamp (seconds).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// (year, month, day, hour, minute, second) of a Unix time (Hinnant's days-to-civil).
+pub fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
+        // 2000-02-29T12:34:56Z
+        assert_eq!(super::civil(951_827_696), (2000, 2, 29, 12, 34, 56));
+        // 2026-11-24T00:00:00Z
+        assert_eq!(super::civil(1_795_478_400), (2026, 11, 24, 0, 0, 0));
+    }
+}
