@@ -88,18 +88,11 @@ pub fn load(spec: &str) -> Result<Vec<Prompt>> {
         )));
     }
     let body = std::fs::read_to_string(path).with_file(path)?;
-    parse(
-        &body,
-        &path.display().to_string(),
-        &path.display().to_string(),
-    )
-    .map_err(|e| {
-        Error::file(
-            path,
-            e.to_string()
-                .replacen(&format!("{}: ", path.display()), "", 1),
-        )
-    })
+    let set = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "prompts".into());
+    parse(&body, &set, &path.display().to_string())
 }
 
 /// The calibration texts shipped with memscan.

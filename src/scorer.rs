@@ -40,6 +40,18 @@ pub struct TokenStats {
     pub margin: Vec<f32>,
 }
 
+impl TokenStats {
+    /// The statistics as the signal functions take them.
+    pub fn view(&self) -> crate::signals::DistStats<'_> {
+        crate::signals::DistStats {
+            mu: &self.mean_logp,
+            sigma: &self.std_logp,
+            confidence: &self.confidence,
+            margin: &self.margin,
+        }
+    }
+}
+
 /// One text after the pass.
 #[derive(Debug, Clone)]
 pub struct ScoredText {

@@ -218,6 +218,48 @@ pub fn attn_entropy(layers: &[f64]) -> Option<f64> {
     mean(layers.iter().copied())
 }
 
+/// Per scored position: μ and σ of log p under the predictive distribution, the top
+/// probability, and the margin of the true token.
+#[derive(Clone, Copy)]
+pub struct DistStats<'a> {
+    pub mu: &'a [f32],
+    pub sigma: &'a [f32],
+    pub confidence: &'a [f32],
+    pub margin: &'a [f32],
+}
+
+/// What the one-pass signals are computed from: a text's token log-probs, the
+/// per-position statistics of the predictive distribution (when computed), the text.
+pub struct PassValues<'a> {
+    pub logprobs: &'a [f32],
+    pub stats: Option<DistStats<'a>>,
+    pub text: &'a str,
+    pub min_k_percent: f64,
+}
+
+/// The signals of one teacher-forced pass, by name, in `SIGNALS` order (those that
+/// need the distribution statistics only when they were computed).
+pub fn one_pass(v: &PassValues) -> Vec<(&'static str, Option<f64>)> {
+    let lp = v.logprobs;
+    let nll = nll_mean(lp);
+    let mut out = vec![
+        ("nll_mean", nll),
+        ("perplexity", nll.map(perplexity)),
+        ("zlib_ratio", nll.map(|n| zlib_ratio(n, v.text))),
+        ("min_k", min_k(lp, v.min_k_percent)),
+    ];
+    if let Some(st) = v.stats {
+        out.push(("min_k_pp", min_k_pp(lp, st.mu, st.sigma, v.min_k_percent)));
+    }
+    out.push(("window_ppl", window_ppl(lp, WINDOW)));
+    if let Some(st) = v.stats {
+        out.push(("confidence", token_mean(st.confidence)));
+        out.push(("margin", token_mean(st.margin)));
+        out.push(("entropy", entropy(st.mu)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,37 +356,4 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), SIGNALS.len());
     }
-}
-
-/// What the one-pass signals are computed from: a text's token log-probs, the
-/// per-position statistics of the predictive distribution (when computed), the text.
-pub struct PassValues<'a> {
-    pub logprobs: &'a [f32],
-    /// (μ, σ, confidence, margin) per scored position.
-    pub stats: Option<(&'a [f32], &'a [f32], &'a [f32], &'a [f32])>,
-    pub text: &'a str,
-    pub min_k_percent: f64,
-}
-
-/// The signals of one teacher-forced pass, by name, in `SIGNALS` order (those that
-/// need the distribution statistics only when they were computed).
-pub fn one_pass(v: &PassValues) -> Vec<(&'static str, Option<f64>)> {
-    let lp = v.logprobs;
-    let nll = nll_mean(lp);
-    let mut out = vec![
-        ("nll_mean", nll),
-        ("perplexity", nll.map(perplexity)),
-        ("zlib_ratio", nll.map(|n| zlib_ratio(n, v.text))),
-        ("min_k", min_k(lp, v.min_k_percent)),
-    ];
-    if let Some((mu, sigma, _, _)) = v.stats {
-        out.push(("min_k_pp", min_k_pp(lp, mu, sigma, v.min_k_percent)));
-    }
-    out.push(("window_ppl", window_ppl(lp, WINDOW)));
-    if let Some((mu, _, conf, margin)) = v.stats {
-        out.push(("confidence", token_mean(conf)));
-        out.push(("margin", token_mean(margin)));
-        out.push(("entropy", entropy(mu)));
-    }
-    out
 }

@@ -496,15 +496,17 @@ fn resume(path: &Path, units: &[(usize, usize)], batch_size: usize) -> Result<(V
     let Ok(body) = std::fs::read(path) else {
         return Ok((Vec::new(), 0));
     };
-    let mut by_batch: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
+    let mut by_batch: BTreeMap<usize, Vec<(Value, &[u8])>> = BTreeMap::new();
     for line in body.split(|&b| b == b'\n') {
         let Ok(v) = serde_json::from_slice::<Value>(line) else {
             break; // a torn last line (or anything after it) is dropped
         };
         let Some(b) = v["batch"].as_u64() else { break };
-        by_batch.entry(b as usize).or_default().push(v);
+        by_batch.entry(b as usize).or_default().push((v, line));
     }
     let mut kept = Vec::new();
+    // the kept lines byte for byte (not re-serialized)
+    let mut clean = Vec::new();
     let mut done = 0;
     while let Some(rows) = by_batch.remove(&done) {
         let want = units
@@ -514,13 +516,12 @@ fn resume(path: &Path, units: &[(usize, usize)], batch_size: usize) -> Result<(V
         if rows.len() != want || want == 0 {
             break;
         }
-        kept.extend(rows);
+        for (v, raw) in rows {
+            clean.extend_from_slice(raw);
+            clean.push(b'\n');
+            kept.push(v);
+        }
         done += 1;
-    }
-    let mut clean = Vec::new();
-    for v in &kept {
-        serde_json::to_writer(&mut clean, v).map_err(json_err)?;
-        clean.push(b'\n');
     }
     if clean != body {
         let tmp = path.with_extension("jsonl.tmp");
@@ -689,14 +690,7 @@ fn pass_signals(
     text: &str,
     min_k: f64,
 ) -> Map<String, Value> {
-    let stats = stats.map(|st| {
-        (
-            st.mean_logp.as_slice(),
-            st.std_logp.as_slice(),
-            st.confidence.as_slice(),
-            st.margin.as_slice(),
-        )
-    });
+    let stats = stats.map(|st| st.view());
     signals::one_pass(&signals::PassValues {
         logprobs: lp,
         stats,

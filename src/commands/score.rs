@@ -176,14 +176,7 @@ fn row(
     }
     let nll = signals::nll_mean(&s.token_logprobs);
     m.insert("n_tokens".into(), Value::from(s.token_ids.len()));
-    let stats = s.stats.as_ref().map(|st| {
-        (
-            st.mean_logp.as_slice(),
-            st.std_logp.as_slice(),
-            st.confidence.as_slice(),
-            st.margin.as_slice(),
-        )
-    });
+    let stats = s.stats.as_ref().map(|st| st.view());
     for (name, v) in signals::one_pass(&signals::PassValues {
         logprobs: &s.token_logprobs,
         stats,
