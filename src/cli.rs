@@ -29,6 +29,9 @@ pub enum Command {
     Index(IndexCommand),
     /// Extraction scan: prompt the model, score and check every sample, write a report.
     Scan(Box<ScanArgs>),
+    /// Membership evaluation on labelled texts: ROC/AUC per signal, a cross-validated
+    /// combined attack, a privacy audit of a claimed ε, canary exposure.
+    Eval(Box<EvalArgs>),
     /// Render a report folder's report.json again as Markdown, HTML or SARIF.
     Report(ReportArgs),
 }
@@ -317,4 +320,56 @@ pub struct ReportArgs {
     /// Write to this file (`-` = stdout) instead of DIR/report.<ext>; one format only.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Texts the model was trained on (JSONL/.txt).
+    #[arg(long)]
+    pub members: PathBuf,
+    /// Texts of the same distribution it was not trained on (JSONL/.txt).
+    #[arg(long)]
+    pub nonmembers: PathBuf,
+    /// A reference model for `ref_ratio`.
+    #[arg(long)]
+    pub reference_model: Option<String>,
+    /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
+    /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
+    #[arg(long)]
+    pub canaries: Option<PathBuf>,
+    /// Candidate spaces up to this size are enumerated (exact rank); larger ones sampled.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_exact: u64,
+    /// Candidates sampled per canary for the estimated exposure of a large space.
+    #[arg(long, default_value_t = 1000)]
+    pub exposure_samples: usize,
+    /// ε claimed for the training (privacy audit).
+    #[arg(long)]
+    pub claimed_epsilon: Option<f64>,
+    /// δ of the claim.
+    #[arg(long, default_value_t = 1e-5)]
+    pub delta: f64,
+    /// Prior P(member) for the posterior.
+    #[arg(long, default_value_t = 0.5)]
+    pub prior: f64,
+    /// False-positive rate of the Neyman–Pearson threshold.
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// Bootstrap rounds for the AUC interval.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap, the cross-validation folds and the candidate sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// k of Min-K% and Min-K%++, in percent.
+    #[arg(long, default_value_t = 20.0)]
+    pub min_k: f64,
+    /// Report folder (default: reports/<model>-eval-<UTC time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

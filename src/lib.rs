@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Detect(args) => commands::detect::run(args, cli.quiet),
         Command::Index(cmd) => commands::index::run(cmd, cli.quiet),
         Command::Scan(args) => commands::scan::run(args, cli.quiet),
+        Command::Eval(args) => commands::eval::run(args, cli.quiet),
         Command::Report(args) => commands::report::run(args, cli.quiet),
     }
 }

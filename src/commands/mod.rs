@@ -2,6 +2,7 @@
 //! the only place that knows the whole pipeline.
 
 pub mod detect;
+pub mod eval;
 pub mod index;
 pub mod report;
 pub mod scan;
@@ -125,4 +126,42 @@ pub fn model_hash(path: &std::path::Path) -> Result<String> {
         h.update(b"\n");
     }
     Ok(hex::encode(h.finalize()))
+}
+
+/// The model a report is about.
+pub fn identity(m: &Model, sha256: String) -> crate::report::schema::ModelIdentity {
+    let i = model::LanguageModel::info(m);
+    crate::report::schema::ModelIdentity {
+        spec: i.spec.clone(),
+        path: i.path.clone(),
+        format: i.format.clone(),
+        architecture: i.architecture.clone(),
+        n_layers: i.n_layers,
+        tokenizer: i.tokenizer.clone(),
+        sha256,
+        device: i.device.clone(),
+        dtype: i.dtype.clone(),
+    }
+}
+
+/// reports/<model>-<what>-<UTC time>.
+pub fn default_out(m: &Model, what: &str) -> std::path::PathBuf {
+    let stem = model_stem(m);
+    let (y, mo, d, h, mi, s) = crate::report::schema::civil(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    std::path::Path::new("reports").join(format!(
+        "{stem}-{what}-{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z"
+    ))
+}
+
+/// The model file's or folder's name without extension.
+pub fn model_stem(m: &Model) -> String {
+    std::path::Path::new(&model::LanguageModel::info(m).path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "model".into())
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, IoContext, Result};
-use crate::report::schema::ScanReport;
+use crate::report::schema::{EvalReport, ScanReport};
 use crate::report::{html, markdown, sarif};
 
 /// Writes pretty JSON through a temporary file, so a reader never sees half a report.
@@ -26,12 +26,14 @@ pub fn write_file(path: &Path, body: &str) -> Result<()> {
 /// A report of any kind memscan writes.
 pub enum AnyReport {
     Scan(Box<ScanReport>),
+    Eval(Box<EvalReport>),
 }
 
 impl AnyReport {
     fn formats(&self) -> &'static [ReportFormat] {
         match self {
             AnyReport::Scan(_) => &[ReportFormat::Md, ReportFormat::Html, ReportFormat::Sarif],
+            AnyReport::Eval(_) => &[ReportFormat::Md, ReportFormat::Html],
         }
     }
 
@@ -39,6 +41,9 @@ impl AnyReport {
         match (self, f) {
             (AnyReport::Scan(r), ReportFormat::Md) => Some(markdown::scan(r)),
             (AnyReport::Scan(r), ReportFormat::Html) => Some(html::scan(r)),
+            (AnyReport::Eval(r), ReportFormat::Md) => Some(markdown::eval(r)),
+            (AnyReport::Eval(r), ReportFormat::Html) => Some(html::eval(r)),
+            (AnyReport::Eval(_), ReportFormat::Sarif) => None,
             (AnyReport::Scan(r), ReportFormat::Sarif) => {
                 serde_json::to_string_pretty(&scan_sarif(r))
                     .ok()
@@ -56,9 +61,8 @@ fn ext(f: ReportFormat) -> &'static str {
     }
 }
 
-/// Writes report.md, report.html and (for findings) report.sarif beside report.json.
-pub fn render_all(dir: &Path, r: &ScanReport) -> Result<()> {
-    let any = AnyReport::Scan(Box::new(r.clone()));
+/// Writes report.md, report.html and (for a scan's findings) report.sarif beside report.json.
+pub fn render_all(dir: &Path, any: &AnyReport) -> Result<()> {
     for &f in any.formats() {
         if let Some(body) = any.render(f) {
             write_file(&dir.join(format!("report.{}", ext(f))), &body)?;
@@ -151,6 +155,10 @@ pub fn read(path: &Path) -> Result<(PathBuf, AnyReport)> {
         ));
     }
     let any = match v["kind"].as_str() {
+        Some("eval") => AnyReport::Eval(Box::new(
+            serde_json::from_value(v)
+                .map_err(|e| Error::file(&file, format!("not an eval report ({e})")))?,
+        )),
         Some("scan") => AnyReport::Scan(Box::new(
             serde_json::from_value(v)
                 .map_err(|e| Error::file(&file, format!("not a scan report ({e})")))?,

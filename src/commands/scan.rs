@@ -219,7 +219,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         &json_path,
         &serde_json::to_value(&report).map_err(json_err)?,
     )?;
-    super::report::render_all(&out_dir, &report)?;
+    super::report::render_all(
+        &out_dir,
+        &super::report::AnyReport::Scan(Box::new(report.clone())),
+    )?;
     if !quiet {
         let s = &report.summary;
         eprintln!(
@@ -916,7 +919,6 @@ struct BuildInputs<'a> {
 fn build_report(i: BuildInputs) -> Result<ScanReport> {
     use crate::report::schema::{Histogram, SampleItem, ScanSummary, SignalSummary, TopItem};
     let a = i.args;
-    let info = i.model.info();
     let mut items: Vec<SampleItem> = Vec::with_capacity(i.lines.len());
     let mut findings: Vec<FindingItem> = Vec::new();
     for l in &i.lines {
@@ -1068,17 +1070,7 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
         kind: "scan".into(),
         tool: schema::Tool::current(),
         created: schema::utc_now(),
-        model: schema::ModelIdentity {
-            spec: info.spec.clone(),
-            path: info.path.clone(),
-            format: info.format.clone(),
-            architecture: info.architecture.clone(),
-            n_layers: info.n_layers,
-            tokenizer: info.tokenizer.clone(),
-            sha256: i.model_hash,
-            device: info.device.clone(),
-            dtype: info.dtype.clone(),
-        },
+        model: super::identity(i.model, i.model_hash),
         settings: i.settings,
         summary,
         calibration: i.calibration.report,

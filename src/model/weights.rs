@@ -16,7 +16,13 @@ pub type GgufNames = fn(&str) -> Option<String>;
 
 pub enum Backend {
     Safetensors(SafetensorsFiles),
-    Gguf { file: Gguf, names: GgufNames },
+    Gguf {
+        file: Gguf,
+        names: GgufNames,
+    },
+    /// Tensors already in memory, by Hugging Face name (f32, CPU): the fixture trainer
+    /// builds a model around its trainable variables this way, so gradients reach them.
+    Memory(std::collections::HashMap<String, Tensor>),
 }
 
 pub struct Weights {
@@ -47,6 +53,7 @@ impl Weights {
             Backend::Gguf { file, names } => {
                 names(name).is_some_and(|g| file.tensors.contains_key(&g))
             }
+            Backend::Memory(m) => m.contains_key(name),
         }
     }
 
@@ -58,7 +65,7 @@ impl Weights {
     fn file_of(&self, name: &str) -> &Path {
         match &self.backend {
             Backend::Safetensors(st) => st.path_of(name).unwrap_or(&self.path),
-            Backend::Gguf { .. } => &self.path,
+            Backend::Gguf { .. } | Backend::Memory(_) => &self.path,
         }
     }
 
@@ -80,6 +87,10 @@ impl Weights {
                 let (data, dims) = file.dequantize(&g)?;
                 Tensor::f_from_slice(&data)?.f_reshape(&dims)?
             }
+            Backend::Memory(m) => m
+                .get(name)
+                .ok_or_else(|| Error::file(&self.path, format!("tensor {name} is missing")))?
+                .shallow_clone(),
         };
         let got = t.size();
         if got != shape {

@@ -189,3 +189,101 @@ pub fn scan(r: &ScanReport) -> String {
     let _ = write!(b, "</tbody></table>");
     page("memscan scan report", &b)
 }
+
+/// Log-log ROC curves (FPR and TPR from 1e-3 to 1), one polyline per signal.
+pub fn roc_svg(curves: &[(&str, &[[f64; 2]])]) -> String {
+    let (w, h, pad) = (520.0, 420.0, 48.0);
+    let lo = 1e-3f64;
+    let pos = |v: f64| ((v.max(lo).log10() - lo.log10()) / -lo.log10()).clamp(0.0, 1.0);
+    let x = |f: f64| pad + (w - 2.0 * pad) * pos(f);
+    let y = |t: f64| h - pad - (h - 2.0 * pad) * pos(t);
+    const COLORS: [&str; 10] = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+        "#bcbd22", "#17becf",
+    ];
+    let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"ROC curves, log-log\">");
+    for k in 0..=3 {
+        let v = 10f64.powi(-k);
+        let _ = write!(s, "<line x1=\"{:.1}\" y1=\"{pad}\" x2=\"{:.1}\" y2=\"{}\" stroke=\"#eee\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{v}</text>", x(v), x(v), h - pad, x(v), h - pad + 14.0);
+        let _ = write!(s, "<line x1=\"{pad}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{v}</text>", y(v), w - pad, y(v), pad - 4.0, y(v) + 3.0);
+    }
+    let _ = write!(s, "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#aaa\" stroke-dasharray=\"3 3\"/>", x(lo), y(lo), x(1.0), y(1.0));
+    let _ = write!(s, "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">false-positive rate</text><text x=\"12\" y=\"{}\" font-size=\"11\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">true-positive rate</text>", w / 2.0, h - 8.0, h / 2.0, h / 2.0);
+    for (i, (name, pts)) in curves.iter().enumerate() {
+        let c = COLORS[i % COLORS.len()];
+        let path: Vec<String> = pts
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x(p[0]), y(p[1])))
+            .collect();
+        let _ = write!(s, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title></polyline>", path.join(" "), esc(name));
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{c}\">{}</text>",
+            w - pad - 110.0,
+            h - pad - 10.0 - 12.0 * (curves.len() - 1 - i) as f64,
+            esc(name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+pub fn eval(r: &super::schema::EvalReport) -> String {
+    let mut b = String::new();
+    let _ = write!(b, "<h1>memscan membership evaluation</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> · SHA-256 <code>{}</code> · {} members, {} non-members</p>",
+        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.sha256), r.members, r.nonmembers);
+    let curves: Vec<(&str, &[[f64; 2]])> = r
+        .signals
+        .iter()
+        .map(|s| (s.name.as_str(), s.roc.as_slice()))
+        .collect();
+    let _ = write!(b, "<h2>ROC curves (log-log)</h2>{}", roc_svg(&curves));
+    let _ = write!(b, "<h2>Signals</h2><table class=\"sortable\"><thead><tr><th>signal</th><th>member if</th><th>AUC</th><th>CI low</th><th>CI high</th><th>TPR@10%</th><th>TPR@1%</th><th>TPR@0.1%</th><th>non-members</th><th>best bal. acc.</th><th>posterior at α</th></tr></thead><tbody>");
+    for s in &r.signals {
+        let t = |i: usize| s.tpr_at_fpr.get(i).map(|x| x.tpr);
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td>{}{}{}{}{}{}{}{}{}</tr>",
+            esc(&s.name),
+            esc(&s.direction),
+            num_td(s.auc),
+            num_td(s.auc_ci.map(|c| c[0])),
+            num_td(s.auc_ci.map(|c| c[1])),
+            num_td(t(0)),
+            num_td(t(1)),
+            num_td(t(2)),
+            num_td(s.tpr_at_fpr.first().map(|x| x.n_nonmembers as f64)),
+            num_td(Some(s.best_balanced_accuracy)),
+            num_td(Some(s.neyman_pearson.posterior))
+        );
+    }
+    let _ = write!(b, "</tbody></table>");
+    if let Some(a) = &r.audit {
+        let _ = write!(b, "<h2>Privacy audit</h2><p class=\"{}\">{}</p><p>ε lower bound {} from <code>{}</code> (TPR ≥ {}, FPR ≤ {} at {}% confidence). Caps for the claimed ε: advantage ≤ {}, accuracy ≤ {}; observed advantage {}.</p>",
+            if a.contradicted { "flag" } else { "" }, esc(&a.verdict), fmt_num(a.epsilon_lower_bound), esc(&a.signal), fmt_num(a.tpr_lower), fmt_num(a.fpr_upper), a.confidence * 100.0,
+            fmt_num(a.max_advantage_cap), fmt_num(a.max_accuracy_cap), fmt_num(a.observed_advantage));
+    }
+    if !r.canaries.is_empty() {
+        let _ = write!(b, "<h2>Canary exposure</h2><table class=\"sortable\"><thead><tr><th>canary</th><th>details</th><th>|R|</th><th>method</th><th>rank</th><th>exposure (bits)</th></tr></thead><tbody>");
+        for c in &r.canaries {
+            let details: Vec<String> = c
+                .extra
+                .iter()
+                .filter(|(k, _)| k.as_str() != "text")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td>{}<td>{}</td>{}{}</tr>",
+                esc(&c.id),
+                esc(&details.join(", ")),
+                num_td(Some(c.space_size)),
+                esc(&c.method),
+                num_td(c.rank.map(|r| r as f64)),
+                num_td(Some(c.exposure))
+            );
+        }
+        let _ = write!(b, "</tbody></table>");
+    }
+    page("memscan eval report", &b)
+}

@@ -195,3 +195,97 @@ pub fn scan(r: &ScanReport) -> String {
     );
     o
 }
+
+fn opt(v: Option<f64>) -> String {
+    v.map(fmt_num).unwrap_or_else(|| "–".into())
+}
+
+pub fn eval(r: &super::schema::EvalReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## Membership inference evaluation\n");
+    let _ = writeln!(
+        o,
+        "memscan {} on {}: model `{}` ({} {}, SHA-256 `{}`), {} members vs {} non-members. AUC with a 95% bootstrap interval; TPR at fixed FPR with the number of non-members behind each figure (an FPR below 1/n cannot be resolved); `combined_lr` is a logistic regression over all signals, scored out of fold (5-fold cross-validation).\n",
+        r.tool.version,
+        r.created,
+        r.model.path,
+        r.model.format,
+        r.model.architecture,
+        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.members,
+        r.nonmembers
+    );
+    let _ = writeln!(o, "| signal | member if | AUC | 95% CI | TPR@10%FPR | TPR@1%FPR | TPR@0.1%FPR | best bal. acc. | P(member \\| hit) at α |");
+    let _ = writeln!(o, "|---|---|---:|---|---:|---:|---:|---:|---:|");
+    for s in &r.signals {
+        let t = |i: usize| {
+            s.tpr_at_fpr
+                .get(i)
+                .map(|x| format!("{} (n={})", fmt_num(x.tpr), x.n_nonmembers))
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.name,
+            s.direction,
+            opt(s.auc),
+            s.auc_ci
+                .map(|c| format!("[{}, {}]", fmt_num(c[0]), fmt_num(c[1])))
+                .unwrap_or_default(),
+            t(0),
+            t(1),
+            t(2),
+            fmt_num(s.best_balanced_accuracy),
+            fmt_num(s.neyman_pearson.posterior)
+        );
+    }
+    if let Some(np) = r.signals.first().map(|s| &s.neyman_pearson) {
+        let _ = writeln!(o, "\nThe posterior is P(member | score beyond the Neyman–Pearson threshold at FPR α = {}) under a prior of {}.", np.alpha, np.prior);
+    }
+    if let Some(a) = &r.audit {
+        let _ = writeln!(o, "\n### Privacy audit\n");
+        let _ = writeln!(
+            o,
+            "Claimed ε = {}, δ = {}. **{}**.\n",
+            a.claimed_epsilon, a.delta, a.verdict
+        );
+        let _ = writeln!(o, "- Strongest attack: `{}` at threshold {}: TPR {} (≥ {} at {}% confidence), FPR {} (≤ {}), Clopper–Pearson intervals.", a.signal, fmt_num(a.threshold), fmt_num(a.tpr), fmt_num(a.tpr_lower), a.confidence * 100.0, fmt_num(a.fpr), fmt_num(a.fpr_upper));
+        let _ = writeln!(
+            o,
+            "- Empirical ε lower bound: {}.",
+            fmt_num(a.epsilon_lower_bound)
+        );
+        let _ = writeln!(o, "- Caps for the claimed ε: membership advantage ≤ (e^ε − 1)/(e^ε + 1) = {}, accuracy ≤ e^ε/(1 + e^ε) = {}; observed best advantage {}, balanced accuracy {}.", fmt_num(a.max_advantage_cap), fmt_num(a.max_accuracy_cap), fmt_num(a.observed_advantage), fmt_num(a.observed_balanced_accuracy));
+        let _ = writeln!(o, "- The threshold and signal are chosen on the same data the bound is computed on, which favours the attack; for a rigorous audit fix them on a separate split.");
+    }
+    if !r.canaries.is_empty() {
+        let _ = writeln!(o, "\n### Canary exposure\n");
+        let _ = writeln!(o, "Exposure = log2|R| − log2 rank (Carlini et al., The Secret Sharer): {} bits would mean the canary is the model's first guess among |R| candidates.\n", "log2|R|");
+        let _ = writeln!(
+            o,
+            "| canary | details | candidates \\|R\\| | method | rank | exposure (bits) | max |"
+        );
+        let _ = writeln!(o, "|---|---|---:|---|---:|---:|---:|");
+        for c in &r.canaries {
+            let details: Vec<String> = c
+                .extra
+                .iter()
+                .filter(|(k, _)| k.as_str() != "text")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell(&c.id, 40),
+                cell(&details.join(", "), 60),
+                fmt_num(c.space_size),
+                c.method,
+                c.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
+                fmt_num(c.exposure),
+                fmt_num(c.space_size.log2())
+            );
+        }
+    }
+    o
+}

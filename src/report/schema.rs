@@ -152,6 +152,96 @@ pub struct ScanReport {
     pub items: Vec<SampleItem>,
 }
 
+/// TPR at one FPR target, with how many non-members back it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TprAtFprItem {
+    pub fpr_target: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub threshold: f64,
+    pub n_nonmembers: usize,
+    pub false_positives: usize,
+}
+
+/// The Neyman–Pearson test at false-positive rate α and what a hit there means.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NeymanPearson {
+    pub alpha: f64,
+    pub threshold: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub prior: f64,
+    /// P(member | score beyond the threshold) under the prior.
+    pub posterior: f64,
+}
+
+/// How well one signal separates members from non-members.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignalEval {
+    pub name: String,
+    pub direction: String,
+    pub auc: Option<f64>,
+    pub auc_ci: Option<[f64; 2]>,
+    pub tpr_at_fpr: Vec<TprAtFprItem>,
+    pub neyman_pearson: NeymanPearson,
+    pub best_balanced_accuracy: f64,
+    /// The ROC curve as [fpr, tpr] points (thinned to at most a few hundred).
+    pub roc: Vec<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Audit {
+    pub claimed_epsilon: f64,
+    pub delta: f64,
+    pub confidence: f64,
+    /// The largest ε lower bound over signals and thresholds, and where it was found.
+    pub epsilon_lower_bound: f64,
+    pub signal: String,
+    pub threshold: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub tpr_lower: f64,
+    pub fpr_upper: f64,
+    pub contradicted: bool,
+    pub verdict: String,
+    pub max_advantage_cap: f64,
+    pub max_accuracy_cap: f64,
+    pub observed_advantage: f64,
+    pub observed_balanced_accuracy: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CanaryExposure {
+    pub id: String,
+    /// Fields of the canary record other than id/text/format (e.g. insertions).
+    pub extra: Map<String, Value>,
+    pub format: String,
+    pub space_size: f64,
+    /// "exact" (every candidate ranked) or "estimated" (normal fit to a sample).
+    pub method: String,
+    pub candidates_scored: usize,
+    pub rank: Option<u64>,
+    pub exposure: f64,
+    /// Total negative log-likelihood of the canary text (nats).
+    pub nll: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub schema_version: String,
+    pub kind: String,
+    pub tool: Tool,
+    pub created: String,
+    pub model: ModelIdentity,
+    pub settings: Map<String, Value>,
+    pub members: usize,
+    pub nonmembers: usize,
+    pub signals: Vec<SignalEval>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub audit: Option<Audit>,
+    pub canaries: Vec<CanaryExposure>,
+}
+
 /// Now as an RFC 3339 UTC timestamp (seconds).
 pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()

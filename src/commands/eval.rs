@@ -1,0 +1,636 @@
+//! `memscan eval`: how well each membership signal separates known members from
+//! non-members — ROC, AUC with a bootstrap interval, TPR at fixed FPRs, the
+//! Neyman–Pearson threshold and posterior, a cross-validated logistic-regression
+//! attack over all signals, a privacy audit of a claimed ε, and canary exposure.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::cli::EvalArgs;
+use crate::error::{Error, IoContext, Result};
+use crate::input::read_texts;
+use crate::model::{LanguageModel, Model};
+use crate::report::schema::{
+    self, Audit, CanaryExposure, EvalReport, NeymanPearson, SignalEval, TprAtFprItem,
+};
+use crate::scorer::{ScoreOptions, Scorer};
+use crate::signals::{self, Direction};
+use crate::stats;
+
+/// FPR targets reported for every signal.
+const FPR_TARGETS: [f64; 3] = [0.1, 0.01, 0.001];
+/// Two-sided confidence of the Clopper–Pearson intervals in the audit.
+const AUDIT_CONFIDENCE: f64 = 0.95;
+
+pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
+    if !(args.prior > 0.0 && args.prior < 1.0) {
+        return Err(Error::input(format!(
+            "--prior {}: must be in (0, 1)",
+            args.prior
+        )));
+    }
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Error::input(format!(
+            "--alpha {}: must be in (0, 1)",
+            args.alpha
+        )));
+    }
+    if let Some(e) = args.claimed_epsilon {
+        if !(e >= 0.0 && e.is_finite()) {
+            return Err(Error::input(format!("--claimed-epsilon {e}: must be ≥ 0")));
+        }
+    }
+    if !(0.0..1.0).contains(&args.delta) {
+        return Err(Error::input(format!(
+            "--delta {}: must be in [0, 1)",
+            args.delta
+        )));
+    }
+    let members = read_texts(&args.members)?;
+    let nonmembers = read_texts(&args.nonmembers)?;
+    let canaries = match &args.canaries {
+        Some(p) => read_texts(p)?,
+        None => Vec::new(),
+    };
+    let formats: Vec<Option<Format>> = canaries
+        .iter()
+        .map(|c| match c.extra.get("format").and_then(Value::as_str) {
+            Some(f) => Format::parse(f)
+                .and_then(|fm| fm.check(&c.text).map(|_| fm))
+                .map(Some)
+                .map_err(|e| {
+                    Error::input(format!(
+                        "{}: canary {}: {e}",
+                        path_str(&args.canaries),
+                        c.id
+                    ))
+                }),
+            None => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let model = super::load_model(&args.model, quiet)?;
+    let reference = match &args.reference_model {
+        Some(r) => Some(super::load_model_named(
+            &args.model,
+            Some(r.clone()),
+            quiet,
+        )?),
+        None => None,
+    };
+    let texts: Vec<&str> = members
+        .iter()
+        .chain(&nonmembers)
+        .map(|r| r.text.as_str())
+        .collect();
+    let rows = signal_rows(&model, reference.as_ref(), &texts, args, quiet)?;
+    let (m_rows, n_rows) = rows.split_at(members.len());
+
+    let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
+        .iter()
+        .filter(|d| {
+            rows.iter()
+                .any(|r| r.get(d.name).is_some_and(|v| !v.is_null()))
+        })
+        .map(|d| (d.name, d.direction))
+        .collect();
+    let col = |rows: &[Map<String, Value>], n: &str| -> Vec<f64> {
+        rows.iter()
+            .filter_map(|r| r.get(n).and_then(Value::as_f64))
+            .collect()
+    };
+    let mut evals: Vec<SignalEval> = Vec::new();
+    for &(n, d) in &names {
+        evals.push(evaluate(n, d, &col(m_rows, n), &col(n_rows, n), args));
+    }
+    // the combined attack: every signal as a feature (missing values → the column mean)
+    let feats: Vec<Vec<f64>> = {
+        let means: Vec<f64> = names
+            .iter()
+            .map(|(n, _)| {
+                let c = col(&rows, n);
+                c.iter().sum::<f64>() / c.len().max(1) as f64
+            })
+            .collect();
+        rows.iter()
+            .map(|r| {
+                names
+                    .iter()
+                    .zip(&means)
+                    .map(|((n, _), m)| r.get(*n).and_then(Value::as_f64).unwrap_or(*m))
+                    .collect()
+            })
+            .collect()
+    };
+    let labels: Vec<bool> = (0..rows.len()).map(|i| i < members.len()).collect();
+    let combined = stats::logistic_cv(&feats, &labels, 5, args.seed);
+    let (cm, cn) = combined.split_at(members.len());
+    evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, args));
+    names.push(("combined_lr", Direction::Higher));
+
+    let audit = args
+        .claimed_epsilon
+        .map(|eps| audit(eps, args.delta, &names, m_rows, n_rows, cm, cn, &evals));
+    let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
+
+    let model_hash = super::model_hash(Path::new(&model.info().path))?;
+    let settings = json!({
+        "model": model.info().spec,
+        "members": args.members.display().to_string(),
+        "nonmembers": args.nonmembers.display().to_string(),
+        "reference_model": args.reference_model,
+        "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
+        "claimed_epsilon": args.claimed_epsilon,
+        "delta": args.delta,
+        "prior": args.prior,
+        "alpha": args.alpha,
+        "bootstrap": args.bootstrap,
+        "seed": args.seed,
+        "min_k": args.min_k,
+        "max_exact": args.max_exact,
+        "exposure_samples": args.exposure_samples,
+        "cross_validation_folds": 5,
+    });
+    let report = EvalReport {
+        schema_version: crate::report::SCHEMA_VERSION.into(),
+        kind: "eval".into(),
+        tool: schema::Tool::current(),
+        created: schema::utc_now(),
+        model: super::identity(&model, model_hash),
+        settings: settings.as_object().cloned().unwrap_or_default(),
+        members: members.len(),
+        nonmembers: nonmembers.len(),
+        signals: evals,
+        audit,
+        canaries: exposures,
+    };
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => super::default_out(&model, "eval"),
+    };
+    std::fs::create_dir_all(&out).with_file(&out)?;
+    let v = serde_json::to_value(&report).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    super::report::write_json(&out.join("report.json"), &v)?;
+    super::report::render_all(
+        &out,
+        &super::report::AnyReport::Eval(Box::new(report.clone())),
+    )?;
+    if !quiet {
+        let best = report
+            .signals
+            .iter()
+            .filter(|s| s.auc.is_some())
+            .max_by(|a, b| a.auc.unwrap_or(0.0).total_cmp(&b.auc.unwrap_or(0.0)));
+        if let Some(b) = best {
+            eprintln!(
+                "memscan: best signal {} (AUC {:.3}); report in {}",
+                b.name,
+                b.auc.unwrap_or(0.0),
+                out.display()
+            );
+        }
+        if let Some(a) = &report.audit {
+            eprintln!("memscan: audit: {}", a.verdict);
+        }
+    }
+    Ok(0)
+}
+
+fn path_str(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Every signal of every text: one pass with the distribution statistics, the
+/// lowercased pass, and the reference model's pass when given.
+fn signal_rows(
+    model: &Model,
+    reference: Option<&Model>,
+    texts: &[&str],
+    a: &EvalArgs,
+    quiet: bool,
+) -> Result<Vec<Map<String, Value>>> {
+    let opts = |stats: bool| ScoreOptions {
+        batch_size: a.batch_size,
+        max_tokens: None,
+        vocab_stats: stats,
+        attention: false,
+    };
+    let scorer = Scorer::new(model, opts(true))?;
+    let basic = Scorer::new(model, opts(false))?;
+    let pb = super::progress_bar(texts.len() as u64, quiet, "texts");
+    let scored = scorer.score(texts, |n, _| pb.inc(n as u64))?;
+    pb.finish_and_clear();
+    let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let lowered = basic.score(&lower_refs, |_, _| {})?;
+    let ref_scored = match reference {
+        Some(r) => Some(Scorer::new(r, opts(false))?.score(texts, |_, _| {})?),
+        None => None,
+    };
+    let num = |v: Option<f64>| {
+        v.filter(|x| x.is_finite())
+            .map(Value::from)
+            .unwrap_or(Value::Null)
+    };
+    Ok(scored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut m: Map<String, Value> = signals::one_pass(&signals::PassValues {
+                logprobs: &s.token_logprobs,
+                stats: s.stats.as_ref().map(|st| st.view()),
+                text: texts[i],
+                min_k_percent: a.min_k,
+            })
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), num(v)))
+            .collect();
+            let nll = signals::nll_mean(&s.token_logprobs);
+            let low = signals::nll_mean(&lowered[i].token_logprobs);
+            m.insert(
+                "lowercase_ratio".into(),
+                num(low.zip(nll).map(|(l, n)| signals::lowercase_ratio(l, n))),
+            );
+            if let Some(r) = &ref_scored {
+                let rn = signals::nll_mean(&r[i].token_logprobs);
+                m.insert(
+                    "ref_ratio".into(),
+                    num(nll.zip(rn).map(|(n, r)| signals::ref_ratio(n, r))),
+                );
+            }
+            m
+        })
+        .collect())
+}
+
+fn dir_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Lower => "lower",
+        Direction::Higher => "higher",
+    }
+}
+
+fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &EvalArgs) -> SignalEval {
+    let roc = stats::roc(m, n, d);
+    let step = (roc.len() / 400).max(1);
+    let thinned: Vec<[f64; 2]> = roc
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || *i + 1 == roc.len())
+        .map(|(_, p)| [p.fpr, p.tpr])
+        .collect();
+    let at = |alpha: f64| stats::tpr_at_fpr(m, n, d, alpha);
+    let np = at(a.alpha);
+    SignalEval {
+        name: name.into(),
+        direction: dir_name(d).into(),
+        auc: stats::auc(m, n, d),
+        auc_ci: stats::auc_bootstrap_ci(m, n, d, a.bootstrap, 0.95, a.seed).map(|(l, h)| [l, h]),
+        tpr_at_fpr: FPR_TARGETS
+            .iter()
+            .map(|&f| {
+                let t = at(f);
+                TprAtFprItem {
+                    fpr_target: f,
+                    tpr: t.tpr,
+                    fpr: t.fpr,
+                    threshold: t.threshold,
+                    n_nonmembers: t.n_nonmembers,
+                    false_positives: t.false_positives,
+                }
+            })
+            .collect(),
+        neyman_pearson: NeymanPearson {
+            alpha: a.alpha,
+            threshold: np.threshold,
+            tpr: np.tpr,
+            fpr: np.fpr,
+            prior: a.prior,
+            posterior: stats::posterior(np.tpr, np.fpr, a.prior),
+        },
+        best_balanced_accuracy: stats::best_balanced_accuracy(m, n, d),
+        roc: thinned,
+    }
+}
+
+/// The largest ε lower bound any signal's threshold implies, with Clopper–Pearson
+/// bounds (a lower bound on TPR, an upper bound on FPR), against the claim.
+#[allow(clippy::too_many_arguments)]
+fn audit(
+    eps: f64,
+    delta: f64,
+    names: &[(&'static str, Direction)],
+    m_rows: &[Map<String, Value>],
+    n_rows: &[Map<String, Value>],
+    cm: &[f64],
+    cn: &[f64],
+    evals: &[SignalEval],
+) -> Audit {
+    let col = |rows: &[Map<String, Value>], n: &str| -> Vec<f64> {
+        rows.iter()
+            .filter_map(|r| r.get(n).and_then(Value::as_f64))
+            .collect()
+    };
+    let mut best = (0.0f64, String::new(), f64::NAN, 0.0, 0.0, 0.0, 1.0);
+    for &(name, d) in names {
+        let (m, n) = if name == "combined_lr" {
+            (cm.to_vec(), cn.to_vec())
+        } else {
+            (col(m_rows, name), col(n_rows, name))
+        };
+        let (nm, nn) = (m.len() as u64, n.len() as u64);
+        if nm == 0 || nn == 0 {
+            continue;
+        }
+        for p in stats::roc(&m, &n, d) {
+            let tp = (p.tpr * nm as f64).round() as u64;
+            let fp = (p.fpr * nn as f64).round() as u64;
+            let (tpr_lo, _) = stats::clopper_pearson(tp, nm, AUDIT_CONFIDENCE);
+            let (_, fpr_hi) = stats::clopper_pearson(fp, nn, AUDIT_CONFIDENCE);
+            let e = stats::epsilon_lower_bound(tpr_lo, fpr_hi, delta);
+            if e > best.0 {
+                best = (
+                    e,
+                    name.to_string(),
+                    p.threshold,
+                    p.tpr,
+                    p.fpr,
+                    tpr_lo,
+                    fpr_hi,
+                );
+            }
+        }
+    }
+    let (elb, signal, threshold, tpr, fpr, tpr_lower, fpr_upper) = best;
+    let adv = evals
+        .iter()
+        .map(|s| 2.0 * s.best_balanced_accuracy - 1.0)
+        .fold(0.0, f64::max);
+    let contradicted = elb > eps;
+    let verdict = if contradicted {
+        format!(
+            "the claim ε = {eps} (δ = {delta}) is contradicted: the {signal} attack implies ε ≥ {elb:.3} at {:.0}% confidence (TPR ≥ {tpr_lower:.3}, FPR ≤ {fpr_upper:.3})",
+            AUDIT_CONFIDENCE * 100.0
+        )
+    } else {
+        format!(
+            "no contradiction: the strongest attack ({}) implies only ε ≥ {elb:.3}, within the claimed ε = {eps} (δ = {delta}); an audit can refute a claim, never prove it",
+            if signal.is_empty() { "none" } else { &signal }
+        )
+    };
+    Audit {
+        claimed_epsilon: eps,
+        delta,
+        confidence: AUDIT_CONFIDENCE,
+        epsilon_lower_bound: elb,
+        signal,
+        threshold,
+        tpr,
+        fpr,
+        tpr_lower,
+        fpr_upper,
+        contradicted,
+        verdict,
+        max_advantage_cap: stats::max_advantage(eps),
+        max_accuracy_cap: stats::max_accuracy(eps),
+        observed_advantage: adv,
+        observed_balanced_accuracy: (adv + 1.0) / 2.0,
+    }
+}
+
+/// A canary format: literal text and `{…}` groups of character classes.
+#[derive(Debug, Clone)]
+pub struct Format {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Lit(String),
+    Class(&'static [u8]),
+}
+
+const DIGITS: &[u8] = b"0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+impl Format {
+    pub fn parse(f: &str) -> std::result::Result<Format, String> {
+        let mut parts = Vec::new();
+        let mut rest = f;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(Part::Lit(rest[..open].to_string()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("format {f:?}: unclosed {{"))?;
+            for c in rest[open + 1..open + close].chars() {
+                parts.push(Part::Class(match c {
+                    'd' => DIGITS,
+                    'x' => HEX,
+                    'a' => LOWER,
+                    'A' => UPPER,
+                    'n' => ALNUM,
+                    other => return Err(format!("format {f:?}: unknown class {other:?}")),
+                }));
+            }
+            rest = &rest[open + close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Lit(rest.to_string()));
+        }
+        if !parts.iter().any(|p| matches!(p, Part::Class(_))) {
+            return Err(format!("format {f:?}: no {{…}} secret part"));
+        }
+        Ok(Format { parts })
+    }
+
+    /// Number of candidates.
+    pub fn space(&self) -> f64 {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Class(c) => c.len() as f64,
+                Part::Lit(_) => 1.0,
+            })
+            .product()
+    }
+
+    /// Checks that `text` is an instance of the format.
+    pub fn check(&self, text: &str) -> std::result::Result<(), String> {
+        let b = text.as_bytes();
+        let mut i = 0;
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => {
+                    if !b[i.min(b.len())..].starts_with(l.as_bytes()) {
+                        return Err(format!("text {text:?} does not match its format"));
+                    }
+                    i += l.len();
+                }
+                Part::Class(c) => {
+                    if i >= b.len() || !c.contains(&b[i]) {
+                        return Err(format!("text {text:?} does not match its format"));
+                    }
+                    i += 1;
+                }
+            }
+        }
+        if i != b.len() {
+            return Err(format!("text {text:?} is longer than its format"));
+        }
+        Ok(())
+    }
+
+    /// The candidate with index `k` in mixed radix (k < space).
+    pub fn nth(&self, mut k: u64) -> String {
+        let mut slots: Vec<char> = Vec::new();
+        let classes: Vec<&[u8]> = self
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Class(c) => Some(*c),
+                Part::Lit(_) => None,
+            })
+            .collect();
+        for c in classes.iter().rev() {
+            slots.push(c[(k % c.len() as u64) as usize] as char);
+            k /= c.len() as u64;
+        }
+        slots.reverse();
+        let mut it = slots.into_iter();
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(l) => l.clone(),
+                Part::Class(_) => it.next().map(String::from).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    fn random(&self, rng: &mut stats::SplitMix) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(l) => l.clone(),
+                Part::Class(c) => (c[rng.below(c.len())] as char).to_string(),
+            })
+            .collect()
+    }
+}
+
+/// Total NLL (nats) of each text under the model.
+fn total_nll(scorer: &Scorer, texts: &[String]) -> Result<Vec<f64>> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    Ok(scorer
+        .score(&refs, |_, _| {})?
+        .iter()
+        .map(|s| -s.token_logprobs.iter().map(|&x| x as f64).sum::<f64>())
+        .collect())
+}
+
+/// Secret Sharer exposure of each canary with a format: exact rank among all
+/// candidates for small spaces; for large ones −log2 of the fraction of candidates
+/// more likely than the canary, from a normal fit to a seeded sample of candidates.
+fn exposures(
+    model: &Model,
+    canaries: &[crate::input::TextRecord],
+    formats: &[Option<Format>],
+    a: &EvalArgs,
+    quiet: bool,
+) -> Result<Vec<CanaryExposure>> {
+    let scorer = Scorer::new(
+        model,
+        ScoreOptions {
+            batch_size: a.batch_size.max(32),
+            ..Default::default()
+        },
+    )?;
+    let mut out = Vec::new();
+    let todo = formats.iter().filter(|f| f.is_some()).count();
+    let pb = super::progress_bar(todo as u64, quiet, "canaries");
+    for (c, f) in canaries.iter().zip(formats) {
+        let Some(f) = f else { continue };
+        let truth = total_nll(&scorer, std::slice::from_ref(&c.text))?[0];
+        let space = f.space();
+        let mut rng = stats::SplitMix(a.seed ^ 0x5eed_ca9a_0000_0000);
+        let (method, scored, rank, exposure) = if space <= a.max_exact as f64 {
+            let cands: Vec<String> = (0..space as u64)
+                .map(|k| f.nth(k))
+                .filter(|t| *t != c.text)
+                .collect();
+            let nll = total_nll(&scorer, &cands)?;
+            let rank = 1 + nll.iter().filter(|&&x| x < truth).count() as u64;
+            (
+                "exact",
+                cands.len(),
+                Some(rank),
+                stats::exposure(space, rank as f64),
+            )
+        } else {
+            let cands: Vec<String> = (0..a.exposure_samples.max(2))
+                .map(|_| f.random(&mut rng))
+                .collect();
+            let nll = total_nll(&scorer, &cands)?;
+            let n = nll.len() as f64;
+            let mu = nll.iter().sum::<f64>() / n;
+            let sd = (nll.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            let frac = stats::normal_cdf((truth - mu) / sd.max(1e-12)).max(1.0 / space);
+            ("estimated", cands.len(), None, -frac.log2())
+        };
+        let extra: Map<String, Value> = c
+            .extra
+            .iter()
+            .filter(|(k, _)| k.as_str() != "format" && k.as_str() != "value")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.push(CanaryExposure {
+            id: match &c.id {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            },
+            extra,
+            format: c
+                .extra
+                .get("format")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .into(),
+            space_size: space,
+            method: method.into(),
+            candidates_scored: scored,
+            rank,
+            exposure,
+            nll: truth,
+        });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_count_and_enumerate() {
+        let f = Format::parse("my SSN is {ddd}-{dd}-{dddd}").unwrap();
+        assert_eq!(f.space(), 1e9);
+        assert!(f.check("my SSN is 123-45-6789").is_ok());
+        assert!(f.check("my SSN is 123-45-678").is_err());
+        assert!(f.check("my SSN is 123-45-67890").is_err());
+        let p = Format::parse("pin {dd}").unwrap();
+        assert_eq!(p.nth(0), "pin 00");
+        assert_eq!(p.nth(42), "pin 42");
+        assert_eq!(p.nth(99), "pin 99");
+        assert!(Format::parse("no secret").is_err());
+        assert!(Format::parse("bad {q}").is_err());
+        assert_eq!(Format::parse("{xA}").unwrap().space(), 16.0 * 26.0);
+    }
+}
