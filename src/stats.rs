@@ -438,10 +438,11 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(c, p);
         b.swap(c, p);
+        let pivot = a[c].clone();
         for r in c + 1..n {
-            let f = a[r][c] / a[c][c];
-            for k in c..n {
-                a[r][k] -= f * a[c][k];
+            let f = a[r][c] / pivot[c];
+            for (x, p) in a[r][c..].iter_mut().zip(&pivot[c..]) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }
@@ -605,7 +606,7 @@ mod tests {
         );
         assert_eq!(auc(&m, &n, Direction::Higher), Some(1.0));
         // pure noise stays near chance out of fold
-        let yr: Vec<bool> = (0..200).map(|_| rng.next_u64() % 2 == 0).collect();
+        let yr: Vec<bool> = (0..200).map(|_| rng.next_u64().is_multiple_of(2)).collect();
         let s = logistic_cv(&x, &yr, 5, 1);
         let (m, n): (Vec<f64>, Vec<f64>) = (
             s.iter().zip(&yr).filter(|p| *p.1).map(|p| *p.0).collect(),

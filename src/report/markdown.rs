@@ -261,7 +261,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     }
     if !r.canaries.is_empty() {
         let _ = writeln!(o, "\n### Canary exposure\n");
-        let _ = writeln!(o, "Exposure = log2|R| − log2 rank (Carlini et al., The Secret Sharer): {} bits would mean the canary is the model's first guess among |R| candidates.\n", "log2|R|");
+        let _ = writeln!(o, "Exposure = log2|R| − log2 rank (Carlini et al., The Secret Sharer): log2|R| bits would mean the canary is the model's first guess among |R| candidates.\n");
         let _ = writeln!(
             o,
             "| canary | details | candidates \\|R\\| | method | rank | exposure (bits) | max |"
