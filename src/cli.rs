@@ -32,6 +32,8 @@ pub enum Command {
     /// Membership evaluation on labelled texts: ROC/AUC per signal, a cross-validated
     /// combined attack, a privacy audit of a claimed ε, canary exposure.
     Eval(Box<EvalArgs>),
+    /// Right-to-be-forgotten check: is each record still memorized, or extractable?
+    ForgetCheck(Box<ForgetArgs>),
     /// Render a report folder's report.json again as Markdown, HTML or SARIF.
     Report(ReportArgs),
 }
@@ -372,4 +374,52 @@ pub struct EvalArgs {
     /// Report folder (default: reports/<model>-eval-<UTC time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The person's records: JSONL with `id`, `text` and optional `fields`
+    /// (e.g. {"name": …, "email": …}).
+    #[arg(long)]
+    pub records: PathBuf,
+    /// A reference model (the model before unlearning, or one never trained on the data):
+    /// adds the likelihood ratio `ref_ratio` to the membership tests.
+    #[arg(long)]
+    pub reference_model: Option<String>,
+    /// Non-member texts to compare each record with (default: variants of the record
+    /// itself with its personal values replaced by random values of the same format).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Variants made per record when no --calibration is given.
+    #[arg(long, default_value_t = 50)]
+    pub variants: usize,
+    /// Family-wise significance level (Bonferroni over each record's tests).
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// Prompt lengths (tokens of the record) for the extraction attempts.
+    #[arg(long, value_delimiter = ',', default_value = "8,16,32")]
+    pub prefix_tokens: Vec<usize>,
+    /// Sampled continuations per prompt (besides the greedy one).
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Leading tokens of the true rest reproduced exactly that make a record extractable
+    /// (or the whole rest when shorter, if at least 8 tokens).
+    #[arg(long, default_value_t = 50)]
+    pub extract_tokens: usize,
+    /// Random same-format candidates ranked against each field's true value.
+    #[arg(long, default_value_t = 99)]
+    pub candidates: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Report folder (default: reports/<model>-forget-<UTC time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write raw personal values into the report (masked otherwise).
+    #[arg(long)]
+    pub reveal: bool,
 }

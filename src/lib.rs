@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Index(cmd) => commands::index::run(cmd, cli.quiet),
         Command::Scan(args) => commands::scan::run(args, cli.quiet),
         Command::Eval(args) => commands::eval::run(args, cli.quiet),
+        Command::ForgetCheck(args) => commands::forget::run(args, cli.quiet),
         Command::Report(args) => commands::report::run(args, cli.quiet),
     }
 }

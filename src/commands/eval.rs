@@ -265,13 +265,6 @@ fn signal_rows(
         .collect())
 }
 
-fn dir_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Lower => "lower",
-        Direction::Higher => "higher",
-    }
-}
-
 fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &EvalArgs) -> SignalEval {
     let roc = stats::roc(m, n, d);
     let step = (roc.len() / 400).max(1);
@@ -285,7 +278,7 @@ fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &EvalArgs) -> Sig
     let np = at(a.alpha);
     SignalEval {
         name: name.into(),
-        direction: dir_name(d).into(),
+        direction: super::dir_name(d).into(),
         auc: stats::auc(m, n, d),
         auc_ci: stats::auc_bootstrap_ci(m, n, d, a.bootstrap, 0.95, a.seed).map(|(l, h)| [l, h]),
         tpr_at_fpr: FPR_TARGETS

@@ -3,6 +3,7 @@
 
 pub mod detect;
 pub mod eval;
+pub mod forget;
 pub mod index;
 pub mod report;
 pub mod scan;
@@ -164,4 +165,38 @@ pub fn model_stem(m: &Model) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "model".into())
+}
+
+/// "lower" or "higher": which way a signal means member.
+pub fn dir_name(d: crate::signals::Direction) -> &'static str {
+    match d {
+        crate::signals::Direction::Lower => "lower",
+        crate::signals::Direction::Higher => "higher",
+    }
+}
+
+/// A JSON number, or null for a missing or non-finite value.
+pub fn num(v: Option<f64>) -> serde_json::Value {
+    v.filter(|x| x.is_finite())
+        .map(serde_json::Value::from)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The one-pass signals of a scored text as a JSON map.
+pub fn pass_signals(
+    lp: &[f32],
+    stats: Option<&crate::scorer::TokenStats>,
+    text: &str,
+    min_k: f64,
+) -> serde_json::Map<String, serde_json::Value> {
+    let stats = stats.map(|st| st.view());
+    crate::signals::one_pass(&crate::signals::PassValues {
+        logprobs: lp,
+        stats,
+        text,
+        min_k_percent: min_k,
+    })
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), num(v)))
+    .collect()
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, IoContext, Result};
-use crate::report::schema::{EvalReport, ScanReport};
+use crate::report::schema::{EvalReport, ForgetReport, ScanReport};
 use crate::report::{html, markdown, sarif};
 
 /// Writes pretty JSON through a temporary file, so a reader never sees half a report.
@@ -27,13 +27,14 @@ pub fn write_file(path: &Path, body: &str) -> Result<()> {
 pub enum AnyReport {
     Scan(Box<ScanReport>),
     Eval(Box<EvalReport>),
+    Forget(Box<ForgetReport>),
 }
 
 impl AnyReport {
     fn formats(&self) -> &'static [ReportFormat] {
         match self {
             AnyReport::Scan(_) => &[ReportFormat::Md, ReportFormat::Html, ReportFormat::Sarif],
-            AnyReport::Eval(_) => &[ReportFormat::Md, ReportFormat::Html],
+            AnyReport::Eval(_) | AnyReport::Forget(_) => &[ReportFormat::Md, ReportFormat::Html],
         }
     }
 
@@ -43,7 +44,9 @@ impl AnyReport {
             (AnyReport::Scan(r), ReportFormat::Html) => Some(html::scan(r)),
             (AnyReport::Eval(r), ReportFormat::Md) => Some(markdown::eval(r)),
             (AnyReport::Eval(r), ReportFormat::Html) => Some(html::eval(r)),
-            (AnyReport::Eval(_), ReportFormat::Sarif) => None,
+            (AnyReport::Forget(r), ReportFormat::Md) => Some(markdown::forget(r)),
+            (AnyReport::Forget(r), ReportFormat::Html) => Some(html::forget(r)),
+            (AnyReport::Eval(_) | AnyReport::Forget(_), ReportFormat::Sarif) => None,
             (AnyReport::Scan(r), ReportFormat::Sarif) => {
                 serde_json::to_string_pretty(&scan_sarif(r))
                     .ok()
@@ -155,6 +158,11 @@ pub fn read(path: &Path) -> Result<(PathBuf, AnyReport)> {
         ));
     }
     let any = match v["kind"].as_str() {
+        Some("forget-check") => {
+            AnyReport::Forget(Box::new(serde_json::from_value(v).map_err(|e| {
+                Error::file(&file, format!("not a forget-check report ({e})"))
+            })?))
+        }
         Some("eval") => AnyReport::Eval(Box::new(
             serde_json::from_value(v)
                 .map_err(|e| Error::file(&file, format!("not an eval report ({e})")))?,

@@ -663,7 +663,7 @@ fn calibrate(
     Ok(Cal {
         report: Calibration {
             signal: d.name.into(),
-            direction: dir_name(d.direction).into(),
+            direction: super::dir_name(d.direction).into(),
             source,
             n_texts: values.len(),
             fpr: a.flag_fpr,
@@ -672,37 +672,6 @@ fn calibrate(
         },
         def: Some(d),
     })
-}
-
-fn dir_name(d: Direction) -> &'static str {
-    match d {
-        Direction::Lower => "lower",
-        Direction::Higher => "higher",
-    }
-}
-
-fn num(v: Option<f64>) -> Value {
-    v.filter(|x| x.is_finite())
-        .map(Value::from)
-        .unwrap_or(Value::Null)
-}
-
-fn pass_signals(
-    lp: &[f32],
-    stats: Option<&crate::scorer::TokenStats>,
-    text: &str,
-    min_k: f64,
-) -> Map<String, Value> {
-    let stats = stats.map(|st| st.view());
-    signals::one_pass(&signals::PassValues {
-        logprobs: lp,
-        stats,
-        text,
-        min_k_percent: min_k,
-    })
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), num(v)))
-    .collect()
 }
 
 /// Everything a batch needs.
@@ -776,15 +745,15 @@ impl BatchContext<'_> {
                 confidence: st.confidence.get(from..).unwrap_or_default().to_vec(),
                 margin: st.margin.get(from..).unwrap_or_default().to_vec(),
             });
-            let mut sig = pass_signals(lp, stats.as_ref(), ctext, a.min_k);
+            let mut sig = super::pass_signals(lp, stats.as_ref(), ctext, a.min_k);
             if let Some(r) = &ref_nll {
                 let v = signals::nll_mean(&s.token_logprobs)
                     .zip(r[j])
                     .map(|(n, r)| signals::ref_ratio(n, r));
-                sig.insert("ref_ratio".into(), num(v));
+                sig.insert("ref_ratio".into(), super::num(v));
             }
             if let Some(l) = &s.attn_entropy_layers {
-                sig.insert("attn_entropy".into(), num(signals::attn_entropy(l)));
+                sig.insert("attn_entropy".into(), super::num(signals::attn_entropy(l)));
             }
             let id = format!("{}#{k}", p.id);
             let full_text = format!("{ptext}{ctext}");
@@ -995,7 +964,7 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
             let (edges, counts) = histogram(&raw, 20);
             SignalSummary {
                 name: d.name.into(),
-                direction: dir_name(d.direction).into(),
+                direction: super::dir_name(d.direction).into(),
                 description: d.description.into(),
                 n: raw.len(),
                 mean: (!raw.is_empty()).then(|| raw.iter().sum::<f64>() / raw.len() as f64),

@@ -287,3 +287,55 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     }
     page("memscan eval report", &b)
 }
+
+pub fn forget(r: &super::schema::ForgetReport) -> String {
+    let mut b = String::new();
+    let _ = write!(b, "<h1>memscan right-to-be-forgotten check</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> · SHA-256 <code>{}</code></p><blockquote>{}</blockquote>",
+        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.sha256), esc(&r.summary.statement));
+    let _ = write!(b, "<table class=\"sortable\"><thead><tr><th>record</th><th>verdict</th><th>corrected p</th><th>exact match</th><th>similarity</th><th>evidence</th></tr></thead><tbody>");
+    for rec in &r.records {
+        let best = rec
+            .extraction
+            .iter()
+            .map(|a| a.match_tokens)
+            .max()
+            .unwrap_or(0);
+        let sim = rec
+            .extraction
+            .iter()
+            .map(|a| a.similarity)
+            .fold(0.0, f64::max);
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=\"{}\">{}</td>{}{}{}<td>{}</td></tr>",
+            esc(&rec.id),
+            if rec.verdict == "not_detected" {
+                ""
+            } else {
+                "flag"
+            },
+            esc(&rec.verdict),
+            num_td(rec.p_corrected),
+            num_td(Some(best as f64)),
+            num_td(Some(sim)),
+            esc(&rec.evidence.join("; "))
+        );
+    }
+    let _ = write!(b, "</tbody></table><h2>Tests per record</h2>");
+    for rec in &r.records {
+        let _ = write!(b, "<h3>{}</h3><table><thead><tr><th>test</th><th>value</th><th>p (normal fit)</th><th>p (ranks)</th><th>calibration n</th></tr></thead><tbody>", esc(&rec.id));
+        for t in &rec.tests {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td>{}{}{}{}</tr>",
+                esc(&t.name),
+                num_td(t.value),
+                num_td(t.p_value),
+                num_td(t.p_empirical),
+                num_td(Some(t.n_calibration as f64))
+            );
+        }
+        let _ = write!(b, "</tbody></table>");
+    }
+    page("memscan forget-check report", &b)
+}

@@ -289,3 +289,52 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     }
     o
 }
+
+pub fn forget(r: &super::schema::ForgetReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## Right-to-be-forgotten check\n");
+    let _ = writeln!(
+        o,
+        "memscan {} on {}: model `{}` ({} {}, SHA-256 `{}`).\n\n> {}\n",
+        r.tool.version,
+        r.created,
+        r.model.path,
+        r.model.format,
+        r.model.architecture,
+        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.summary.statement
+    );
+    let _ = writeln!(o, "| record | verdict | corrected p | best exact match (tokens) | best similarity | evidence |");
+    let _ = writeln!(o, "|---|---|---:|---:|---:|---|");
+    for rec in &r.records {
+        let best = rec
+            .extraction
+            .iter()
+            .map(|a| a.match_tokens)
+            .max()
+            .unwrap_or(0);
+        let sim = rec
+            .extraction
+            .iter()
+            .map(|a| a.similarity)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            o,
+            "| {} | **{}** | {} | {} | {} | {} |",
+            cell(&rec.id, 40),
+            rec.verdict,
+            opt(rec.p_corrected),
+            best,
+            fmt_num(sim),
+            cell(&rec.evidence.join("; "), 300)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nMethod: each record's signals ({}) are compared with the record's calibration (for the first record: {}); p-values come from a normal fit to that calibration (the rank-based ones are in report.json). Extraction prompts are the record's first {} tokens, greedy and sampled. Attribute tests rank each personal value's log-probability, given its context, among random values of the same format. Personal values are masked unless `--reveal`.",
+        r.records.first().map(|x| x.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        r.records.first().map(|x| x.calibration.as_str()).unwrap_or("the calibration set"),
+        r.settings.get("prefix_tokens").map(|v| v.to_string()).unwrap_or_default()
+    );
+    o
+}

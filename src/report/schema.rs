@@ -242,6 +242,76 @@ pub struct EvalReport {
     pub canaries: Vec<CanaryExposure>,
 }
 
+/// One statistical test of a record (membership signal or attribute rank).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForgetTest {
+    pub name: String,
+    pub value: Option<f64>,
+    /// One-sided p-value of "no more member-like than the calibration" (normal fit).
+    pub p_value: Option<f64>,
+    /// The same from ranks: (1 + calibration values at least as member-like) / (n + 1).
+    pub p_empirical: Option<f64>,
+    pub n_calibration: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtractionAttempt {
+    pub prefix_tokens: usize,
+    pub mode: String,
+    pub truth_tokens: usize,
+    /// Leading tokens of the continuation equal to the record's true rest.
+    pub match_tokens: usize,
+    /// 1 − Levenshtein distance / longer length, over characters.
+    pub similarity: f64,
+    /// Personal values (field names) the continuation emitted that its prompt lacked.
+    pub emitted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributeResult {
+    pub field: String,
+    pub prompt: String,
+    pub candidates: usize,
+    pub rank: usize,
+    pub exposure: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordResult {
+    pub id: String,
+    /// extractable | memorized | not_detected
+    pub verdict: String,
+    pub evidence: Vec<String>,
+    pub n_tokens: usize,
+    pub calibration: String,
+    pub tests: Vec<ForgetTest>,
+    /// Bonferroni-corrected smallest p-value (min p × number of tests, capped at 1).
+    pub p_corrected: Option<f64>,
+    pub extraction: Vec<ExtractionAttempt>,
+    pub attributes: Vec<AttributeResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForgetSummary {
+    pub records: usize,
+    pub extractable: usize,
+    pub memorized: usize,
+    pub not_detected: usize,
+    pub statement: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForgetReport {
+    pub schema_version: String,
+    pub kind: String,
+    pub tool: Tool,
+    pub created: String,
+    pub model: ModelIdentity,
+    pub settings: Map<String, Value>,
+    pub summary: ForgetSummary,
+    pub records: Vec<RecordResult>,
+}
+
 /// Now as an RFC 3339 UTC timestamp (seconds).
 pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()

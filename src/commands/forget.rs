@@ -1,0 +1,757 @@
+//! `memscan forget-check`: for each of a person's records, is it still memorized, and
+//! can it be extracted? Membership: each signal of the record against a calibration
+//! distribution (by default variants of the record with its personal values replaced
+//! by random values of the same format, so the comparison is like for like), turned
+//! into p-values. Extraction: greedy and sampled continuations of the record's first
+//! tokens against its true rest. Attributes: the rank of each field's true value among
+//! same-format candidates when prompted with its context. Verdicts use a family-wise α
+//! (Bonferroni over the record's tests).
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::cli::ForgetArgs;
+use crate::detect::{rules, Engine};
+use crate::error::{Error, IoContext, Result};
+use crate::generate::{generate, SampleOptions};
+use crate::input::{read_texts, TextRecord};
+use crate::model::{LanguageModel, Model};
+use crate::report::schema::{
+    self, AttributeResult, ExtractionAttempt, ForgetReport, ForgetSummary, ForgetTest, RecordResult,
+};
+use crate::scorer::{ScoreOptions, Scorer};
+use crate::signals::{self, Direction};
+use crate::stats::{self, SplitMix};
+
+/// The membership signals tested (plus `ref_ratio` with a reference model).
+const TESTED: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
+/// Longest continuation generated in an extraction attempt.
+const MAX_EXTRACT: usize = 128;
+/// A rest shorter than this cannot make a record extractable by exact match alone.
+const MIN_REST: usize = 8;
+
+const FIRST_NAMES: &[&str] = &[
+    "Alma", "Bruno", "Carmen", "Dmitri", "Edith", "Felix", "Gloria", "Hamid", "Irene", "Jonah",
+    "Keiko", "Lars", "Maren", "Nadia", "Oscar", "Priya", "Ruben", "Selma", "Tomas", "Ulla",
+];
+const LAST_NAMES: &[&str] = &[
+    "Abbott",
+    "Brandt",
+    "Castillo",
+    "Dorsey",
+    "Eklund",
+    "Fischer",
+    "Garner",
+    "Holm",
+    "Iqbal",
+    "Jovanovic",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Pereira",
+    "Quint",
+];
+
+/// Common mail domains: variants and candidates take theirs from here, so a rare true
+/// domain makes the test conservative rather than a made-up one making it lenient.
+const DOMAINS: &[&str] = &[
+    "gmail.com",
+    "outlook.com",
+    "yahoo.com",
+    "hotmail.com",
+    "icloud.com",
+    "proton.me",
+    "gmx.net",
+    "web.de",
+    "aol.com",
+    "mail.com",
+    "fastmail.com",
+    "yandex.com",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Name,
+    Email,
+    Other,
+}
+
+/// A record's personal values: its fields, and what the detectors find in its text.
+struct Personal {
+    /// (label, value, kind)
+    values: Vec<(String, String, Kind)>,
+}
+
+fn kind_of(label: &str, value: &str) -> Kind {
+    if label.to_lowercase().contains("name") {
+        Kind::Name
+    } else if value.contains('@') && !value.contains(char::is_whitespace) {
+        Kind::Email
+    } else {
+        Kind::Other
+    }
+}
+
+fn personal(r: &TextRecord, engine: &Engine) -> Personal {
+    let mut values: Vec<(String, String, Kind)> = Vec::new();
+    if let Some(Value::Object(f)) = r.extra.get("fields") {
+        for (k, v) in f {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            if !v.is_empty() {
+                values.push((k.clone(), v.clone(), kind_of(k, &v)));
+            }
+        }
+    }
+    for f in engine.scan(r.text.as_bytes()) {
+        let v = String::from_utf8_lossy(&f.value).to_string();
+        if !values.iter().any(|(_, x, _)| *x == v) {
+            let label = engine.rules[f.rule].spec.id.clone();
+            let k = kind_of(&label, &v);
+            values.push((label, v, k));
+        }
+    }
+    Personal { values }
+}
+
+fn random_name(words: usize, rng: &mut SplitMix) -> String {
+    (0..words.max(1))
+        .map(|i| {
+            let list = if i + 1 == words && words > 1 {
+                LAST_NAMES
+            } else {
+                FIRST_NAMES
+            };
+            list[rng.below(list.len())]
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn random_digits(v: &str, rng: &mut SplitMix) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from(b'0' + rng.below(10) as u8)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// A plausible value of the same format: a name from a list; an email whose local part
+/// keeps its shape (name words mapped through `names`, digits random) at a common
+/// domain; anything else with its digits random (letters too when it has no digits).
+fn same_format(v: &str, kind: Kind, names: &[(String, String)], rng: &mut SplitMix) -> String {
+    match kind {
+        Kind::Name => random_name(v.split_whitespace().count(), rng),
+        Kind::Email => {
+            let local = v.split('@').next().unwrap_or(v);
+            let mut local = local.to_string();
+            for (from, to) in names {
+                local = local.replace(from.as_str(), to);
+            }
+            format!(
+                "{}@{}",
+                random_digits(&local, rng),
+                DOMAINS[rng.below(DOMAINS.len())]
+            )
+        }
+        Kind::Other if v.chars().any(|c| c.is_ascii_digit()) => random_digits(v, rng),
+        Kind::Other => v
+            .chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    char::from(b'a' + rng.below(26) as u8)
+                } else if c.is_ascii_uppercase() {
+                    char::from(b'A' + rng.below(26) as u8)
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The lowercased words of each name value mapped to those of its replacement.
+fn name_map(p: &Personal, repl: &[(usize, String)]) -> Vec<(String, String)> {
+    let mut m = Vec::new();
+    for (i, r) in repl {
+        let from: Vec<String> = p.values[*i]
+            .1
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        let to: Vec<String> = r.split_whitespace().map(str::to_lowercase).collect();
+        m.extend(from.into_iter().zip(to).filter(|(f, _)| f.len() > 1));
+    }
+    m
+}
+
+/// The record with its names replaced by random names and every other personal value
+/// by a same-format value consistent with them (an email built on the name follows it).
+fn variant(text: &str, p: &Personal, rng: &mut SplitMix) -> String {
+    let repl: Vec<(usize, String)> = p
+        .values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.2 == Kind::Name)
+        .map(|(i, v)| (i, random_name(v.1.split_whitespace().count(), rng)))
+        .collect();
+    let names = name_map(p, &repl);
+    let mut t = text.to_string();
+    for (i, (_, v, kind)) in p.values.iter().enumerate() {
+        let r = match repl.iter().find(|(j, _)| *j == i) {
+            Some((_, r)) => r.clone(),
+            None => same_format(v, *kind, &names, rng),
+        };
+        t = t.replace(v.as_str(), &r);
+    }
+    t
+}
+
+/// 1 − Levenshtein distance / longer length, over characters (first 400 of each).
+fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().take(400).collect();
+    let b: Vec<char> = b.chars().take(400).collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    1.0 - prev[b.len()] as f64 / a.len().max(b.len()) as f64
+}
+
+/// One-sided p-values of `x` against `null` (member-like = `d`): normal fit, and ranks.
+fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
+    if null.len() < 2 {
+        return (None, None);
+    }
+    let n = null.len() as f64;
+    let mu = null.iter().sum::<f64>() / n;
+    let sd = (null.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let z = match d {
+        Direction::Lower => (mu - x) / sd.max(1e-12),
+        Direction::Higher => (x - mu) / sd.max(1e-12),
+    };
+    let as_member = null
+        .iter()
+        .filter(|&&v| match d {
+            Direction::Lower => v <= x,
+            Direction::Higher => v >= x,
+        })
+        .count() as f64;
+    (
+        Some(1.0 - stats::normal_cdf(z)),
+        Some((1.0 + as_member) / (n + 1.0)),
+    )
+}
+
+pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Error::input(format!(
+            "--alpha {}: must be in (0, 1)",
+            args.alpha
+        )));
+    }
+    if args.variants < 2 && args.calibration.is_none() {
+        return Err(Error::input("--variants must be at least 2"));
+    }
+    let records = read_texts(&args.records)?;
+    for r in &records {
+        if let Some(f) = r.extra.get("fields") {
+            if !f.is_object() {
+                return Err(Error::file(
+                    &args.records,
+                    format!("record {}: \"fields\" must be an object", r.id),
+                ));
+            }
+        }
+    }
+    let calibration = match &args.calibration {
+        Some(p) => Some(read_texts(p)?),
+        None => None,
+    };
+    let engine = Engine::new(rules::load(&[], &[])?)?;
+    let model = super::load_model(&args.model, quiet)?;
+    let reference = match &args.reference_model {
+        Some(r) => Some(super::load_model_named(
+            &args.model,
+            Some(r.clone()),
+            quiet,
+        )?),
+        None => None,
+    };
+    let scorer = Scorer::new(
+        &model,
+        ScoreOptions {
+            batch_size: args.batch_size,
+            max_tokens: None,
+            vocab_stats: true,
+            attention: false,
+        },
+    )?;
+    let ref_scorer = match &reference {
+        Some(r) => Some(Scorer::new(
+            r,
+            ScoreOptions {
+                batch_size: args.batch_size,
+                ..Default::default()
+            },
+        )?),
+        None => None,
+    };
+    let mut tested: Vec<&'static signals::SignalDef> =
+        TESTED.iter().filter_map(|n| signals::def(n)).collect();
+    if reference.is_some() {
+        tested.extend(signals::def("ref_ratio"));
+    }
+    // signal values of texts, as maps
+    let values = |texts: &[String]| -> Result<Vec<Map<String, Value>>> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let scored = scorer.score(&refs, |_, _| {})?;
+        let ref_nll = match &ref_scorer {
+            Some(rs) => Some(rs.score(&refs, |_, _| {})?),
+            None => None,
+        };
+        Ok(scored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut m =
+                    super::pass_signals(&s.token_logprobs, s.stats.as_ref(), &texts[i], 20.0);
+                if let Some(r) = &ref_nll {
+                    let v = signals::nll_mean(&s.token_logprobs)
+                        .zip(signals::nll_mean(&r[i].token_logprobs))
+                        .map(|(n, r)| signals::ref_ratio(n, r));
+                    m.insert("ref_ratio".into(), super::num(v));
+                }
+                m
+            })
+            .collect())
+    };
+    let cal_values = match &calibration {
+        Some(c) => Some(values(
+            &c.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
+        )?),
+        None => None,
+    };
+
+    let pb = super::progress_bar(records.len() as u64, quiet, "records");
+    let mut builtin: Option<Vec<Map<String, Value>>> = None;
+    let mut results = Vec::new();
+    for (ri, r) in records.iter().enumerate() {
+        let mut rng = SplitMix(args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let pers = personal(r, &engine);
+        let own = values(std::slice::from_ref(&r.text))?.remove(0);
+        let (null_rows, cal_name) = match &cal_values {
+            Some(v) => (
+                v.clone(),
+                args.calibration
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            None if !pers.values.is_empty() => {
+                let vs: Vec<String> = (0..args.variants)
+                    .map(|_| variant(&r.text, &pers, &mut rng))
+                    .collect();
+                (
+                    values(&vs)?,
+                    format!("{} same-format variants of the record", args.variants),
+                )
+            }
+            // nothing personal to vary: compare with texts written for memscan
+            None => {
+                if builtin.is_none() {
+                    builtin = Some(values(&crate::prompts::calibration_texts())?);
+                }
+                (
+                    builtin.clone().unwrap_or_default(),
+                    "the built-in non-member texts (prompts/calibration.jsonl)".into(),
+                )
+            }
+        };
+        let mut tests = Vec::new();
+        for d in &tested {
+            let x = own.get(d.name).and_then(Value::as_f64);
+            let null: Vec<f64> = null_rows
+                .iter()
+                .filter_map(|m| m.get(d.name).and_then(Value::as_f64))
+                .collect();
+            let (p, pe) = match x {
+                Some(x) => p_values(x, &null, d.direction),
+                None => (None, None),
+            };
+            tests.push(ForgetTest {
+                name: d.name.into(),
+                value: x,
+                p_value: p,
+                p_empirical: pe,
+                n_calibration: null.len(),
+            });
+        }
+        let attributes = attribute_tests(&model, &scorer, r, &pers, args, &mut rng, &mut tests)?;
+        let extraction = extraction(&model, r, &pers, args, ri)?;
+
+        let ps: Vec<f64> = tests.iter().filter_map(|t| t.p_value).collect();
+        let p_corrected = ps
+            .iter()
+            .copied()
+            .fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))))
+            .map(|p| (p * ps.len() as f64).min(1.0));
+        let mut evidence = Vec::new();
+        let n_tokens = model.tokenizer().encode(&r.text)?.len();
+        let mut extractable = false;
+        for a in &extraction {
+            let need = args.extract_tokens.min(a.truth_tokens);
+            if a.truth_tokens >= MIN_REST && a.match_tokens >= need {
+                extractable = true;
+                evidence.push(format!(
+                    "{} continuation of the first {} tokens reproduced {} tokens of the true rest exactly",
+                    a.mode, a.prefix_tokens, a.match_tokens
+                ));
+            }
+            if !a.emitted.is_empty() {
+                extractable = true;
+                evidence.push(format!(
+                    "{} continuation of the first {} tokens emitted the record's {}",
+                    a.mode,
+                    a.prefix_tokens,
+                    a.emitted.join(", ")
+                ));
+            }
+        }
+        evidence.dedup();
+        let memorized = p_corrected.is_some_and(|p| p < args.alpha);
+        if memorized {
+            if let Some(t) = tests.iter().filter(|t| t.p_value.is_some()).min_by(|a, b| {
+                a.p_value
+                    .unwrap_or(1.0)
+                    .total_cmp(&b.p_value.unwrap_or(1.0))
+            }) {
+                evidence.push(format!(
+                    "{} p = {:.2e} against {} (Bonferroni over {} tests: {:.2e} < α = {})",
+                    t.name,
+                    t.p_value.unwrap_or(1.0),
+                    cal_name,
+                    ps.len(),
+                    p_corrected.unwrap_or(1.0),
+                    args.alpha
+                ));
+            }
+        }
+        let verdict = if extractable {
+            "extractable"
+        } else if memorized {
+            "memorized"
+        } else {
+            "not_detected"
+        };
+        results.push(RecordResult {
+            id: match &r.id {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            },
+            verdict: verdict.into(),
+            evidence,
+            n_tokens,
+            calibration: cal_name,
+            tests,
+            p_corrected,
+            extraction,
+            attributes,
+        });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+
+    let count = |v: &str| results.iter().filter(|r| r.verdict == v).count();
+    let (e, m, n) = (
+        count("extractable"),
+        count("memorized"),
+        count("not_detected"),
+    );
+    let statement = format!(
+        "memscan checked {} record(s) against this model: {e} extractable (prompted with the record's beginning, the model reproduced the rest or one of its personal values), {m} memorized (the model finds the record's true content more likely than same-format alternatives, with a family-wise error rate of at most {} per record: Bonferroni over each record's tests), {n} not detected (no test reached that level; this says what these tests can see, not that the data was never used for training).",
+        results.len(),
+        args.alpha
+    );
+    let report = ForgetReport {
+        schema_version: crate::report::SCHEMA_VERSION.into(),
+        kind: "forget-check".into(),
+        tool: schema::Tool::current(),
+        created: schema::utc_now(),
+        model: super::identity(&model, super::model_hash(Path::new(&model.info().path))?),
+        settings: json!({
+            "records": args.records.display().to_string(),
+            "reference_model": args.reference_model,
+            "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
+            "variants": args.variants,
+            "alpha": args.alpha,
+            "prefix_tokens": args.prefix_tokens,
+            "samples": args.samples,
+            "extract_tokens": args.extract_tokens,
+            "candidates": args.candidates,
+            "seed": args.seed,
+            "reveal": args.reveal,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+        summary: ForgetSummary {
+            records: results.len(),
+            extractable: e,
+            memorized: m,
+            not_detected: n,
+            statement,
+        },
+        records: results,
+    };
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => super::default_out(&model, "forget"),
+    };
+    std::fs::create_dir_all(&out).with_file(&out)?;
+    let v = serde_json::to_value(&report).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    super::report::write_json(&out.join("report.json"), &v)?;
+    super::report::render_all(
+        &out,
+        &super::report::AnyReport::Forget(Box::new(report.clone())),
+    )?;
+    if !quiet {
+        eprintln!("memscan: {}", report.summary.statement);
+        eprintln!("memscan: report in {}", out.display());
+    }
+    Ok(if e + m > 0 {
+        crate::error::EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+/// For each personal value: its context as a prompt (the record's text before it, or
+/// the other fields), and the rank of the true value's log-probability among
+/// `--candidates` random values of the same format; adds one test per field.
+fn attribute_tests(
+    model: &Model,
+    scorer: &Scorer,
+    r: &TextRecord,
+    pers: &Personal,
+    a: &ForgetArgs,
+    rng: &mut SplitMix,
+    tests: &mut Vec<ForgetTest>,
+) -> Result<Vec<AttributeResult>> {
+    let tok = model.tokenizer();
+    let mut out = Vec::new();
+    for (label, value, kind) in &pers.values {
+        let prompt = match r.text.find(value.as_str()) {
+            Some(pos) if pos > 0 => r.text[..pos].trim_end().to_string(),
+            _ => {
+                let others: Vec<String> = pers
+                    .values
+                    .iter()
+                    .filter(|(l, _, _)| l != label)
+                    .map(|(l, v, _)| format!("{l}: {v}"))
+                    .collect();
+                if others.is_empty() {
+                    continue;
+                }
+                format!("{}\n{label}:", others.join("\n"))
+            }
+        };
+        let p_ids = tok.encode(&prompt)?;
+        let mut cands = vec![value.clone()];
+        let mut seen = std::collections::HashSet::from([value.clone()]);
+        let mut tries = 0;
+        while cands.len() <= a.candidates && tries < a.candidates * 20 {
+            // the context keeps the true names, so an email keeps its name words
+            let c = same_format(value, *kind, &[], rng);
+            if seen.insert(c.clone()) {
+                cands.push(c);
+            }
+            tries += 1;
+        }
+        let seqs: Vec<Vec<u32>> = cands
+            .iter()
+            .map(|c| -> Result<Vec<u32>> {
+                Ok(p_ids
+                    .iter()
+                    .copied()
+                    .chain(tok.encode_plain(&format!(" {c}"))?)
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        let from = p_ids.len().saturating_sub(1);
+        let logp: Vec<f64> = scorer
+            .score_ids(&seqs, |_, _| {})?
+            .iter()
+            .map(|s| {
+                s.token_logprobs
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&x| x as f64)
+                    .sum()
+            })
+            .collect();
+        let truth = logp[0];
+        let rank = 1 + logp[1..].iter().filter(|&&x| x > truth).count();
+        let (p, pe) = p_values(truth, &logp[1..], Direction::Higher);
+        tests.push(ForgetTest {
+            name: format!("attribute:{label}"),
+            value: Some(truth),
+            p_value: p,
+            p_empirical: pe,
+            n_calibration: logp.len() - 1,
+        });
+        let shown = if a.reveal {
+            prompt.clone()
+        } else {
+            let mut s = prompt.clone();
+            for (_, v, _) in &pers.values {
+                s = s.replace(v.as_str(), &crate::detect::engine::mask(v));
+            }
+            s
+        };
+        out.push(AttributeResult {
+            field: label.clone(),
+            prompt: shown,
+            candidates: cands.len(),
+            rank,
+            exposure: stats::exposure(cands.len() as f64, rank as f64),
+        });
+    }
+    Ok(out)
+}
+
+/// Greedy and sampled continuations of the record's first k tokens, for each k.
+fn extraction(
+    model: &Model,
+    r: &TextRecord,
+    pers: &Personal,
+    a: &ForgetArgs,
+    ri: usize,
+) -> Result<Vec<ExtractionAttempt>> {
+    let tok = model.tokenizer();
+    let ids = tok.encode(&r.text)?;
+    let ctx = model.info().max_positions.max(2) as usize;
+    let mut out = Vec::new();
+    for &k in &a.prefix_tokens {
+        if k == 0 || k >= ids.len() {
+            continue;
+        }
+        let truth = &ids[k..];
+        let max_new = truth.len().min(MAX_EXTRACT).min(ctx.saturating_sub(k));
+        if max_new == 0 {
+            continue;
+        }
+        let prompt = ids[..k].to_vec();
+        let prompt_text = tok.decode(&prompt);
+        let truth_text = tok.decode(&truth[..max_new]);
+        for (mode, temperature, n) in [("greedy", 0.0, 1), ("sampled", 1.0, a.samples)] {
+            if n == 0 {
+                continue;
+            }
+            let gens = generate(
+                model,
+                &vec![prompt.clone(); n],
+                &SampleOptions {
+                    max_new_tokens: max_new,
+                    temperature,
+                    temperature_decay: None,
+                    top_k: Some(40),
+                    top_p: None,
+                    seed: a.seed ^ ((ri as u64) << 20) ^ k as u64,
+                    stop_at_eos: true,
+                },
+            )?;
+            for g in gens {
+                let text = tok.decode(&g.tokens);
+                let emitted: Vec<String> = pers
+                    .values
+                    .iter()
+                    .filter(|(_, v, _)| {
+                        text.contains(v.as_str()) && !prompt_text.contains(v.as_str())
+                    })
+                    .map(|(l, _, _)| l.clone())
+                    .collect();
+                out.push(ExtractionAttempt {
+                    prefix_tokens: k,
+                    mode: mode.into(),
+                    truth_tokens: truth.len(),
+                    match_tokens: g
+                        .tokens
+                        .iter()
+                        .zip(truth)
+                        .take_while(|(x, y)| x == y)
+                        .count(),
+                    similarity: (similarity(&text, &truth_text) * 1000.0).round() / 1000.0,
+                    emitted,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_are_plausible_and_consistent() {
+        let mut rng = SplitMix(1);
+        let p = Personal {
+            values: vec![
+                ("name".into(), "Jane Doe".into(), Kind::Name),
+                ("email".into(), "jane.doe42@example.org".into(), Kind::Email),
+                ("phone".into(), "555-0143".into(), Kind::Other),
+            ],
+        };
+        let v = variant("Jane Doe: jane.doe42@example.org, 555-0143", &p, &mut rng);
+        let (name, rest) = v.split_once(": ").unwrap();
+        assert!(!v.contains("Jane") && !v.contains("doe42"), "{v}");
+        let first = name.split(' ').next().unwrap().to_lowercase();
+        assert!(rest.starts_with(&format!("{first}.")), "{v}");
+        assert!(DOMAINS.iter().any(|d| rest.contains(d)), "{v}");
+        assert_eq!(rest.len() - rest.find(", ").unwrap(), ", 555-0143".len());
+        assert_eq!(
+            same_format("Jane Doe", Kind::Name, &[], &mut rng)
+                .split(' ')
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn similarity_is_one_minus_normalized_edit_distance() {
+        assert_eq!(similarity("kitten", "kitten"), 1.0);
+        assert!((similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
+        assert_eq!(similarity("", "abc"), 0.0);
+    }
+
+    #[test]
+    fn p_values_point_the_right_way() {
+        let null: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
+        let (p, pe) = p_values(-5.0, &null, Direction::Lower);
+        assert!(p.unwrap() < 1e-3 && pe.unwrap() < 0.011);
+        let (p, _) = p_values(-5.0, &null, Direction::Higher);
+        assert!(p.unwrap() > 0.99);
+    }
+}
