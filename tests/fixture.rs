@@ -1,0 +1,344 @@
+//! The planted-canary fixture (tests/fixture: corpus from scripts/fixture_corpus.py,
+//! model from examples/train_fixture.rs, committed): the model loads and matches its
+//! corpus, `memscan eval` separates members from non-members and canary exposure grows
+//! with insertions, `memscan scan` extracts canaries, `memscan forget-check` flags the
+//! canary records and leaves held-out records alone at about the rate α allows.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+fn fixture() -> PathBuf {
+    root().join("tests/fixture")
+}
+
+fn model() -> String {
+    fixture().join("model").display().to_string()
+}
+
+fn read_json(p: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn canaries() -> Vec<serde_json::Value> {
+    read_jsonl(&fixture().join("canaries.jsonl"))
+}
+
+#[test]
+fn eval_separates_members_and_exposure_grows_with_insertions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("eval");
+    let f = fixture();
+    let o = memscan(&[
+        "eval",
+        "--device",
+        "cpu",
+        "-m",
+        &model(),
+        "--members",
+        f.join("members.jsonl").to_str().unwrap(),
+        "--nonmembers",
+        f.join("nonmembers.jsonl").to_str().unwrap(),
+        "--canaries",
+        f.join("canaries.jsonl").to_str().unwrap(),
+        "--claimed-epsilon",
+        "1",
+        "--bootstrap",
+        "200",
+        "--exposure-samples",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = read_json(&out.join("report.json"));
+    assert_eq!(r["kind"], "eval");
+    let sig = |n: &str| {
+        r["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    let loss = sig("nll_mean");
+    let auc = loss["auc"].as_f64().unwrap();
+    assert!(auc >= 0.9, "loss attack AUC {auc}");
+    let ci = loss["auc_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= auc && auc <= ci[1].as_f64().unwrap());
+    assert_eq!(loss["tpr_at_fpr"][1]["n_nonmembers"], 300);
+    assert!(sig("combined_lr")["auc"].as_f64().unwrap() >= 0.9);
+    // a model that separates this well contradicts ε = 1
+    assert_eq!(r["audit"]["contradicted"], true, "{}", r["audit"]);
+    // exposure: canaries seen ≥ 8 times are far more exposed than those seen ≤ 2 times
+    let ex: Vec<(u64, f64, String)> = r["canaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["extra"]["insertions"].as_u64().unwrap(),
+                c["exposure"].as_f64().unwrap(),
+                c["method"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(ex.iter().any(|e| e.2 == "exact") && ex.iter().any(|e| e.2 == "estimated"));
+    let mean = |f: &dyn Fn(u64) -> bool| {
+        let v: Vec<f64> = ex.iter().filter(|e| f(e.0)).map(|e| e.1).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (low, high) = (mean(&|n| n <= 2), mean(&|n| n >= 8));
+    assert!(
+        high > low + 2.0,
+        "exposure ≤2 insertions {low:.2}, ≥8 {high:.2}: {ex:?}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<polyline"));
+}
+
+#[test]
+fn scan_extracts_members_and_planted_canaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    // one training document per canary inserted ≥ 8 times (detectable kinds), the
+    // canary after the prompt; and as many held-out documents
+    let train = read_jsonl(&fixture().join("train.jsonl"));
+    let mut docs = Vec::new();
+    let mut want = Vec::new();
+    for c in canaries() {
+        let (n, kind) = (
+            c["insertions"].as_u64().unwrap(),
+            c["kind"].as_str().unwrap(),
+        );
+        // a PIN has no detector; the fixture's EC key bodies (48 characters) are shorter
+        // than any real key, so the private-key rule rightly ignores them (the exact-suffix
+        // check below covers their documents)
+        if n < 8 || kind == "pin" || kind == "key" {
+            continue;
+        }
+        let text = c["text"].as_str().unwrap();
+        let doc = train
+            .iter()
+            .map(|d| d["text"].as_str().unwrap())
+            .find(|d| d.find(text).is_some_and(|at| at > 48))
+            .unwrap();
+        docs.push(serde_json::json!({"id": c["id"], "text": doc}));
+        want.push((
+            c["id"].as_str().unwrap().to_string(),
+            c["value"].as_str().unwrap().to_string(),
+        ));
+    }
+    let members = tmp.path().join("members.jsonl");
+    std::fs::write(
+        &members,
+        docs.iter().map(|d| format!("{d}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let held = tmp.path().join("held.jsonl");
+    let nm: String = read_jsonl(&fixture().join("nonmembers.jsonl"))
+        .iter()
+        .take(docs.len())
+        .map(|d| format!("{d}\n"))
+        .collect();
+    std::fs::write(&held, nm).unwrap();
+    let scan = |input: &std::path::Path, out: &std::path::Path| {
+        let o = memscan(&[
+            "scan",
+            "--device",
+            "cpu",
+            "-m",
+            &model(),
+            "--prefixes-from",
+            input.to_str().unwrap(),
+            "--prefix-tokens",
+            "48",
+            "--greedy",
+            "--max-new-tokens",
+            "320",
+            "--verbatim-tokens",
+            "32",
+            "--flag-signal",
+            "none",
+            "--batch-size",
+            "16",
+            "--fail-on",
+            "secret",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        (o.status.code(), read_json(&out.join("report.json")))
+    };
+    let (code, r) = scan(&members, &tmp.path().join("m"));
+    assert_eq!(code, Some(1), "secrets found → exit 1");
+    let es = &r["summary"]["exact_suffix"];
+    assert_eq!(
+        es["extracted"],
+        docs.len(),
+        "every member document reproduced: {es}"
+    );
+    let found: std::collections::HashSet<String> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    // what the detectors report for each canary's own text
+    let engine =
+        memscan::detect::Engine::new(memscan::detect::rules::load(&[], &[]).unwrap()).unwrap();
+    let text_of: std::collections::HashMap<String, String> = canaries()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let missed: Vec<&String> = want
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| {
+            let fps: Vec<String> = engine
+                .scan(text_of[*id].as_bytes())
+                .iter()
+                .map(|f| f.fingerprint())
+                .collect();
+            assert!(
+                !fps.is_empty(),
+                "{id}: no detector fires on the canary itself"
+            );
+            !fps.iter().any(|f| found.contains(f))
+        })
+        .collect();
+    assert!(missed.is_empty(), "canaries not extracted: {missed:?}");
+    // held-out prefixes: nothing reproduced (the model may still emit memorized canaries)
+    let (_, r) = scan(&held, &tmp.path().join("n"));
+    assert_eq!(r["summary"]["exact_suffix"]["extracted"], 0);
+}
+
+#[test]
+fn forget_check_flags_canaries_and_spares_held_out_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = tmp.path().join("records.jsonl");
+    let mut lines = Vec::new();
+    let mut planted = Vec::new();
+    for c in canaries() {
+        let n = c["insertions"].as_u64().unwrap();
+        let kind = c["kind"].as_str().unwrap();
+        if n >= 8 && kind != "key" {
+            let id = c["id"].as_str().unwrap().to_string();
+            lines.push(
+                serde_json::json!({"id": id, "text": c["text"], "fields": {kind: c["value"]}}),
+            );
+            planted.push(id);
+        }
+    }
+    // held-out records of the same formats, never trained on
+    let mut rng = memscan::stats::SplitMix(99);
+    let mut d = |n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect()
+    };
+    for i in 0..100 {
+        let (text, kind, value) = match i % 4 {
+            0 => {
+                let v = format!("{}-{}-{}", d(3), d(2), d(4));
+                (format!("my SSN is {v}"), "ssn", v)
+            }
+            1 => {
+                let v = d(3);
+                (format!("the door code of Mira Keller is {v}"), "pin", v)
+            }
+            2 => {
+                let v = format!("({}) {}-{}", d(3), d(3), d(4));
+                (format!("Call Hugo Lund at {v}"), "phone", v)
+            }
+            _ => {
+                let v = format!("4{}", d(15));
+                (
+                    format!(
+                        "card number {} {} {} {}",
+                        &v[..4],
+                        &v[4..8],
+                        &v[8..12],
+                        &v[12..]
+                    ),
+                    "card",
+                    v,
+                )
+            }
+        };
+        lines.push(serde_json::json!({"id": format!("heldout/{i}"), "text": text, "fields": {kind: value}}));
+    }
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&recs, body).unwrap();
+    let out = tmp.path().join("fc");
+    let o = memscan(&[
+        "forget-check",
+        "--device",
+        "cpu",
+        "-m",
+        &model(),
+        "--records",
+        recs.to_str().unwrap(),
+        "--variants",
+        "40",
+        "--candidates",
+        "60",
+        "--samples",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = read_json(&out.join("report.json"));
+    let verdict = |id: &str| {
+        r["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .unwrap()["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // measured: 13 of the 18 flagged (every email, phone and card; the 3-digit PINs,
+    // which share one template across six names, are not); assert the power we have
+    let flagged: Vec<&String> = planted
+        .iter()
+        .filter(|id| verdict(id) != "not_detected")
+        .collect();
+    assert!(
+        flagged.len() >= 12,
+        "{} of {} planted records flagged: {flagged:?}",
+        flagged.len(),
+        planted.len()
+    );
+    for id in planted
+        .iter()
+        .filter(|id| ["email", "phone", "card"].iter().any(|k| id.contains(k)))
+    {
+        assert_ne!(verdict(id), "not_detected", "{id}");
+    }
+    let false_flags: Vec<String> = (0..100)
+        .map(|i| format!("heldout/{i}"))
+        .filter(|id| verdict(id) != "not_detected")
+        .collect();
+    // family-wise α = 0.01 per record: about 1 in 100 expected; 5 would be p < 0.004
+    assert!(
+        false_flags.len() <= 4,
+        "{} held-out records flagged: {false_flags:?}",
+        false_flags.len()
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Right-to-be-forgotten"));
+    // masked unless --reveal: no raw canary value in the report
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    for c in canaries() {
+        let v = c["value"].as_str().unwrap();
+        assert!(v.len() < 8 || !json.contains(v), "raw value {v} in report");
+    }
+}
