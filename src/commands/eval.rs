@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::cli::EvalArgs;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::input::read_texts;
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
@@ -70,14 +70,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = match &args.reference_model {
-        Some(r) => Some(super::load_model_named(
-            &args.model,
-            Some(r.clone()),
-            quiet,
-        )?),
-        None => None,
-    };
+    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
     let texts: Vec<&str> = members
         .iter()
         .chain(&nonmembers)
@@ -168,10 +161,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         Some(o) => o.clone(),
         None => super::default_out(&model, "eval"),
     };
-    std::fs::create_dir_all(&out).with_file(&out)?;
-    let v = serde_json::to_value(&report).map_err(|e| Error::internal(format!("JSON: {e}")))?;
-    super::report::write_json(&out.join("report.json"), &v)?;
-    super::report::render_all(
+    super::report::write_report(
         &out,
         &super::report::AnyReport::Eval(Box::new(report.clone())),
     )?;

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::ForgetArgs;
 use crate::detect::{rules, Engine};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::generate::{generate, SampleOptions};
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
@@ -289,14 +289,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     };
     let engine = Engine::new(rules::load(&[], &[])?)?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = match &args.reference_model {
-        Some(r) => Some(super::load_model_named(
-            &args.model,
-            Some(r.clone()),
-            quiet,
-        )?),
-        None => None,
-    };
+    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
     let scorer = Scorer::new(
         &model,
         ScoreOptions {
@@ -527,10 +520,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         Some(o) => o.clone(),
         None => super::default_out(&model, "forget"),
     };
-    std::fs::create_dir_all(&out).with_file(&out)?;
-    let v = serde_json::to_value(&report).map_err(|e| Error::internal(format!("JSON: {e}")))?;
-    super::report::write_json(&out.join("report.json"), &v)?;
-    super::report::render_all(
+    super::report::write_report(
         &out,
         &super::report::AnyReport::Forget(Box::new(report.clone())),
     )?;

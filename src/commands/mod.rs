@@ -200,3 +200,14 @@ pub fn pass_signals(
     .map(|(k, v)| (k.to_string(), num(v)))
     .collect()
 }
+
+/// The `--reference-model`, when one is given (same device, dtype and threads).
+pub fn load_reference(
+    args: &ModelArgs,
+    name: &Option<String>,
+    quiet: bool,
+) -> Result<Option<Model>> {
+    name.as_ref()
+        .map(|r| load_model_named(args, Some(r.clone()), quiet))
+        .transpose()
+}

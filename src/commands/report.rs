@@ -128,6 +128,24 @@ fn scan_sarif(r: &ScanReport) -> Value {
     sarif::render(&rules, &results)
 }
 
+impl AnyReport {
+    fn to_json(&self) -> Result<Value> {
+        match self {
+            AnyReport::Scan(r) => serde_json::to_value(r),
+            AnyReport::Eval(r) => serde_json::to_value(r),
+            AnyReport::Forget(r) => serde_json::to_value(r),
+        }
+        .map_err(|e| Error::internal(format!("JSON: {e}")))
+    }
+}
+
+/// Writes a report folder: report.json and every rendering of it.
+pub fn write_report(dir: &Path, report: &AnyReport) -> Result<()> {
+    std::fs::create_dir_all(dir).with_file(dir)?;
+    write_json(&dir.join("report.json"), &report.to_json()?)?;
+    render_all(dir, report)
+}
+
 /// Reads report.json (a folder holding one, or the file).
 pub fn read(path: &Path) -> Result<(PathBuf, AnyReport)> {
     let file = if path.is_dir() {

@@ -95,14 +95,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
             attention: args.attention,
         },
     )?;
-    let reference = match &args.reference_model {
-        Some(r) => Some(super::load_model_named(
-            &args.model,
-            Some(r.clone()),
-            quiet,
-        )?),
-        None => None,
-    };
+    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
     let ref_scorer = match &reference {
         Some(r) => Some(Scorer::new(
             r,
@@ -214,12 +207,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         seconds: secs,
         new_tokens_this_run: new_tokens,
     })?;
-    let json_path = out_dir.join("report.json");
-    super::report::write_json(
-        &json_path,
-        &serde_json::to_value(&report).map_err(json_err)?,
-    )?;
-    super::report::render_all(
+    super::report::write_report(
         &out_dir,
         &super::report::AnyReport::Scan(Box::new(report.clone())),
     )?;

@@ -294,17 +294,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
         esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.sha256), esc(&r.summary.statement));
     let _ = write!(b, "<table class=\"sortable\"><thead><tr><th>record</th><th>verdict</th><th>corrected p</th><th>exact match</th><th>similarity</th><th>evidence</th></tr></thead><tbody>");
     for rec in &r.records {
-        let best = rec
-            .extraction
-            .iter()
-            .map(|a| a.match_tokens)
-            .max()
-            .unwrap_or(0);
-        let sim = rec
-            .extraction
-            .iter()
-            .map(|a| a.similarity)
-            .fold(0.0, f64::max);
+        let (best, sim) = rec.best_extraction();
         let _ = write!(
             b,
             "<tr><td>{}</td><td class=\"{}\">{}</td>{}{}{}<td>{}</td></tr>",

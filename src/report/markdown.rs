@@ -52,7 +52,7 @@ pub fn scan(r: &ScanReport) -> String {
         r.model.architecture,
         r.model.n_layers,
         r.model.tokenizer,
-        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.model.short_hash(),
         r.model.device,
         r.model.dtype
     );
@@ -211,7 +211,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         r.model.path,
         r.model.format,
         r.model.architecture,
-        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.model.short_hash(),
         r.members,
         r.nonmembers
     );
@@ -301,23 +301,13 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
         r.model.path,
         r.model.format,
         r.model.architecture,
-        r.model.sha256.get(..16).unwrap_or(&r.model.sha256),
+        r.model.short_hash(),
         r.summary.statement
     );
     let _ = writeln!(o, "| record | verdict | corrected p | best exact match (tokens) | best similarity | evidence |");
     let _ = writeln!(o, "|---|---|---:|---:|---:|---|");
     for rec in &r.records {
-        let best = rec
-            .extraction
-            .iter()
-            .map(|a| a.match_tokens)
-            .max()
-            .unwrap_or(0);
-        let sim = rec
-            .extraction
-            .iter()
-            .map(|a| a.similarity)
-            .fold(0.0, f64::max);
+        let (best, sim) = rec.best_extraction();
         let _ = writeln!(
             o,
             "| {} | **{}** | {} | {} | {} | {} |",

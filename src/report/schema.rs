@@ -36,6 +36,13 @@ pub struct ModelIdentity {
     pub dtype: String,
 }
 
+impl ModelIdentity {
+    /// The first 16 hex digits of the hash, for prose.
+    pub fn short_hash(&self) -> &str {
+        self.sha256.get(..16).unwrap_or(&self.sha256)
+    }
+}
+
 /// A detector finding as reports carry it (raw value only with --reveal).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FindingItem {
@@ -289,6 +296,15 @@ pub struct RecordResult {
     pub p_corrected: Option<f64>,
     pub extraction: Vec<ExtractionAttempt>,
     pub attributes: Vec<AttributeResult>,
+}
+
+impl RecordResult {
+    /// The longest exact reproduction and the best similarity over the attempts.
+    pub fn best_extraction(&self) -> (usize, f64) {
+        self.extraction.iter().fold((0, 0.0), |(m, s), a| {
+            (m.max(a.match_tokens), s.max(a.similarity))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
