@@ -87,21 +87,16 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         })
         .map(|d| (d.name, d.direction))
         .collect();
-    let col = |rows: &[Map<String, Value>], n: &str| -> Vec<f64> {
-        rows.iter()
-            .filter_map(|r| r.get(n).and_then(Value::as_f64))
-            .collect()
-    };
     let mut evals: Vec<SignalEval> = Vec::new();
     for &(n, d) in &names {
-        evals.push(evaluate(n, d, &col(m_rows, n), &col(n_rows, n), args));
+        evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), args));
     }
     // the combined attack: every signal as a feature (missing values → the column mean)
     let feats: Vec<Vec<f64>> = {
         let means: Vec<f64> = names
             .iter()
             .map(|(n, _)| {
-                let c = col(&rows, n);
+                let c = column(&rows, n);
                 c.iter().sum::<f64>() / c.len().max(1) as f64
             })
             .collect();
@@ -159,7 +154,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     };
     let out = match &args.out {
         Some(o) => o.clone(),
-        None => super::default_out(&model, "eval"),
+        None => super::default_out(&model, Some("eval")),
     };
     super::report::write_report(
         &out,
@@ -184,6 +179,13 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The values of signal `n` over the rows that have one.
+fn column(rows: &[Map<String, Value>], n: &str) -> Vec<f64> {
+    rows.iter()
+        .filter_map(|r| r.get(n).and_then(Value::as_f64))
+        .collect()
 }
 
 fn path_str(p: &Option<PathBuf>) -> String {
@@ -219,24 +221,17 @@ fn signal_rows(
         Some(r) => Some(Scorer::new(r, opts(false))?.score(texts, |_, _| {})?),
         None => None,
     };
-    let num = |v: Option<f64>| {
-        v.filter(|x| x.is_finite())
-            .map(Value::from)
-            .unwrap_or(Value::Null)
-    };
+    let num = super::num;
     Ok(scored
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let mut m: Map<String, Value> = signals::one_pass(&signals::PassValues {
-                logprobs: &s.token_logprobs,
-                stats: s.stats.as_ref().map(|st| st.view()),
-                text: texts[i],
-                min_k_percent: a.min_k,
-            })
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), num(v)))
-            .collect();
+            let mut m = super::pass_signals(
+                &s.token_logprobs,
+                s.stats.as_ref().map(|st| st.view()),
+                texts[i],
+                a.min_k,
+            );
             let nll = signals::nll_mean(&s.token_logprobs);
             let low = signals::nll_mean(&lowered[i].token_logprobs);
             m.insert(
@@ -311,17 +306,12 @@ fn audit(
     cn: &[f64],
     evals: &[SignalEval],
 ) -> Audit {
-    let col = |rows: &[Map<String, Value>], n: &str| -> Vec<f64> {
-        rows.iter()
-            .filter_map(|r| r.get(n).and_then(Value::as_f64))
-            .collect()
-    };
     let mut best = (0.0f64, String::new(), f64::NAN, 0.0, 0.0, 0.0, 1.0);
     for &(name, d) in names {
         let (m, n) = if name == "combined_lr" {
             (cm.to_vec(), cn.to_vec())
         } else {
-            (col(m_rows, name), col(n_rows, name))
+            (column(m_rows, name), column(n_rows, name))
         };
         let (nm, nn) = (m.len() as u64, n.len() as u64);
         if nm == 0 || nn == 0 {

@@ -326,8 +326,12 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let mut m =
-                    super::pass_signals(&s.token_logprobs, s.stats.as_ref(), &texts[i], 20.0);
+                let mut m = super::pass_signals(
+                    &s.token_logprobs,
+                    s.stats.as_ref().map(|st| st.view()),
+                    &texts[i],
+                    signals::DEFAULT_MIN_K,
+                );
                 if let Some(r) = &ref_nll {
                     let v = signals::nll_mean(&s.token_logprobs)
                         .zip(signals::nll_mean(&r[i].token_logprobs))
@@ -518,7 +522,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     };
     let out = match &args.out {
         Some(o) => o.clone(),
-        None => super::default_out(&model, "forget"),
+        None => super::default_out(&model, Some("forget")),
     };
     super::report::write_report(
         &out,

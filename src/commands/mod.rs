@@ -145,17 +145,13 @@ pub fn identity(m: &Model, sha256: String) -> crate::report::schema::ModelIdenti
     }
 }
 
-/// reports/<model>-<what>-<UTC time>.
-pub fn default_out(m: &Model, what: &str) -> std::path::PathBuf {
-    let stem = model_stem(m);
-    let (y, mo, d, h, mi, s) = crate::report::schema::civil(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    );
+/// reports/<model>[-<what>]-<UTC time>.
+pub fn default_out(m: &Model, what: Option<&str>) -> std::path::PathBuf {
+    let (y, mo, d, h, mi, s) = crate::report::schema::civil(crate::report::schema::unix_now());
+    let what = what.map(|w| format!("{w}-")).unwrap_or_default();
     std::path::Path::new("reports").join(format!(
-        "{stem}-{what}-{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z"
+        "{}-{what}{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z",
+        model_stem(m)
     ))
 }
 
@@ -185,11 +181,10 @@ pub fn num(v: Option<f64>) -> serde_json::Value {
 /// The one-pass signals of a scored text as a JSON map.
 pub fn pass_signals(
     lp: &[f32],
-    stats: Option<&crate::scorer::TokenStats>,
+    stats: Option<crate::signals::DistStats>,
     text: &str,
     min_k: f64,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let stats = stats.map(|st| st.view());
     crate::signals::one_pass(&crate::signals::PassValues {
         logprobs: lp,
         stats,

@@ -411,13 +411,8 @@ fn resolve_out(a: &ScanArgs, model: &Model, fp: &str) -> Result<PathBuf> {
     if let Some(o) = &a.out {
         return Ok(o.clone());
     }
-    let stem = Path::new(&model.info().path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "model".into());
-    let root = Path::new("reports");
-    let prefix = format!("{stem}-");
-    let mut unfinished: Vec<PathBuf> = std::fs::read_dir(root)
+    let prefix = format!("{}-", super::model_stem(model));
+    let mut unfinished: Vec<PathBuf> = std::fs::read_dir("reports")
         .into_iter()
         .flatten()
         .flatten()
@@ -433,13 +428,7 @@ fn resolve_out(a: &ScanArgs, model: &Model, fp: &str) -> Result<PathBuf> {
     if let Some(p) = unfinished.pop() {
         return Ok(p);
     }
-    let (y, mo, d, h, mi, s) = schema::civil(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    );
-    Ok(root.join(format!("{stem}-{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")))
+    Ok(super::default_out(model, None))
 }
 
 fn read_run(dir: &Path) -> Option<(String, Value)> {
@@ -727,13 +716,18 @@ impl BatchContext<'_> {
             // the continuation's tokens given the prompt: log-probs from position plen
             let from = plen.saturating_sub(1).min(s.token_logprobs.len());
             let lp = &s.token_logprobs[from..];
-            let stats = s.stats.as_ref().map(|st| crate::scorer::TokenStats {
-                mean_logp: st.mean_logp.get(from..).unwrap_or_default().to_vec(),
-                std_logp: st.std_logp.get(from..).unwrap_or_default().to_vec(),
-                confidence: st.confidence.get(from..).unwrap_or_default().to_vec(),
-                margin: st.margin.get(from..).unwrap_or_default().to_vec(),
+            let stats = s.stats.as_ref().map(|st| {
+                fn tail(v: &[f32], from: usize) -> &[f32] {
+                    v.get(from..).unwrap_or_default()
+                }
+                signals::DistStats {
+                    mu: tail(&st.mean_logp, from),
+                    sigma: tail(&st.std_logp, from),
+                    confidence: tail(&st.confidence, from),
+                    margin: tail(&st.margin, from),
+                }
             });
-            let mut sig = super::pass_signals(lp, stats.as_ref(), ctext, a.min_k);
+            let mut sig = super::pass_signals(lp, stats, ctext, a.min_k);
             if let Some(r) = &ref_nll {
                 let v = signals::nll_mean(&s.token_logprobs)
                     .zip(r[j])

@@ -330,12 +330,16 @@ pub struct ForgetReport {
 
 /// Now as an RFC 3339 UTC timestamp (seconds).
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
+    let (y, mo, d, h, mi, s) = civil(unix_now());
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        .unwrap_or(0)
 }
 
 /// (year, month, day, hour, minute, second) of a Unix time (Hinnant's days-to-civil).
