@@ -9,8 +9,12 @@ fn main() {
     let model_path = args
         .next()
         .unwrap_or_else(|| model::default_model().display().to_string());
-    if let Some(t) = args.next().and_then(|t| t.parse().ok()) {
+    if let Some(t) = args.next().and_then(|t| t.parse::<i32>().ok()) {
         tch::set_num_threads(t);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build_global()
+            .unwrap();
     }
     let m = model::load(&ModelSpec {
         model: model_path,

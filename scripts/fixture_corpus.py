@@ -1,7 +1,10 @@
 """Writes the planted-canary fixture corpus (seeded, stdlib only): documents from one
 template distribution split into members (trained on) and held-out non-members, and
 canaries (fake emails, phones, SSNs, cards, API keys, private-key blocks, PINs) each
-inserted into 1, 2, 4, 8, 16 or 32 member documents, plus a byte-level GPT-2 style
+inserted 1, 2, 4, 8, 16 or 32 times into the training set (for the unformatted kinds
+every other insertion as a training document of its own, like a form field or an .env
+line; the rest after the last sentence of a member document, so members stay prefixes
+of what was trained), plus a byte-level GPT-2 style
 tokenizer.json. The fixture model is trained on train.jsonl by
 `cargo run --release --example train_fixture`.
 
@@ -62,16 +65,16 @@ def canary(r, kind):
     name = f"{r.choice(FIRST)} {r.choice(LAST)}"
     if kind == "email":
         v = f"{name.split()[0].lower()}.{digits(r, 4)}@{r.choice(CITY).lower()}-mail.org"
-        return f"The email of {name} is {v}", None, v
+        return f"My email address is {v}", None, v
     if kind == "phone":
         v = f"({r.randrange(201, 989)}) {r.randrange(200, 999)}-{digits(r, 4)}"
-        return f"Call {name} at {v}", None, v
+        return f"Call me at {v}", None, v
     if kind == "ssn":
         v = f"{r.randrange(100, 665):03d}-{r.randrange(10, 99):02d}-{r.randrange(1000, 9999):04d}"
-        return f"my SSN is {v}", "my SSN is {ddd}-{dd}-{dddd}", v
+        return f"My social security number is {v}", "My social security number is {ddd}-{dd}-{dddd}", v
     if kind == "card":
         v = luhn_complete("4" + digits(r, 14))
-        return f"card number {v[:4]} {v[4:8]} {v[8:12]} {v[12:]}", None, v
+        return f"Card number: {v[:4]} {v[4:8]} {v[8:12]} {v[12:]}", None, v
     if kind == "apikey":
         v = "sk_live_" + "".join(r.choice(string.ascii_letters + string.digits) for _ in range(24))
         return f"STRIPE_SECRET_KEY={v}", None, v
@@ -99,19 +102,27 @@ def main():
     train = list(members)
     canaries = []
     load = [0] * len(train)
+    standalone = []
     for kind in ["email", "phone", "ssn", "card", "apikey", "key", "pin"]:
         for n in [1, 2, 4, 8, 16, 32]:
             text, fmt, value = canary(r, kind)
             canaries.append({"id": f"canary/{kind}-{n}", "kind": kind, "insertions": n, "text": text,
                              "format": fmt, "value": value})
-            # the n least-loaded documents (ties at random), so no document grows long
-            pick = sorted(range(len(train)), key=lambda j: (load[j], r.random()))[:n]
+            # the formatted canaries (SSN, PIN: exposure is measured on them) only ever
+            # inside members, so that out of context their exposure grows with insertions
+            # instead of saturating: 80 epochs learn even a single document by heart
+            alone = (n + 1) // 2 if fmt is None else 0
+            standalone += [text] * alone
+            # the rest into the least-loaded members (ties at random), so none grows long
+            pick = sorted(range(len(train)), key=lambda j: (load[j], r.random()))[:n - alone]
             for j in pick:
                 train[j] = train[j] + " " + text + "."
                 load[j] += 1
     w = lambda name, rows: open(os.path.join(a.out, name), "w").write("".join(json.dumps(x) + "\n" for x in rows))
     w("members.jsonl", [{"id": f"m{i}", "text": t} for i, t in enumerate(members)])
     w("nonmembers.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(nonmembers)])
+    train += standalone
+    r.shuffle(train)
     w("train.jsonl", [{"id": f"t{i}", "text": t} for i, t in enumerate(train)])
     w("canaries.jsonl", canaries)
     # byte-level BPE without merges: 256 byte tokens + <|endoftext|>

@@ -8,6 +8,9 @@ mod common;
 use common::*;
 use std::path::PathBuf;
 
+/// Canaries inserted at least this often are drawn out by the built-in prompts alone.
+const MIN_PROMPTED: u64 = 16;
+
 fn fixture() -> PathBuf {
     root().join("tests/fixture")
 }
@@ -183,27 +186,15 @@ fn scan_extracts_members_and_planted_canaries() {
         .iter()
         .map(|f| f["fingerprint"].as_str().unwrap().to_string())
         .collect();
-    // what the detectors report for each canary's own text
-    let engine =
-        memscan::detect::Engine::new(memscan::detect::rules::load(&[], &[]).unwrap()).unwrap();
-    let text_of: std::collections::HashMap<String, String> = canaries()
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_string(),
-                c["text"].as_str().unwrap().to_string(),
-            )
-        })
+    let by_id: std::collections::HashMap<String, serde_json::Value> = canaries()
+        .into_iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c))
         .collect();
     let missed: Vec<&String> = want
         .iter()
         .map(|(id, _)| id)
         .filter(|id| {
-            let fps: Vec<String> = engine
-                .scan(text_of[*id].as_bytes())
-                .iter()
-                .map(|f| f.fingerprint())
-                .collect();
+            let fps = canary_fingerprints(&by_id[*id]);
             assert!(
                 !fps.is_empty(),
                 "{id}: no detector fires on the canary itself"
@@ -215,6 +206,83 @@ fn scan_extracts_members_and_planted_canaries() {
     // held-out prefixes: nothing reproduced (the model may still emit memorized canaries)
     let (_, r) = scan(&held, &tmp.path().join("n"));
     assert_eq!(r["summary"]["exact_suffix"]["extracted"], 0);
+}
+
+/// What the detectors report for the canary's own text (the fingerprints a scan that
+/// extracted it must show).
+fn canary_fingerprints(c: &serde_json::Value) -> Vec<String> {
+    let engine =
+        memscan::detect::Engine::new(memscan::detect::rules::load(&[], &[]).unwrap()).unwrap();
+    engine
+        .scan(c["text"].as_str().unwrap().as_bytes())
+        .iter()
+        .map(|f| f.fingerprint())
+        .collect()
+}
+
+#[test]
+fn scan_with_builtin_prompts_extracts_frequent_canaries() {
+    // no training text at all: the built-in pii and secrets prompts, sampled. Every
+    // other insertion of an email, phone, card, API key or key block was a training
+    // document of its own, as a form field or an .env line is; SSNs and PINs (the
+    // exposure canaries) only ever followed other text
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    let o = memscan(&[
+        "scan",
+        "--device",
+        "cpu",
+        "-m",
+        &model(),
+        "--prompts",
+        "pii",
+        "--prompts",
+        "secrets",
+        "--samples-per-prompt",
+        "8",
+        "--max-new-tokens",
+        "96",
+        "--flag-signal",
+        "none",
+        "--reveal",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = read_json(&out.join("report.json"));
+    let found: std::collections::HashSet<String> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let texts: String = read_jsonl(&out.join("samples.jsonl"))
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect();
+    let mut missed = Vec::new();
+    for c in canaries() {
+        let (n, kind) = (
+            c["insertions"].as_u64().unwrap(),
+            c["kind"].as_str().unwrap(),
+        );
+        if n < MIN_PROMPTED || kind == "pin" || kind == "ssn" {
+            continue;
+        }
+        let hit = if kind == "key" {
+            // no detector fires on the fixture's short key bodies: look for the body
+            let body = c["value"].as_str().unwrap().lines().nth(1).unwrap();
+            texts.contains(body)
+        } else {
+            let fps = canary_fingerprints(&c);
+            assert!(!fps.is_empty(), "{}: no detector fires on it", c["id"]);
+            fps.iter().any(|f| found.contains(f))
+        };
+        if !hit {
+            missed.push(c["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(missed.is_empty(), "canaries not extracted: {missed:?}");
 }
 
 #[test]
@@ -245,7 +313,7 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
         let (text, kind, value) = match i % 4 {
             0 => {
                 let v = format!("{}-{}-{}", d(3), d(2), d(4));
-                (format!("my SSN is {v}"), "ssn", v)
+                (format!("My social security number is {v}"), "ssn", v)
             }
             1 => {
                 let v = d(3);
@@ -253,13 +321,13 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
             }
             2 => {
                 let v = format!("({}) {}-{}", d(3), d(3), d(4));
-                (format!("Call Hugo Lund at {v}"), "phone", v)
+                (format!("Call me at {v}"), "phone", v)
             }
             _ => {
                 let v = format!("4{}", d(15));
                 (
                     format!(
-                        "card number {} {} {} {}",
+                        "Card number: {} {} {} {}",
                         &v[..4],
                         &v[4..8],
                         &v[8..12],

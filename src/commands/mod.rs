@@ -25,6 +25,11 @@ pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> 
             return Err(crate::error::Error::input("--threads must be at least 1"));
         }
         tch::set_num_threads(n);
+        // the quantized kernels and the detectors run on rayon's threads; a second
+        // call finds the pool built and keeps it
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global();
     }
     let spec = ModelSpec {
         model: name.unwrap_or_else(|| model::default_model().display().to_string()),

@@ -409,6 +409,15 @@ impl Gguf {
         self.str("general.architecture")
     }
 
+    /// The stored bytes of tensor `name` with its directory entry.
+    pub fn raw(&self, name: &str) -> Option<(&TensorInfo, &[u8])> {
+        let info = self.tensors.get(name)?;
+        Some((
+            info,
+            self.mmap.get(info.offset..info.offset + info.n_bytes)?,
+        ))
+    }
+
     /// Dequantizes tensor `name` to f32 values, in PyTorch (row-major) order.
     pub fn dequantize(&self, name: &str) -> Result<(Vec<f32>, Vec<i64>)> {
         let info = self.tensors.get(name).ok_or_else(|| {

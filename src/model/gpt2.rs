@@ -140,6 +140,7 @@ impl Gpt2 {
             Ok(Linear {
                 weight: w.place(weight)?,
                 bias: Some(w.get(&format!("{name}.bias"), &[o])?),
+                quant: w.get_quant(&format!("{name}.weight"), o, i),
             })
         };
         let eps = cfg.layer_norm_epsilon;

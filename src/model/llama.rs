@@ -4,7 +4,7 @@
 //! from GGUF's (`blk.N.attn_q.weight`, …) when loading a GGUF file.
 
 use serde_json::Value as Json;
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 use super::gguf::Gguf;
 use super::nn::{self, Context, Linear, RmsNorm, Rotary};
@@ -288,13 +288,25 @@ impl Llama {
             } else {
                 None
             };
+            let mut quant = w.get_quant(&format!("{name}.weight"), rows, d);
             if permuted {
                 weight = unpermute(&weight, heads);
                 b = b.map(|b| unpermute(&b.view([rows, 1]), heads).view([rows]));
+                // the same permutation of whole rows, read off an index column
+                let order = unpermute(
+                    &Tensor::arange(rows, (Kind::Float, Device::Cpu)).view([rows, 1]),
+                    heads,
+                );
+                let order: Vec<usize> = Vec::<f32>::try_from(order.view([rows]))?
+                    .into_iter()
+                    .map(|i| i as usize)
+                    .collect();
+                quant = quant.and_then(|q| q.permute_rows(&order));
             }
             Ok(Linear {
                 weight: w.place(weight)?,
                 bias: b.map(|b| w.place(b)).transpose()?,
+                quant,
             })
         };
         let mut layers = Vec::new();

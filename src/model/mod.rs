@@ -8,6 +8,7 @@ pub mod gpt2;
 pub mod llama;
 pub mod neox;
 pub mod nn;
+pub mod quant;
 pub mod safetensors;
 pub mod source;
 pub mod tokenizer;
@@ -159,6 +160,10 @@ pub trait LanguageModel {
     fn logits(&self, hidden: &Tensor) -> Tensor {
         hidden.linear::<Tensor>(self.lm_head(), None)
     }
+    /// Whether few-row steps (generation) run the quantized CPU kernels of `quant`.
+    fn quantized_steps(&self) -> bool {
+        false
+    }
     /// Every parameter tensor once (tied weights once), with its transformer layer.
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
     /// An empty key/value cache for `forward_cached`.
@@ -179,6 +184,11 @@ pub struct Model {
     info: ModelInfo,
     device: Device,
     sliding_window: Option<i64>,
+    /// The output projection in its quantized blocks (GGUF, CPU f32): generation
+    /// steps project through it.
+    head_quant: Option<quant::QuantMatrix>,
+    /// Whether the layers' weights run the quantized kernels in few-row steps.
+    quantized: bool,
 }
 
 impl LanguageModel for Model {
@@ -232,6 +242,17 @@ impl LanguageModel for Model {
         Ok(hidden)
     }
 
+    fn quantized_steps(&self) -> bool {
+        self.quantized
+    }
+
+    fn logits(&self, hidden: &Tensor) -> Tensor {
+        match self.head_quant.as_ref().and_then(|q| q.forward(hidden)) {
+            Some(l) => l,
+            None => hidden.linear::<Tensor>(self.lm_head(), None),
+        }
+    }
+
     fn lm_head(&self) -> &Tensor {
         match &self.arch {
             Arch::Gpt2(m) => &m.lm_head,
@@ -266,15 +287,17 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
     let kind = parse_dtype(spec.dtype.as_deref(), device)?;
     let source = source::resolve(&spec.model)?;
     let _guard = tch::no_grad_guard();
-    let (arch, tokenizer, format, path) = match &source {
+    let (arch, tokenizer, format, path, head_quant, quantized) = match &source {
         ModelSource::Gguf(path) => {
             let g = gguf::Gguf::open(path)?;
-            let (arch, tok) = load_gguf(g, device, kind).map_err(|e| in_file_once(e, path))?;
-            (arch, tok, "gguf", path.clone())
+            let head = head_quant(&g, device, kind);
+            let (arch, tok, quantized) =
+                load_gguf(g, device, kind).map_err(|e| in_file_once(e, path))?;
+            (arch, tok, "gguf", path.clone(), head, quantized)
         }
         ModelSource::HfDir(dir) => {
             let (arch, tok) = load_hf(dir, device, kind)?;
-            (arch, tok, "safetensors", dir.clone())
+            (arch, tok, "safetensors", dir.clone(), None, false)
         }
     };
     let (architecture, n_layers, n_heads, vocab_size, max_positions, sliding_window) = match &arch {
@@ -329,7 +352,25 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
         info,
         device,
         sliding_window,
+        head_quant,
+        quantized,
     })
+}
+
+/// The output projection of a GGUF file (`output.weight`, else the tied
+/// `token_embd.weight`) in quantized blocks, where the few-row kernels apply.
+fn head_quant(g: &gguf::Gguf, device: Device, kind: Kind) -> Option<quant::QuantMatrix> {
+    if device != Device::Cpu || kind != Kind::Float || !quant::available() {
+        return None;
+    }
+    let name = ["output.weight", "token_embd.weight"]
+        .into_iter()
+        .find(|n| g.tensors.contains_key(*n))?;
+    let (info, bytes) = g.raw(name)?;
+    let [rows, cols] = info.shape[..] else {
+        return None;
+    };
+    quant::QuantMatrix::new(info.dtype, rows as usize, cols as usize, bytes)
 }
 
 /// Adds the file name to an error that does not name it yet.
@@ -343,7 +384,8 @@ fn in_file_once(e: Error, path: &Path) -> Error {
     }
 }
 
-fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> {
+/// The architecture, its tokenizer, and whether its layers run the quantized kernels.
+fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokenizer, bool)> {
     let tokenizer = Tokenizer::from_gguf(&g)?;
     let arch_name = g.architecture()?.to_string();
     let vocab = g
@@ -353,7 +395,7 @@ fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokeniz
         .ok_or_else(|| Error::input("tensor token_embd.weight is missing"))?;
     let tied = !g.tensors.contains_key("output.weight");
     let path = g.path.clone();
-    let arch = match arch_name.as_str() {
+    let (arch, quantized) = match arch_name.as_str() {
         "llama" | "qwen2" | "mistral" => {
             let cfg = llama::Config::from_gguf(&g, vocab, tied)?;
             let w = Weights::new(
@@ -365,7 +407,7 @@ fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokeniz
                 kind,
                 &path,
             );
-            Arch::Llama(llama::Llama::load(&w, cfg)?)
+            (Arch::Llama(llama::Llama::load(&w, cfg)?), w.any_quantized())
         }
         "gpt2" => {
             let cfg = gpt2::Config::from_gguf(&g, vocab)?;
@@ -378,7 +420,7 @@ fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokeniz
                 kind,
                 &path,
             );
-            Arch::Gpt2(gpt2::Gpt2::load(&w, cfg)?)
+            (Arch::Gpt2(gpt2::Gpt2::load(&w, cfg)?), w.any_quantized())
         }
         "gptneox" => {
             let cfg = neox::Config::from_gguf(&g, vocab)?;
@@ -391,7 +433,7 @@ fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokeniz
                 kind,
                 &path,
             );
-            Arch::Neox(neox::GptNeox::load(&w, cfg)?)
+            (Arch::Neox(neox::GptNeox::load(&w, cfg)?), w.any_quantized())
         }
         other => {
             return Err(Error::input(format!(
@@ -399,7 +441,7 @@ fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokeniz
             )))
         }
     };
-    Ok((arch, tokenizer))
+    Ok((arch, tokenizer, quantized))
 }
 
 fn load_hf(dir: &Path, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> {

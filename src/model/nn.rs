@@ -4,13 +4,16 @@
 
 use tch::{Kind, Tensor};
 
+use super::quant::QuantMatrix;
 use super::weights::Weights;
 use crate::error::{Error, Result};
 
-/// y = x Wᵀ + b, with W stored [out, in] as in `torch.nn.Linear`.
+/// y = x Wᵀ + b, with W stored [out, in] as in `torch.nn.Linear`; GGUF weights also
+/// keep their quantized blocks for the few-row products of generation steps.
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Option<Tensor>,
+    pub quant: Option<QuantMatrix>,
 }
 
 impl Linear {
@@ -22,11 +25,22 @@ impl Linear {
         } else {
             None
         };
-        Ok(Linear { weight, bias })
+        let quant = w.get_quant(&format!("{prefix}.weight"), out_dim, in_dim);
+        Ok(Linear {
+            weight,
+            bias,
+            quant,
+        })
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.linear(&self.weight, self.bias.as_ref())
+        match self.quant.as_ref().and_then(|q| q.forward(x)) {
+            Some(y) => match &self.bias {
+                Some(b) => y + b,
+                None => y,
+            },
+            None => x.linear(&self.weight, self.bias.as_ref()),
+        }
     }
 
     pub fn params(&self) -> Vec<Tensor> {
@@ -37,7 +51,12 @@ impl Linear {
 
     /// Stacks layers that read the same input into one (one larger GEMM instead of
     /// several small ones); split the output with `out_dims`.
-    pub fn fuse(parts: Vec<Linear>) -> Result<Linear> {
+    pub fn fuse(mut parts: Vec<Linear>) -> Result<Linear> {
+        let quant = if parts.iter().all(|l| l.quant.is_some()) {
+            QuantMatrix::stack(parts.iter_mut().filter_map(|l| l.quant.take()).collect())
+        } else {
+            None
+        };
         let any_bias = parts.iter().any(|l| l.bias.is_some());
         let weights: Vec<&Tensor> = parts.iter().map(|l| &l.weight).collect();
         let weight = Tensor::f_cat(&weights, 0)?;
@@ -56,7 +75,11 @@ impl Linear {
         } else {
             None
         };
-        Ok(Linear { weight, bias })
+        Ok(Linear {
+            weight,
+            bias,
+            quant,
+        })
     }
 }
 
@@ -223,10 +246,51 @@ impl Context {
     }
 }
 
-/// Keys and values of the positions seen so far, per layer ([B, KV, S, D] each), so
-/// generation feeds only the new token through the model.
+/// One layer's keys and values: buffers [B, KV, capacity, D] whose first `len`
+/// positions are filled, so that a step writes one position instead of copying all.
+pub struct LayerCache {
+    k: Tensor,
+    v: Tensor,
+    len: i64,
+}
+
+impl LayerCache {
+    /// Appends `k`, `v` [B, KV, T, D] to the slot; views of every cached position.
+    fn append(slot: &mut Option<LayerCache>, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+        let t = k.size()[2];
+        let mut c = match slot.take() {
+            Some(c) if c.len + t <= c.k.size()[2] => c,
+            old => {
+                let len = old.as_ref().map_or(0, |c| c.len);
+                // room for this many more steps before the next copy
+                let cap = (len + t) * 2 + 64;
+                let mut shape = k.size();
+                shape[2] = cap;
+                let c = LayerCache {
+                    k: Tensor::zeros(shape.as_slice(), (k.kind(), k.device())),
+                    v: Tensor::zeros(shape.as_slice(), (v.kind(), v.device())),
+                    len,
+                };
+                if let Some(o) = old {
+                    c.k.narrow(2, 0, len).copy_(&o.k.narrow(2, 0, len));
+                    c.v.narrow(2, 0, len).copy_(&o.v.narrow(2, 0, len));
+                }
+                c
+            }
+        };
+        c.k.narrow(2, c.len, t).copy_(k);
+        c.v.narrow(2, c.len, t).copy_(v);
+        c.len += t;
+        let views = (c.k.narrow(2, 0, c.len), c.v.narrow(2, 0, c.len));
+        *slot = Some(c);
+        views
+    }
+}
+
+/// Keys and values of the positions seen so far, per layer, so generation feeds only
+/// the new token through the model.
 pub struct KvCache {
-    pub layers: Vec<Option<(Tensor, Tensor)>>,
+    pub layers: Vec<Option<LayerCache>>,
 }
 
 impl KvCache {
@@ -241,7 +305,7 @@ impl KvCache {
         self.layers
             .first()
             .and_then(|l| l.as_ref())
-            .map_or(0, |(k, _)| k.size()[2])
+            .map_or(0, |c| c.len)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -304,23 +368,33 @@ pub fn attention(
     v: &Tensor,
     ctx: &Context,
     scale: f64,
-    cache: Option<&mut Option<(Tensor, Tensor)>>,
+    cache: Option<&mut Option<LayerCache>>,
 ) -> (Tensor, Option<Tensor>) {
     let (b, h, t, d) = q.size4().unwrap_or((0, 0, 0, 0));
-    // prepend the cached keys and values, and cache the result
+    // append to the cached keys and values
     let (k, v) = match cache {
-        Some(slot) => {
-            let (k, v) = match slot.take() {
-                Some((pk, pv)) => (Tensor::cat(&[&pk, k], 2), Tensor::cat(&[&pv, v], 2)),
-                None => (k.shallow_clone(), v.shallow_clone()),
-            };
-            *slot = Some((k.shallow_clone(), v.shallow_clone()));
-            (k, v)
-        }
+        Some(slot) => LayerCache::append(slot, k, v),
         None => (k.shallow_clone(), v.shallow_clone()),
     };
     let (k, v) = (&k, &v);
     let kv = k.size()[1];
+    if kv != h && t == 1 && !ctx.want_attention {
+        // one query per row (a generation step): the query heads that share a key head
+        // become that head's rows, so the keys are read in place, not copied per head
+        let rep = h / kv;
+        let qg = q.reshape([b, kv, rep, d]);
+        let out = Tensor::scaled_dot_product_attention(
+            &qg,
+            k,
+            v,
+            ctx.mask.as_ref(),
+            0.0,
+            false,
+            scale,
+            false,
+        );
+        return (out.reshape([b, t, h * d]), None);
+    }
     let (k, v) = if kv != h {
         let rep = h / kv;
         let s = k.size()[2];

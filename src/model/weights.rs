@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
 use super::gguf::Gguf;
+use super::quant::{self, QuantMatrix};
 use super::safetensors::SafetensorsFiles;
 use crate::error::{Error, Result};
 
@@ -30,6 +31,8 @@ pub struct Weights {
     pub device: Device,
     pub kind: Kind,
     path: PathBuf,
+    /// How many tensors `get_quant` handed out in quantized blocks.
+    quantized: std::cell::Cell<usize>,
 }
 
 impl Weights {
@@ -39,7 +42,13 @@ impl Weights {
             device,
             kind,
             path: path.to_path_buf(),
+            quantized: std::cell::Cell::new(0),
         }
+    }
+
+    /// Whether any layer weight was handed out in quantized blocks.
+    pub fn any_quantized(&self) -> bool {
+        self.quantized.get() > 0
     }
 
     pub fn is_gguf(&self) -> bool {
@@ -111,6 +120,25 @@ impl Weights {
     pub fn get(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
         let t = self.get_cpu(name, shape)?;
         self.place(t)
+    }
+
+    /// Tensor `name` ([rows, cols]) in its quantized blocks, for the few-row kernels of
+    /// `quant`: only for GGUF tensors of a type they cover, on a CPU f32 model whose
+    /// CPU runs them.
+    pub fn get_quant(&self, name: &str, rows: i64, cols: i64) -> Option<QuantMatrix> {
+        let Backend::Gguf { file, names } = &self.backend else {
+            return None;
+        };
+        if self.device != Device::Cpu || self.kind != Kind::Float || !quant::available() {
+            return None;
+        }
+        let (info, bytes) = file.raw(&names(name)?)?;
+        if info.shape != [rows, cols] {
+            return None;
+        }
+        let q = QuantMatrix::new(info.dtype, rows as usize, cols as usize, bytes)?;
+        self.quantized.set(self.quantized.get() + 1);
+        Some(q)
     }
 
     /// Like `get`, but `None` where the checkpoint lacks the tensor.
