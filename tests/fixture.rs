@@ -373,14 +373,14 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
             .unwrap()
             .to_string()
     };
-    // measured: 13 of the 18 flagged (every email, phone and card; the 3-digit PINs,
-    // which share one template across six names, are not); assert the power we have
+    // measured: all 18 flagged (an earlier fixture, whose canaries followed other text
+    // only, gave 13: its door codes were barely memorized); assert most of that power
     let flagged: Vec<&String> = planted
         .iter()
         .filter(|id| verdict(id) != "not_detected")
         .collect();
     assert!(
-        flagged.len() >= 12,
+        flagged.len() >= 16,
         "{} of {} planted records flagged: {flagged:?}",
         flagged.len(),
         planted.len()
@@ -395,6 +395,12 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
         .map(|i| format!("heldout/{i}"))
         .filter(|id| verdict(id) != "not_detected")
         .collect();
+    eprintln!(
+        "planted flagged {} of {}: {flagged:?}; held-out flagged {}: {false_flags:?}",
+        flagged.len(),
+        planted.len(),
+        false_flags.len()
+    );
     // family-wise α = 0.01 per record: about 1 in 100 expected; 5 would be p < 0.004
     assert!(
         false_flags.len() <= 4,
