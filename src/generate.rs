@@ -94,10 +94,10 @@ pub fn generate(
             stopped: false,
         })
         .collect();
-    // the steps' products run in the quantized kernels' threads; see TorchOnOneThread
-    let _one = model
+    // the steps' products run in the quantized kernels (see quant::Steps)
+    let _steps = model
         .quantized_steps()
-        .then(crate::model::quant::TorchOnOneThread::enter);
+        .then(crate::model::quant::Steps::enter);
     for step in 0..o.max_new_tokens {
         let logits = model.logits(&last).f_to_kind(Kind::Float)?;
         let next = sample(&logits, o, o.temperature_at(step), &mut rng)?;
