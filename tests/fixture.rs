@@ -180,12 +180,7 @@ fn scan_extracts_members_and_planted_canaries() {
         docs.len(),
         "every member document reproduced: {es}"
     );
-    let found: std::collections::HashSet<String> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
-        .collect();
+    let found = report_fingerprints(&r);
     let by_id: std::collections::HashMap<String, serde_json::Value> = canaries()
         .into_iter()
         .map(|c| (c["id"].as_str().unwrap().to_string(), c))
@@ -206,6 +201,16 @@ fn scan_extracts_members_and_planted_canaries() {
     // held-out prefixes: nothing reproduced (the model may still emit memorized canaries)
     let (_, r) = scan(&held, &tmp.path().join("n"));
     assert_eq!(r["summary"]["exact_suffix"]["extracted"], 0);
+}
+
+/// The fingerprints of a scan report's findings.
+fn report_fingerprints(r: &serde_json::Value) -> std::collections::HashSet<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// What the detectors report for the canary's own text (the fingerprints a scan that
@@ -250,12 +255,7 @@ fn scan_with_builtin_prompts_extracts_frequent_canaries() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = read_json(&out.join("report.json"));
-    let found: std::collections::HashSet<String> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
-        .collect();
+    let found = report_fingerprints(&r);
     let texts: String = read_jsonl(&out.join("samples.jsonl"))
         .iter()
         .map(|s| s["text"].as_str().unwrap().to_string())

@@ -117,7 +117,7 @@ impl GgmlType {
     }
 
     /// (elements per block, bytes per block)
-    fn block(self) -> Option<(usize, usize)> {
+    pub(crate) fn block(self) -> Option<(usize, usize)> {
         Some(match self {
             GgmlType::F32 => (1, 4),
             GgmlType::F16 | GgmlType::BF16 => (1, 2),

@@ -360,17 +360,10 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
 /// The output projection of a GGUF file (`output.weight`, else the tied
 /// `token_embd.weight`) in quantized blocks, where the few-row kernels apply.
 fn head_quant(g: &gguf::Gguf, device: Device, kind: Kind) -> Option<quant::QuantMatrix> {
-    if device != Device::Cpu || kind != Kind::Float || !quant::available() {
-        return None;
-    }
     let name = ["output.weight", "token_embd.weight"]
         .into_iter()
         .find(|n| g.tensors.contains_key(*n))?;
-    let (info, bytes) = g.raw(name)?;
-    let [rows, cols] = info.shape[..] else {
-        return None;
-    };
-    quant::QuantMatrix::new(info.dtype, rows as usize, cols as usize, bytes)
+    quant::from_gguf(g, name, device, kind)
 }
 
 /// Adds the file name to an error that does not name it yet.

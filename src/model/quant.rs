@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
-use super::gguf::{self, GgmlType};
+use super::gguf::{self, GgmlType, Gguf};
 
 const BLOCK: usize = 32;
 /// Inputs with more rows than this use the f32 GEMM.
@@ -147,6 +147,19 @@ struct Rows<'a> {
     mn: &'a [f32],
     count: usize,
     cols: usize,
+}
+
+/// GGUF tensor `name` in quantized blocks where the kernels can run it: a CPU f32 model,
+/// a CPU that runs them, a 2-D tensor of a type they cover.
+pub fn from_gguf(g: &Gguf, name: &str, device: Device, kind: Kind) -> Option<QuantMatrix> {
+    if device != Device::Cpu || kind != Kind::Float || !available() {
+        return None;
+    }
+    let (info, bytes) = g.raw(name)?;
+    let [rows, cols] = info.shape[..] else {
+        return None;
+    };
+    QuantMatrix::new(info.dtype, rows as usize, cols as usize, bytes)
 }
 
 /// A weight matrix [rows, cols] (`torch.nn.Linear` layout) kept in quantized blocks.
@@ -305,12 +318,9 @@ impl QuantMatrix {
     }
 }
 
+/// Bytes of one ggml block of `q` (scale, min, quants), as the GGUF file stores it.
 fn block_size(q: QType) -> usize {
-    match q {
-        QType::Q4_0 => 18,
-        QType::Q4_1 => 20,
-        QType::Q8_0 => 34,
-    }
+    q.ggml().block().map_or(0, |(_, bytes)| bytes)
 }
 
 /// The 32 weights of block `b` of a part's row, through the reference dequantizer.

@@ -129,14 +129,10 @@ impl Weights {
         let Backend::Gguf { file, names } = &self.backend else {
             return None;
         };
-        if self.device != Device::Cpu || self.kind != Kind::Float || !quant::available() {
+        let q = quant::from_gguf(file, &names(name)?, self.device, self.kind)?;
+        if [q.rows(), q.cols()] != [rows as usize, cols as usize] {
             return None;
         }
-        let (info, bytes) = file.raw(&names(name)?)?;
-        if info.shape != [rows, cols] {
-            return None;
-        }
-        let q = QuantMatrix::new(info.dtype, rows as usize, cols as usize, bytes)?;
         self.quantized.set(self.quantized.get() + 1);
         Some(q)
     }
