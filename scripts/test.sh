@@ -10,7 +10,9 @@ cargo clippy --release --all-targets --quiet -- -D warnings
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --release "$@" 2>&1 | tee "$log" || status=$?
+# --no-fail-fast: every test binary runs even when an earlier one fails, so one
+# failure never hides the others; the exit status still reports it.
+cargo test --release --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 passed=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -E '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 echo "$passed passed, $failed failed"

@@ -15,6 +15,7 @@ fn main() {
         eprintln!("memscan: internal error: {first}");
         std::process::exit(memscan::error::EXIT_INTERNAL);
     }));
+    restore_sigpipe();
     tune_allocator();
     let cli = memscan::cli::Cli::parse();
     let code = match memscan::run(cli) {
@@ -36,5 +37,17 @@ fn tune_allocator() {
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+/// Lets a closed pipe end the process quietly, as it ends `cat` or `grep`
+/// (`memscan detect … | head -1`). Rust ignores SIGPIPE, which turns every later
+/// write to stdout into an error (and `print!` into a panic). Files are unaffected,
+/// and sockets (hub downloads) are written with MSG_NOSIGNAL by the standard library.
+fn restore_sigpipe() {
+    // SAFETY: resetting a signal disposition before any thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

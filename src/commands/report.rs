@@ -38,8 +38,9 @@ impl AnyReport {
         }
     }
 
-    fn render(&self, f: ReportFormat) -> Option<String> {
-        match (self, f) {
+    /// The report in format `f`; `None` when this kind of report has no such rendering.
+    fn render(&self, f: ReportFormat) -> Result<Option<String>> {
+        Ok(match (self, f) {
             (AnyReport::Scan(r), ReportFormat::Md) => Some(markdown::scan(r)),
             (AnyReport::Scan(r), ReportFormat::Html) => Some(html::scan(r)),
             (AnyReport::Eval(r), ReportFormat::Md) => Some(markdown::eval(r)),
@@ -47,12 +48,12 @@ impl AnyReport {
             (AnyReport::Forget(r), ReportFormat::Md) => Some(markdown::forget(r)),
             (AnyReport::Forget(r), ReportFormat::Html) => Some(html::forget(r)),
             (AnyReport::Eval(_) | AnyReport::Forget(_), ReportFormat::Sarif) => None,
-            (AnyReport::Scan(r), ReportFormat::Sarif) => {
+            (AnyReport::Scan(r), ReportFormat::Sarif) => Some(
                 serde_json::to_string_pretty(&scan_sarif(r))
-                    .ok()
-                    .map(|s| s + "\n")
-            }
-        }
+                    .map_err(|e| Error::internal(format!("SARIF rendering failed ({e})")))?
+                    + "\n",
+            ),
+        })
     }
 }
 
@@ -67,7 +68,7 @@ fn ext(f: ReportFormat) -> &'static str {
 /// Writes report.md, report.html and (for a scan's findings) report.sarif beside report.json.
 pub fn render_all(dir: &Path, any: &AnyReport) -> Result<()> {
     for &f in any.formats() {
-        if let Some(body) = any.render(f) {
+        if let Some(body) = any.render(f)? {
             write_file(&dir.join(format!("report.{}", ext(f))), &body)?;
         }
     }
@@ -209,10 +210,16 @@ pub fn run(args: &ReportArgs, quiet: bool) -> Result<i32> {
     }
     for f in formats {
         let body = any
-            .render(f)
+            .render(f)?
             .ok_or_else(|| Error::input(format!("this report has no {} rendering", ext(f))))?;
         match &args.output {
-            Some(p) if p.as_os_str() == "-" => print!("{body}"),
+            Some(p) if p.as_os_str() == "-" => {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(body.as_bytes())
+                    .and_then(|()| out.flush())
+                    .map_err(|e| Error::input(format!("cannot write to stdout ({e})")))?;
+            }
             Some(p) => write_file(p, &body)?,
             None => {
                 let p = dir.join(format!("report.{}", ext(f)));

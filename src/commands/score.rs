@@ -47,7 +47,10 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
     if args.list_signals {
         let json = serde_json::to_string_pretty(signals::SIGNALS)
             .map_err(|e| Error::internal(format!("JSON: {e}")))?;
-        println!("{json}");
+        let mut out = super::output(args.output.as_deref())?;
+        writeln!(out, "{json}")
+            .and_then(|()| out.flush())
+            .map_err(write_err(args))?;
         return Ok(0);
     }
     let input = args

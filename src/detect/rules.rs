@@ -82,6 +82,11 @@ pub struct RuleSpec {
     pub examples: Examples,
 }
 
+/// The largest `window` or `before` a rule may ask for (1 MiB). The streaming scan
+/// overlaps its chunks by twice the largest window, so an unbounded value would make it
+/// allocate without limit; the built-in rules need at most 16 KiB (key blocks).
+pub const MAX_WINDOW: usize = 1 << 20;
+
 fn default_confidence() -> f64 {
     0.8
 }
@@ -174,6 +179,14 @@ impl Rule {
             if super::engine::Shape::parse(sh).is_none() {
                 return Err(fail(format!(
                     "unknown shape {sh:?} (digits, dotted, hexcolon, alnum26, iban)"
+                )));
+            }
+        }
+        for (name, v) in [("window", spec.window), ("before", spec.before)] {
+            if v.is_some_and(|v| v > MAX_WINDOW) {
+                return Err(fail(format!(
+                    "{name} = {} is larger than the maximum of {MAX_WINDOW} bytes",
+                    v.unwrap_or_default()
                 )));
             }
         }

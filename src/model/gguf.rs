@@ -327,12 +327,23 @@ impl Gguf {
             .and_then(Value::as_u64)
             .unwrap_or(DEFAULT_ALIGNMENT)
             .max(1);
-        let data_start = (r.pos as u64).div_ceil(alignment) * alignment;
+        let file_len = mmap.len() as u64;
+        let data_start = (r.pos as u64)
+            .div_ceil(alignment)
+            .checked_mul(alignment)
+            .filter(|&s| s <= file_len)
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "alignment {alignment} puts the data beyond the end of the file"
+                ))
+            })?;
         let mut tensors = BTreeMap::new();
         for (name, ne, dtype, offset) in infos {
+            // Each dimension is bounded too: with a zero elsewhere the product stays
+            // small while a huge dimension would turn negative as an i64 shape.
             let n_elem = ne
                 .iter()
-                .try_fold(1u64, |a, &d| a.checked_mul(d))
+                .try_fold(1u64, |a, &d| a.checked_mul(d).filter(|_| d < (1u64 << 40)))
                 .filter(|&n| n < (1u64 << 40))
                 .ok_or_else(|| corrupt(format!("tensor {name} has an impossible shape {ne:?}")))?;
             let n_bytes = match dtype.block() {
@@ -348,12 +359,15 @@ impl Gguf {
                 }
                 None => 0,
             };
-            let start = data_start + offset;
-            if start + n_bytes > mmap.len() as u64 {
+            // Offsets and sizes come from the file: every sum is checked, so a crafted
+            // value can neither wrap past the bound below nor panic.
+            let start = data_start.checked_add(offset);
+            let end = start.and_then(|s| s.checked_add(n_bytes));
+            let (Some(start), Some(_)) = (start, end.filter(|&e| e <= file_len)) else {
                 return Err(corrupt(format!(
-                    "tensor {name} lies beyond the end of the file (truncated?)"
+                    "tensor {name} (offset {offset}, {n_bytes} bytes) lies beyond the end of the file (truncated?)"
                 )));
-            }
+            };
             let shape = ne.iter().rev().map(|&d| d as i64).collect();
             tensors.insert(
                 name.clone(),
@@ -630,6 +644,72 @@ mod tests {
         let y = dequantize(GgmlType::Q4_0, &b);
         assert_eq!(y[3], -8.0);
         assert_eq!(y[20], 7.0);
+    }
+
+    /// A GGUF v3 file with no metadata and one F32 tensor of `n` elements at `offset`,
+    /// followed by `data` (starting at the aligned data section).
+    fn one_tensor_file(dims: &[u64], offset: u64, data: &[u8]) -> Vec<u8> {
+        let mut b = b"GGUF".to_vec();
+        b.extend(3u32.to_le_bytes());
+        b.extend(1u64.to_le_bytes()); // tensors
+        b.extend(0u64.to_le_bytes()); // metadata pairs
+        b.extend(1u64.to_le_bytes());
+        b.push(b'w');
+        b.extend((dims.len() as u32).to_le_bytes());
+        for d in dims {
+            b.extend(d.to_le_bytes());
+        }
+        b.extend(0u32.to_le_bytes()); // F32
+        b.extend(offset.to_le_bytes());
+        while b.len() % 32 != 0 {
+            b.push(0);
+        }
+        b.extend(data);
+        b
+    }
+
+    fn open_bytes(bytes: &[u8]) -> Result<Gguf> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.gguf");
+        std::fs::write(&p, bytes).unwrap();
+        Gguf::open(&p)
+    }
+
+    #[test]
+    fn valid_tensor_reads_back() {
+        let data: Vec<u8> = [1.5f32, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let g = open_bytes(&one_tensor_file(&[2], 0, &data)).unwrap();
+        assert_eq!(g.dequantize("w").unwrap(), (vec![1.5, -2.0], vec![2]));
+    }
+
+    /// Regression: `data_start + offset` wrapped in release builds (and panicked in
+    /// debug ones), so an offset near 2^64 passed the bounds check.
+    #[test]
+    fn offset_that_wraps_is_an_input_error() {
+        let data = [0u8; 8];
+        let bytes = one_tensor_file(&[2], u64::MAX - 31, &data);
+        let err = open_bytes(&bytes)
+            .err()
+            .expect("a wrapping offset must be rejected");
+        assert!(matches!(err, Error::Input(_)), "{err}");
+        assert!(err.to_string().contains("tensor w"), "{err}");
+        assert!(err.to_string().contains("t.gguf"), "{err}");
+        // just past the end, without wrapping, is rejected too
+        let err = open_bytes(&one_tensor_file(&[2], 4, &data)).err().unwrap();
+        assert!(err.to_string().contains("beyond the end"), "{err}");
+    }
+
+    /// Regression: a zero dimension kept the element count small while another
+    /// dimension (2^64 - 1) became a negative i64 shape.
+    #[test]
+    fn huge_dimension_beside_a_zero_is_rejected() {
+        let err = open_bytes(&one_tensor_file(&[0, u64::MAX], 0, &[]))
+            .err()
+            .expect("an impossible shape must be rejected");
+        assert!(err.to_string().contains("impossible shape"), "{err}");
     }
 
     #[test]

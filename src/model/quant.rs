@@ -382,16 +382,21 @@ mod simd {
         is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
     }
 
-    /// See `dot_scalar`.
+    /// See `dot_scalar`. Safe to call with any arguments: the row count and every
+    /// length the kernel reads or writes are checked here (a violated bound panics).
     pub fn dot(rows: &Rows, x: &[f32], m: usize, out: &mut [f32], ld: usize) {
         let nb = rows.cols / BLOCK;
+        if m == 0 || rows.count == 0 {
+            return; // no products; the kernels below are instantiated for 1..=8 rows
+        }
         assert!(
             m <= 8
+                && ld >= m
                 && x.len() >= m * rows.cols
                 && rows.q.len() >= rows.count * nb * rows.qtype.quant_bytes()
                 && rows.d.len() >= rows.count * nb
                 && (rows.qtype != QType::Q4_1 || rows.mn.len() >= rows.count * nb)
-                && (rows.count == 0 || out.len() >= (rows.count - 1) * ld + m)
+                && out.len() >= (rows.count - 1) * ld + m
         );
         if !super::available() {
             return dot_scalar(rows, x, m, out, ld);
@@ -407,7 +412,8 @@ mod simd {
                 5 => kernel::<5>(rows, x, out, ld),
                 6 => kernel::<6>(rows, x, out, ld),
                 7 => kernel::<7>(rows, x, out, ld),
-                _ => kernel::<8>(rows, x, out, ld),
+                8 => kernel::<8>(rows, x, out, ld),
+                _ => unreachable!("m is checked to be 1..=8"),
             }
         }
     }
@@ -597,6 +603,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Regression: `simd::dot` took `m == 0` to its 8-row kernel, which then read 8
+    /// rows of an empty input (undefined behaviour from a safe function).
+    #[test]
+    fn dot_with_no_rows_reads_and_writes_nothing() {
+        let (rows, cols) = (3, 64);
+        let bytes = blocks(GgmlType::Q8_0, rows, cols, 5);
+        let qm = QuantMatrix::new(GgmlType::Q8_0, rows, cols, &bytes).unwrap();
+        let p = &qm.parts[0];
+        let all = Rows {
+            qtype: p.qtype,
+            q: &p.quants,
+            d: &p.scales,
+            mn: &p.mins,
+            count: rows,
+            cols,
+        };
+        let mut out = vec![7f32; 4];
+        simd::dot(&all, &[], 0, &mut out, 1);
+        assert_eq!(out, vec![7f32; 4]);
+        // nine rows, or an input shorter than the rows it names, is refused
+        let short = vec![0f32; cols];
+        let r = std::panic::catch_unwind(|| {
+            let mut o = vec![0f32; rows * 2];
+            simd::dot(&all, &short, 2, &mut o, 2)
+        });
+        assert!(r.is_err(), "an input of 1 row passed as 2 must be refused");
     }
 
     #[test]

@@ -176,12 +176,11 @@ fn sha256_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), n))
 }
 
-/// Writes a slice of plain integers as little-endian bytes, in one write.
-fn write_le<T: Copy>(path: &Path, v: &[T]) -> Result<()> {
-    // SAFETY: T is a plain integer type (u32/u64/i32/i64); the host is little-endian.
-    let bytes =
-        unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, std::mem::size_of_val(v)) };
-    std::fs::write(path, bytes).with_file(path)
+/// Writes a slice of plain integers as little-endian bytes, in one write. `Pod`
+/// admits only types without padding or pointers, so the bytes are the values
+/// (little-endian: the compile_error below keeps the host so).
+fn write_le<T: bytemuck::Pod>(path: &Path, v: &[T]) -> Result<()> {
+    std::fs::write(path, bytemuck::cast_slice::<T, u8>(v)).with_file(path)
 }
 
 /// Shards at least this long get 8-byte suffix-array entries (libsais' 32-bit output
@@ -354,6 +353,46 @@ pub struct Shard {
     tok: Option<(Mmap, Mmap)>,
 }
 
+impl Shard {
+    /// Checks the docs table against the shard, so that queries can trust it: one
+    /// entry per document, the first at 0, starts strictly increasing and inside the
+    /// text, each document preceded by a separator, file indexes in range.
+    fn check_docs(&self, n_files: usize) -> std::result::Result<(), String> {
+        let docs = as_u64s(&self.docs);
+        let text = &self.text[..];
+        if docs.is_empty() != text.is_empty() {
+            return Err(format!(
+                "{} documents for {} bytes of text",
+                docs.len() / 3,
+                text.len()
+            ));
+        }
+        let mut prev: Option<u64> = None;
+        for (i, d) in docs.chunks_exact(3).enumerate() {
+            let (start, file) = (d[0], d[1]);
+            let ok_start = match prev {
+                None => start == 0,
+                Some(p) => start > p && text.get(start as usize - 1) == Some(&SEP),
+            };
+            if !ok_start || start >= text.len() as u64 {
+                return Err(format!(
+                    "document {i} starts at {start}, out of order or outside the text"
+                ));
+            }
+            if file >= n_files as u64 {
+                return Err(format!(
+                    "document {i} names corpus file {file}, but the manifest lists {n_files}"
+                ));
+            }
+            prev = Some(start);
+        }
+        if text.last().is_some_and(|&b| b != SEP) {
+            return Err("the text does not end with a document separator".into());
+        }
+        Ok(())
+    }
+}
+
 /// An opened index.
 pub struct Index {
     pub dir: PathBuf,
@@ -416,23 +455,48 @@ impl Index {
                     format!("corrupt index: pointer width {}", s.pointer_bytes),
                 ));
             }
+            // sizes come from the manifest: products are checked, not wrapped
+            let size = |n: u64, width: u64, what: &str| {
+                n.checked_mul(width).ok_or_else(|| {
+                    Error::file(
+                        &mpath,
+                        format!(
+                            "corrupt index: shard {} has an impossible {what} count {n}",
+                            s.name
+                        ),
+                    )
+                })
+            };
             let text = map(&base.with_extension("bytes"), s.bytes)?;
-            let sa = map(&base.with_extension("sa"), s.bytes * s.pointer_bytes as u64)?;
-            let docs = map(&base.with_extension("docs"), s.documents * 24)?;
+            let sa = map(
+                &base.with_extension("sa"),
+                size(s.bytes, s.pointer_bytes as u64, "byte")?,
+            )?;
+            let docs = map(
+                &base.with_extension("docs"),
+                size(s.documents, 24, "document")?,
+            )?;
             let tok = match s.tokens {
                 Some(n) => Some((
-                    map(&base.with_extension("tok"), n * 4)?,
-                    map(&base.with_extension("tsa"), n * 4)?,
+                    map(&base.with_extension("tok"), size(n, 4, "token")?)?,
+                    map(&base.with_extension("tsa"), size(n, 4, "token")?)?,
                 )),
                 None => None,
             };
-            shards.push(Shard {
+            let shard = Shard {
                 info: s.clone(),
                 text,
                 sa,
                 docs,
                 tok,
-            });
+            };
+            shard.check_docs(manifest.files.len()).map_err(|why| {
+                Error::file(
+                    &base.with_extension("docs"),
+                    format!("corrupt index: {why}"),
+                )
+            })?;
+            shards.push(shard);
         }
         Ok(Index {
             dir: dir.to_path_buf(),
@@ -526,14 +590,24 @@ impl Index {
                 as_u64s(&s.sa)[rank as usize]
             };
             let docs = as_u64s(&s.docs);
-            let di = docs.chunks_exact(3).rposition(|d| d[0] <= pos).unwrap_or(0);
-            let d = &docs[3 * di..3 * di + 3];
-            m.file = self
-                .manifest
-                .files
-                .get(d[1] as usize)
-                .map(|f| f.path.clone());
-            m.offset = Some(d[2] + (pos - d[0]));
+            // check_docs on open: the first document starts at 0, so one is found
+            let (mut lo, mut hi) = (0, docs.len() / 3); // starts are increasing (check_docs)
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if docs[3 * mid] <= pos {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            if let Some(d) = lo.checked_sub(1).map(|i| &docs[3 * i..3 * i + 3]) {
+                m.file = self
+                    .manifest
+                    .files
+                    .get(d[1] as usize)
+                    .map(|f| f.path.clone());
+                m.offset = Some(d[2].saturating_add(pos - d[0]));
+            }
         }
         if let Some(q) = query_tokens {
             let mut best_t = 0usize;
