@@ -203,6 +203,11 @@ pub fn entropy(mean_logp: &[f32]) -> Option<f64> {
     mean(mean_logp.iter().map(|&m| -(m as f64)))
 }
 
+/// Per-token predictive entropy, from μ = E_p[log p] at each position.
+pub fn token_entropy(mean_logp: &[f32]) -> Vec<f32> {
+    mean_logp.iter().map(|m| -m).collect()
+}
+
 /// nll of the lowercased text / nll of the text.
 pub fn lowercase_ratio(nll_lower: f64, nll_mean: f64) -> f64 {
     nll_lower / nll_mean
@@ -237,27 +242,199 @@ pub struct PassValues<'a> {
     pub min_k_percent: f64,
 }
 
-/// The signals of one teacher-forced pass, by name, in `SIGNALS` order (those that
-/// need the distribution statistics only when they were computed).
-pub fn one_pass(v: &PassValues) -> Vec<(&'static str, Option<f64>)> {
-    let lp = v.logprobs;
-    let nll = nll_mean(lp);
-    let mut out = vec![
-        ("nll_mean", nll),
-        ("perplexity", nll.map(perplexity)),
-        ("zlib_ratio", nll.map(|n| zlib_ratio(n, v.text))),
-        ("min_k", min_k(lp, v.min_k_percent)),
-    ];
-    if let Some(st) = v.stats {
-        out.push(("min_k_pp", min_k_pp(lp, st.mu, st.sigma, v.min_k_percent)));
+/// One signal of one text. `NotRun`: its pass was not asked for (the field is left
+/// out of JSON); `Undefined`: the pass ran but gave no finite value (JSON null).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Measured<T = f64> {
+    #[default]
+    NotRun,
+    Undefined,
+    Value(T),
+}
+
+impl<T> Measured<T> {
+    /// A pass's result: `None` is undefined.
+    pub fn from_opt(v: Option<T>) -> Self {
+        v.map_or(Measured::Undefined, Measured::Value)
     }
-    out.push(("window_ppl", window_ppl(lp, WINDOW)));
-    if let Some(st) = v.stats {
-        out.push(("confidence", token_mean(st.confidence)));
-        out.push(("margin", token_mean(st.margin)));
-        out.push(("entropy", entropy(st.mu)));
+
+    pub fn not_run(&self) -> bool {
+        matches!(self, Measured::NotRun)
     }
-    out
+
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Measured::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Measured<f64> {
+    /// The number, when there is a finite one.
+    pub fn get(&self) -> Option<f64> {
+        self.value().copied().filter(|v| v.is_finite())
+    }
+}
+
+impl Serialize for Measured<f64> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.get() {
+            Some(v) => s.serialize_f64(v),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl Serialize for Measured<Vec<f64>> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.value() {
+            Some(v) => v.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Measured<T> {
+    /// A field that is present reads as a value or (null) as undefined; a missing
+    /// field is `NotRun` through `#[serde(default)]`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(d).map(Measured::from_opt)
+    }
+}
+
+/// Every membership signal of one text, in `SIGNALS` order: the JSON object that
+/// `score` lines, scan samples and reports carry. Made by `SignalSet::new` from the
+/// passes over the text; formulas stay in the functions above.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SignalSet {
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub nll_mean: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub perplexity: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub zlib_ratio: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub min_k: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub min_k_pp: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub window_ppl: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub confidence: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub margin: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub entropy: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub lowercase_ratio: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub ref_ratio: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub attn_entropy: Measured,
+    /// Per layer: the mean attention entropy (`score --attention`).
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub attn_entropy_layers: Measured<Vec<f64>>,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub grad_norm: Measured,
+    /// Per layer: the gradient norm (`score --gradients`).
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub grad_norm_layers: Measured<Vec<f64>>,
+}
+
+/// The passes over one text that its signals come from: the main teacher-forced
+/// pass, and each optional pass when it ran.
+pub struct Passes<'a> {
+    pub main: PassValues<'a>,
+    /// nll_mean of the lowercased text (`lowercase_ratio`).
+    pub lowercase_nll: Option<Option<f64>>,
+    /// (nll_mean under the target, nll_mean under the reference model) of the same
+    /// text (`ref_ratio`); the target's may cover more than `main` (a scan sample's
+    /// prompt and continuation).
+    pub reference: Option<(Option<f64>, Option<f64>)>,
+    /// Per-layer attention entropies (`attn_entropy`).
+    pub attention: Option<&'a [f64]>,
+    /// The gradient norm and its per-layer norms (`grad_norm`).
+    pub gradients: Option<Option<(f64, Vec<f64>)>>,
+}
+
+impl<'a> Passes<'a> {
+    /// Only the main pass.
+    pub fn main(main: PassValues<'a>) -> Self {
+        Passes {
+            main,
+            lowercase_nll: None,
+            reference: None,
+            attention: None,
+            gradients: None,
+        }
+    }
+}
+
+impl SignalSet {
+    /// The signals of one text from its passes.
+    pub fn new(p: Passes) -> SignalSet {
+        let v = &p.main;
+        let lp = v.logprobs;
+        let nll = nll_mean(lp);
+        let m = Measured::from_opt;
+        let mut s = SignalSet {
+            nll_mean: m(nll),
+            perplexity: m(nll.map(perplexity)),
+            zlib_ratio: m(nll.map(|n| zlib_ratio(n, v.text))),
+            min_k: m(min_k(lp, v.min_k_percent)),
+            window_ppl: m(window_ppl(lp, WINDOW)),
+            ..SignalSet::default()
+        };
+        if let Some(st) = v.stats {
+            s.min_k_pp = m(min_k_pp(lp, st.mu, st.sigma, v.min_k_percent));
+            s.confidence = m(token_mean(st.confidence));
+            s.margin = m(token_mean(st.margin));
+            s.entropy = m(entropy(st.mu));
+        }
+        if let Some(lower) = p.lowercase_nll {
+            s.lowercase_ratio = m(lower.zip(nll).map(|(l, n)| lowercase_ratio(l, n)));
+        }
+        if let Some((target, reference)) = p.reference {
+            s.ref_ratio = m(target.zip(reference).map(|(t, r)| ref_ratio(t, r)));
+        }
+        if let Some(layers) = p.attention {
+            s.attn_entropy = m(attn_entropy(layers));
+            s.attn_entropy_layers = Measured::Value(layers.to_vec());
+        }
+        if let Some(g) = p.gradients {
+            s.grad_norm = m(g.as_ref().map(|g| g.0));
+            s.grad_norm_layers = Measured::from_opt(g.map(|g| g.1));
+        }
+        s
+    }
+
+    /// Signal `name` (a `SIGNALS` name); `NotRun` for an unknown name.
+    pub fn slot(&self, name: &str) -> &Measured {
+        const NOT_RUN: &Measured = &Measured::NotRun;
+        match name {
+            "nll_mean" => &self.nll_mean,
+            "perplexity" => &self.perplexity,
+            "zlib_ratio" => &self.zlib_ratio,
+            "min_k" => &self.min_k,
+            "min_k_pp" => &self.min_k_pp,
+            "window_ppl" => &self.window_ppl,
+            "confidence" => &self.confidence,
+            "margin" => &self.margin,
+            "entropy" => &self.entropy,
+            "lowercase_ratio" => &self.lowercase_ratio,
+            "ref_ratio" => &self.ref_ratio,
+            "attn_entropy" => &self.attn_entropy,
+            "grad_norm" => &self.grad_norm,
+            _ => NOT_RUN,
+        }
+    }
+
+    /// The finite value of signal `name`, if any.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.slot(name).get()
+    }
 }
 
 #[cfg(test)]
@@ -344,6 +521,68 @@ mod tests {
         assert!(close(lowercase_ratio(3.0, 2.0), 1.5));
         assert!(close(ref_ratio(1.0, 4.0), 0.25));
         assert!(close(attn_entropy(&[1.0, 2.0, 3.0]).unwrap(), 2.0));
+    }
+
+    /// Every named field of `SignalSet` is a `SIGNALS` entry reachable by `slot`,
+    /// and JSON keeps `SIGNALS` order, null for undefined, nothing for not run.
+    #[test]
+    fn signal_set_fields_follow_signals() {
+        let lp = [-1.0f32, -2.0, -0.5];
+        let st = DistStats {
+            mu: &[-1.5, -1.5, -1.5],
+            sigma: &[1.0, 1.0, 0.0],
+            confidence: &[0.5, 0.4, 0.9],
+            margin: &[0.1, -0.2, 0.3],
+        };
+        let layers = [1.0, 3.0];
+        let set = SignalSet::new(Passes {
+            main: PassValues {
+                logprobs: &lp,
+                stats: Some(st),
+                text: "abc",
+                min_k_percent: 20.0,
+            },
+            lowercase_nll: Some(None),
+            reference: Some((Some(2.0), Some(4.0))),
+            attention: Some(&layers),
+            gradients: Some(Some((0.5, vec![0.25]))),
+        });
+        let v = serde_json::to_value(&set).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let mut want: Vec<String> = SIGNALS.iter().map(|d| d.name.to_string()).collect();
+        want.insert(
+            want.iter().position(|n| n == "attn_entropy").unwrap() + 1,
+            "attn_entropy_layers".into(),
+        );
+        want.push("grad_norm_layers".into());
+        assert_eq!(keys, want.iter().collect::<Vec<_>>());
+        for d in SIGNALS {
+            assert!(!set.slot(d.name).not_run(), "{}", d.name);
+        }
+        assert_eq!(v["lowercase_ratio"], serde_json::Value::Null);
+        assert_eq!(set.get("ref_ratio"), Some(0.5));
+        assert_eq!(set.get("attn_entropy"), Some(2.0));
+        let back: SignalSet = serde_json::from_value(v).unwrap();
+        assert_eq!(back, set);
+        // only the main pass without statistics: the optional fields are absent
+        let basic = SignalSet::new(Passes::main(PassValues {
+            logprobs: &lp,
+            stats: None,
+            text: "abc",
+            min_k_percent: 20.0,
+        }));
+        let v = serde_json::to_value(&basic).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "nll_mean",
+                "perplexity",
+                "zlib_ratio",
+                "min_k",
+                "window_ppl"
+            ]
+        );
     }
 
     #[test]

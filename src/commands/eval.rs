@@ -15,7 +15,7 @@ use crate::report::schema::{
     self, Audit, CanaryExposure, EvalReport, NeymanPearson, SignalEval, TprAtFprItem,
 };
 use crate::scorer::{ScoreOptions, Scorer};
-use crate::signals::{self, Direction};
+use crate::signals::{self, Direction, SignalSet};
 use crate::stats;
 
 /// FPR targets reported for every signal.
@@ -81,10 +81,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
 
     let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
         .iter()
-        .filter(|d| {
-            rows.iter()
-                .any(|r| r.get(d.name).is_some_and(|v| !v.is_null()))
-        })
+        .filter(|d| rows.iter().any(|r| r.get(d.name).is_some()))
         .map(|d| (d.name, d.direction))
         .collect();
     let mut evals: Vec<SignalEval> = Vec::new();
@@ -105,7 +102,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
                 names
                     .iter()
                     .zip(&means)
-                    .map(|((n, _), m)| r.get(*n).and_then(Value::as_f64).unwrap_or(*m))
+                    .map(|((n, _), m)| r.get(n).unwrap_or(*m))
                     .collect()
             })
             .collect()
@@ -182,10 +179,8 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
 }
 
 /// The values of signal `n` over the rows that have one.
-fn column(rows: &[Map<String, Value>], n: &str) -> Vec<f64> {
-    rows.iter()
-        .filter_map(|r| r.get(n).and_then(Value::as_f64))
-        .collect()
+fn column(rows: &[SignalSet], n: &str) -> Vec<f64> {
+    rows.iter().filter_map(|r| r.get(n)).collect()
 }
 
 fn path_str(p: &Option<PathBuf>) -> String {
@@ -202,7 +197,7 @@ fn signal_rows(
     texts: &[&str],
     a: &EvalArgs,
     quiet: bool,
-) -> Result<Vec<Map<String, Value>>> {
+) -> Result<Vec<SignalSet>> {
     let opts = |stats: bool| ScoreOptions {
         batch_size: a.batch_size,
         max_tokens: None,
@@ -221,31 +216,25 @@ fn signal_rows(
         Some(r) => Some(Scorer::new(r, opts(false))?.score(texts, |_, _| {})?),
         None => None,
     };
-    let num = super::num;
     Ok(scored
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let mut m = super::pass_signals(
-                &s.token_logprobs,
-                s.stats.as_ref().map(|st| st.view()),
-                texts[i],
-                a.min_k,
-            );
-            let nll = signals::nll_mean(&s.token_logprobs);
-            let low = signals::nll_mean(&lowered[i].token_logprobs);
-            m.insert(
-                "lowercase_ratio".into(),
-                num(low.zip(nll).map(|(l, n)| signals::lowercase_ratio(l, n))),
-            );
-            if let Some(r) = &ref_scored {
-                let rn = signals::nll_mean(&r[i].token_logprobs);
-                m.insert(
-                    "ref_ratio".into(),
-                    num(nll.zip(rn).map(|(n, r)| signals::ref_ratio(n, r))),
-                );
-            }
-            m
+            SignalSet::new(signals::Passes {
+                lowercase_nll: Some(signals::nll_mean(&lowered[i].token_logprobs)),
+                reference: ref_scored.as_ref().map(|r| {
+                    (
+                        signals::nll_mean(&s.token_logprobs),
+                        signals::nll_mean(&r[i].token_logprobs),
+                    )
+                }),
+                ..signals::Passes::main(signals::PassValues {
+                    logprobs: &s.token_logprobs,
+                    stats: s.stats.as_ref().map(|st| st.view()),
+                    text: texts[i],
+                    min_k_percent: a.min_k,
+                })
+            })
         })
         .collect())
 }
@@ -300,8 +289,8 @@ fn audit(
     eps: f64,
     delta: f64,
     names: &[(&'static str, Direction)],
-    m_rows: &[Map<String, Value>],
-    n_rows: &[Map<String, Value>],
+    m_rows: &[SignalSet],
+    n_rows: &[SignalSet],
     cm: &[f64],
     cn: &[f64],
     evals: &[SignalEval],

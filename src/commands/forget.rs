@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::cli::ForgetArgs;
 use crate::detect::{rules, Engine};
@@ -21,7 +21,7 @@ use crate::report::schema::{
     self, AttributeResult, ExtractionAttempt, ForgetReport, ForgetSummary, ForgetTest, RecordResult,
 };
 use crate::scorer::{ScoreOptions, Scorer};
-use crate::signals::{self, Direction};
+use crate::signals::{self, Direction, SignalSet};
 use crate::stats::{self, SplitMix};
 
 /// The membership signals tested (plus `ref_ratio` with a reference model).
@@ -314,11 +314,11 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     if reference.is_some() {
         tested.extend(signals::def("ref_ratio"));
     }
-    // signal values of texts, as maps
-    let values = |texts: &[String]| -> Result<Vec<Map<String, Value>>> {
+    // the signals of texts
+    let values = |texts: &[String]| -> Result<Vec<SignalSet>> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let scored = scorer.score(&refs, |_, _| {})?;
-        let ref_nll = match &ref_scorer {
+        let ref_scored = match &ref_scorer {
             Some(rs) => Some(rs.score(&refs, |_, _| {})?),
             None => None,
         };
@@ -326,19 +326,20 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let mut m = super::pass_signals(
-                    &s.token_logprobs,
-                    s.stats.as_ref().map(|st| st.view()),
-                    &texts[i],
-                    signals::DEFAULT_MIN_K,
-                );
-                if let Some(r) = &ref_nll {
-                    let v = signals::nll_mean(&s.token_logprobs)
-                        .zip(signals::nll_mean(&r[i].token_logprobs))
-                        .map(|(n, r)| signals::ref_ratio(n, r));
-                    m.insert("ref_ratio".into(), super::num(v));
-                }
-                m
+                SignalSet::new(signals::Passes {
+                    reference: ref_scored.as_ref().map(|r| {
+                        (
+                            signals::nll_mean(&s.token_logprobs),
+                            signals::nll_mean(&r[i].token_logprobs),
+                        )
+                    }),
+                    ..signals::Passes::main(signals::PassValues {
+                        logprobs: &s.token_logprobs,
+                        stats: s.stats.as_ref().map(|st| st.view()),
+                        text: &texts[i],
+                        min_k_percent: signals::DEFAULT_MIN_K,
+                    })
+                })
             })
             .collect())
     };
@@ -350,7 +351,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     };
 
     let pb = super::progress_bar(records.len() as u64, quiet, "records");
-    let mut builtin: Option<Vec<Map<String, Value>>> = None;
+    let mut builtin: Option<Vec<SignalSet>> = None;
     let mut results = Vec::new();
     for (ri, r) in records.iter().enumerate() {
         let mut rng = SplitMix(args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -386,11 +387,8 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         };
         let mut tests = Vec::new();
         for d in &tested {
-            let x = own.get(d.name).and_then(Value::as_f64);
-            let null: Vec<f64> = null_rows
-                .iter()
-                .filter_map(|m| m.get(d.name).and_then(Value::as_f64))
-                .collect();
+            let x = own.get(d.name);
+            let null: Vec<f64> = null_rows.iter().filter_map(|m| m.get(d.name)).collect();
             let (p, pe) = match x {
                 Some(x) => p_values(x, &null, d.direction),
                 None => (None, None),

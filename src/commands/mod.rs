@@ -176,31 +176,6 @@ pub fn dir_name(d: crate::signals::Direction) -> &'static str {
     }
 }
 
-/// A JSON number, or null for a missing or non-finite value.
-pub fn num(v: Option<f64>) -> serde_json::Value {
-    v.filter(|x| x.is_finite())
-        .map(serde_json::Value::from)
-        .unwrap_or(serde_json::Value::Null)
-}
-
-/// The one-pass signals of a scored text as a JSON map.
-pub fn pass_signals(
-    lp: &[f32],
-    stats: Option<crate::signals::DistStats>,
-    text: &str,
-    min_k: f64,
-) -> serde_json::Map<String, serde_json::Value> {
-    crate::signals::one_pass(&crate::signals::PassValues {
-        logprobs: lp,
-        stats,
-        text,
-        min_k_percent: min_k,
-    })
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), num(v)))
-    .collect()
-}
-
 /// The `--reference-model`, when one is given (same device, dtype and threads).
 pub fn load_reference(
     args: &ModelArgs,

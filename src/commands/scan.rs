@@ -20,9 +20,10 @@ use crate::error::{Error, IoContext, Result};
 use crate::generate::{generate, SampleOptions};
 use crate::model::{chat, LanguageModel, Model};
 use crate::prompts::{self, Prompt};
+use crate::report::rows::{Reason, SampleRow};
 use crate::report::schema::{self, Calibration, FindingItem, ScanReport};
 use crate::scorer::{ScoreOptions, Scorer};
-use crate::signals::{self, Direction};
+use crate::signals::{self, Direction, SignalSet};
 
 /// Signals a scan can flag on, besides those needing --reference-model/--attention.
 const FLAGGABLE: &[&str] = &[
@@ -179,7 +180,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         let rows = ctx.run_batch(b, batch, &opts, &calibration)?;
         let mut buf = Vec::new();
         for r in &rows {
-            new_tokens += r["n_new_tokens"].as_u64().unwrap_or(0) as usize;
+            new_tokens += r.n_new_tokens;
             serde_json::to_writer(&mut buf, r)
                 .map_err(|e| Error::internal(format!("JSON: {e}")))?;
             buf.push(b'\n');
@@ -218,8 +219,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
             s.samples,
             s.prompts,
             s.memorized,
-            s.findings.get("secret").and_then(Value::as_u64).unwrap_or(0),
-            s.findings.get("pii").and_then(Value::as_u64).unwrap_or(0),
+            s.findings.secret,
+            s.findings.pii,
             out_dir.display()
         );
     }
@@ -471,18 +472,24 @@ fn batch_seed(seed: u64, batch: usize) -> u64 {
 }
 
 /// The complete batches already in samples.jsonl (rewriting the file without a torn
-/// tail), and how many there are.
-fn resume(path: &Path, units: &[(usize, usize)], batch_size: usize) -> Result<(Vec<Value>, usize)> {
+/// tail), and how many there are. A line that is not JSON ends what is kept (a torn
+/// write); a JSON line that is not a sample row is an error: the file was changed.
+fn resume(
+    path: &Path,
+    units: &[(usize, usize)],
+    batch_size: usize,
+) -> Result<(Vec<SampleRow>, usize)> {
     let Ok(body) = std::fs::read(path) else {
         return Ok((Vec::new(), 0));
     };
-    let mut by_batch: BTreeMap<usize, Vec<(Value, &[u8])>> = BTreeMap::new();
-    for line in body.split(|&b| b == b'\n') {
+    let mut by_batch: BTreeMap<usize, Vec<(SampleRow, &[u8])>> = BTreeMap::new();
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
         let Ok(v) = serde_json::from_slice::<Value>(line) else {
             break; // a torn last line (or anything after it) is dropped
         };
-        let Some(b) = v["batch"].as_u64() else { break };
-        by_batch.entry(b as usize).or_default().push((v, line));
+        let row: SampleRow = serde_json::from_value(v)
+            .map_err(|e| Error::file(path, format!("line {}: not a sample row ({e})", i + 1)))?;
+        by_batch.entry(row.batch).or_default().push((row, line));
     }
     let mut kept = Vec::new();
     // the kept lines byte for byte (not re-serialized)
@@ -615,7 +622,7 @@ fn calibrate(
             ..opts.clone()
         };
         for row in cctx.run_batch(b, batch, &o, &off)? {
-            if let Some(v) = row["signals"][d.name].as_f64() {
+            if let Some(v) = row.signals.get(d.name) {
                 values.push(v);
             }
         }
@@ -675,7 +682,7 @@ impl BatchContext<'_> {
         batch: &[(usize, usize)],
         opts: &SampleOptions,
         cal: &Cal,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<SampleRow>> {
         let a = self.args;
         let tok = self.model.tokenizer();
         let prompt_ids: Vec<Vec<u32>> = batch
@@ -727,16 +734,18 @@ impl BatchContext<'_> {
                     margin: tail(&st.margin, from),
                 }
             });
-            let mut sig = super::pass_signals(lp, stats, ctext, a.min_k);
-            if let Some(r) = &ref_nll {
-                let v = signals::nll_mean(&s.token_logprobs)
-                    .zip(r[j])
-                    .map(|(n, r)| signals::ref_ratio(n, r));
-                sig.insert("ref_ratio".into(), super::num(v));
-            }
-            if let Some(l) = &s.attn_entropy_layers {
-                sig.insert("attn_entropy".into(), super::num(signals::attn_entropy(l)));
-            }
+            let sig = SignalSet::new(signals::Passes {
+                reference: ref_nll
+                    .as_ref()
+                    .map(|r| (signals::nll_mean(&s.token_logprobs), r[j])),
+                attention: s.attn_entropy_layers.as_deref(),
+                ..signals::Passes::main(signals::PassValues {
+                    logprobs: lp,
+                    stats,
+                    text: ctext,
+                    min_k_percent: a.min_k,
+                })
+            });
             let id = format!("{}#{k}", p.id);
             let full_text = format!("{ptext}{ctext}");
             let pbytes = ptext.len();
@@ -746,19 +755,16 @@ impl BatchContext<'_> {
                 .into_iter()
                 .filter(|f| f.end > pbytes)
                 .collect();
-            let mut reasons: Vec<&str> = Vec::new();
-            for (cat, name) in [(Category::Secret, "secret"), (Category::Pii, "pii")] {
+            let mut reasons: Vec<Reason> = Vec::new();
+            for (cat, reason) in [
+                (Category::Secret, Reason::Secret),
+                (Category::Pii, Reason::Pii),
+            ] {
                 if found.iter().any(|f| f.category == cat) {
-                    reasons.push(name);
+                    reasons.push(reason);
                 }
             }
-            let mut row = Map::new();
-            row.insert("batch".into(), json!(b));
-            row.insert("id".into(), json!(id));
-            row.insert("prompt_id".into(), json!(p.id));
-            row.insert("set".into(), json!(p.set));
-            row.insert("tags".into(), json!(p.tags));
-            row.insert("sample".into(), json!(k));
+            let mut verbatim = None;
             if let Some((index, itok)) = self.corpus {
                 let toks = match itok {
                     Some(t) => Some(t.encode_plain(ctext)?),
@@ -770,13 +776,11 @@ impl BatchContext<'_> {
                     None => m.longest_match_bytes >= 4 * a.verbatim_tokens,
                 };
                 if hit {
-                    reasons.push("verbatim");
+                    reasons.push(Reason::Verbatim);
                 }
-                row.insert("longest_match_bytes".into(), json!(m.longest_match_bytes));
-                if let Some(t) = m.longest_match_tokens {
-                    row.insert("longest_match_tokens".into(), json!(t));
-                }
+                verbatim = Some(m);
             }
+            let mut suffix = None;
             if let Some(truth) = &p.truth {
                 let n = gens[j]
                     .tokens
@@ -786,13 +790,12 @@ impl BatchContext<'_> {
                     .count();
                 let need = a.verbatim_tokens.min(truth.len()).min(a.max_new_tokens);
                 if n >= need {
-                    reasons.push("suffix");
+                    reasons.push(Reason::Suffix);
                 }
-                row.insert("suffix_match_tokens".into(), json!(n));
-                row.insert("truth_tokens".into(), json!(truth.len()));
+                suffix = Some((n, truth.len()));
             }
-            if cal.flags(sig.get(&a.flag_signal).and_then(Value::as_f64)) {
-                reasons.push("signal");
+            if cal.flags(sig.get(&a.flag_signal)) {
+                reasons.push(Reason::Signal);
             }
             let findings: Vec<FindingItem> = found
                 .iter()
@@ -819,18 +822,26 @@ impl BatchContext<'_> {
             } else {
                 masked_text(&full_text, &found)
             };
-            row.insert("prompt_bytes".into(), json!(pbytes));
-            row.insert("text".into(), json!(shown));
-            row.insert("n_new_tokens".into(), json!(gens[j].tokens.len()));
-            row.insert("stopped".into(), json!(gens[j].stopped));
-            row.insert("signals".into(), Value::Object(sig));
-            row.insert(
-                "findings".into(),
-                serde_json::to_value(&findings).map_err(json_err)?,
-            );
-            row.insert("memorized".into(), json!(!reasons.is_empty()));
-            row.insert("reasons".into(), json!(reasons));
-            rows.push(Value::Object(row));
+            rows.push(SampleRow {
+                batch: b,
+                id,
+                prompt_id: p.id.clone(),
+                set: p.set.clone(),
+                tags: p.tags.clone(),
+                sample: k,
+                longest_match_bytes: verbatim.as_ref().map(|m| m.longest_match_bytes),
+                longest_match_tokens: verbatim.as_ref().and_then(|m| m.longest_match_tokens),
+                suffix_match_tokens: suffix.map(|s| s.0),
+                truth_tokens: suffix.map(|s| s.1),
+                prompt_bytes: pbytes,
+                text: shown,
+                n_new_tokens: gens[j].tokens.len(),
+                stopped: gens[j].stopped,
+                signals: sig,
+                findings,
+                memorized: !reasons.is_empty(),
+                reasons,
+            });
         }
         Ok(rows)
     }
@@ -861,36 +872,36 @@ struct BuildInputs<'a> {
     model: &'a Model,
     model_hash: String,
     prompts: usize,
-    lines: Vec<Value>,
+    lines: Vec<SampleRow>,
     calibration: Cal,
     seconds: f64,
     new_tokens_this_run: usize,
 }
 
 fn build_report(i: BuildInputs) -> Result<ScanReport> {
-    use crate::report::schema::{Histogram, SampleItem, ScanSummary, SignalSummary, TopItem};
+    use crate::report::schema::{
+        CategoryCounts, ExactSuffix, Histogram, ReasonCounts, SampleItem, ScanSummary, SetCounts,
+        SignalSummary, TopItem,
+    };
     let a = i.args;
     let mut items: Vec<SampleItem> = Vec::with_capacity(i.lines.len());
     let mut findings: Vec<FindingItem> = Vec::new();
-    for l in &i.lines {
-        let f: Vec<FindingItem> =
-            serde_json::from_value(l["findings"].clone()).map_err(json_err)?;
-        findings.extend(f);
-        let text = l["text"].as_str().unwrap_or_default().to_string();
+    for l in i.lines {
+        findings.extend(l.findings);
         items.push(SampleItem {
-            id: l["id"].as_str().unwrap_or_default().into(),
-            prompt_id: l["prompt_id"].as_str().unwrap_or_default().into(),
-            set: l["set"].as_str().unwrap_or_default().into(),
-            prompt_bytes: l["prompt_bytes"].as_u64().unwrap_or(0) as usize,
-            text,
-            n_new_tokens: l["n_new_tokens"].as_u64().unwrap_or(0) as usize,
-            memorized: l["memorized"].as_bool().unwrap_or(false),
-            reasons: serde_json::from_value(l["reasons"].clone()).unwrap_or_default(),
+            id: l.id,
+            prompt_id: l.prompt_id,
+            set: l.set,
+            prompt_bytes: l.prompt_bytes,
+            text: l.text,
+            n_new_tokens: l.n_new_tokens,
+            memorized: l.memorized,
+            reasons: l.reasons,
             group: 0,
-            signals: l["signals"].as_object().cloned().unwrap_or_default(),
-            longest_match_tokens: l["longest_match_tokens"].as_u64().map(|v| v as usize),
-            longest_match_bytes: l["longest_match_bytes"].as_u64().map(|v| v as usize),
-            suffix_match_tokens: l["suffix_match_tokens"].as_u64().map(|v| v as usize),
+            signals: l.signals,
+            longest_match_tokens: l.longest_match_tokens,
+            longest_match_bytes: l.longest_match_bytes,
+            suffix_match_tokens: l.suffix_match_tokens,
         });
     }
     let conts: Vec<&str> = items
@@ -910,7 +921,7 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
 
     let mut sig_names: Vec<&'static signals::SignalDef> = Vec::new();
     for d in signals::SIGNALS {
-        if items.iter().any(|s| s.signals.contains_key(d.name)) {
+        if items.iter().any(|s| !s.signals.slot(d.name).not_run()) {
             sig_names.push(d);
         }
     }
@@ -920,12 +931,7 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
             let mut vals: Vec<(f64, usize)> = items
                 .iter()
                 .enumerate()
-                .filter_map(|(k, s)| {
-                    s.signals
-                        .get(d.name)
-                        .and_then(Value::as_f64)
-                        .map(|v| (v, k))
-                })
+                .filter_map(|(k, s)| s.signals.get(d.name).map(|v| (v, k)))
                 .collect();
             let raw: Vec<f64> = vals.iter().map(|v| v.0).collect();
             vals.sort_by(|x, y| match d.direction {
@@ -957,46 +963,35 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
         })
         .collect();
 
-    let count_reason = |r: &str| {
-        items
-            .iter()
-            .filter(|s| s.reasons.iter().any(|x| x == r))
-            .count()
+    let count_reason = |r: Reason| items.iter().filter(|s| s.reasons.contains(&r)).count();
+    let by_reason = ReasonCounts {
+        secret: count_reason(Reason::Secret),
+        pii: count_reason(Reason::Pii),
+        verbatim: count_reason(Reason::Verbatim),
+        suffix: count_reason(Reason::Suffix),
+        signal: count_reason(Reason::Signal),
     };
-    let mut by_reason = Map::new();
-    for r in ["secret", "pii", "verbatim", "suffix", "signal"] {
-        by_reason.insert(r.into(), json!(count_reason(r)));
-    }
-    let mut fcount = Map::new();
-    let mut distinct = Map::new();
-    for c in ["secret", "pii"] {
+    let counts = |c: &str| {
         let fs: Vec<&FindingItem> = findings.iter().filter(|f| f.category == c).collect();
-        fcount.insert(c.into(), json!(fs.len()));
         let mut fp: Vec<&str> = fs.iter().map(|f| f.fingerprint.as_str()).collect();
         fp.sort_unstable();
         fp.dedup();
-        distinct.insert(c.into(), json!(fp.len()));
-    }
-    let mut by_set: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        (fs.len(), fp.len())
+    };
+    let ((secret, secret_distinct), (pii, pii_distinct)) = (counts("secret"), counts("pii"));
+    let mut by_set: BTreeMap<String, SetCounts> = BTreeMap::new();
     for s in &items {
         let e = by_set.entry(s.set.clone()).or_default();
-        e.0 += 1;
-        e.1 += usize::from(s.memorized);
+        e.samples += 1;
+        e.memorized += usize::from(s.memorized);
     }
-    let exact_suffix = items
-        .iter()
-        .any(|s| s.suffix_match_tokens.is_some())
-        .then(|| {
-            let m: Vec<usize> = items.iter().filter_map(|s| s.suffix_match_tokens).collect();
-            let mut o = Map::new();
-            o.insert("samples".into(), json!(m.len()));
-            o.insert(
-                "mean_match_tokens".into(),
-                json!(m.iter().sum::<usize>() as f64 / m.len().max(1) as f64),
-            );
-            o.insert("extracted".into(), json!(count_reason("suffix")));
-            o
-        });
+    let suffix_matches: Vec<usize> = items.iter().filter_map(|s| s.suffix_match_tokens).collect();
+    let exact_suffix = (!suffix_matches.is_empty()).then(|| ExactSuffix {
+        samples: suffix_matches.len(),
+        mean_match_tokens: suffix_matches.iter().sum::<usize>() as f64
+            / suffix_matches.len() as f64,
+        extracted: count_reason(Reason::Suffix),
+    });
     let generated: usize = items.iter().map(|s| s.n_new_tokens).sum();
     let summary = ScanSummary {
         prompts: i.prompts,
@@ -1007,13 +1002,13 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
             / 10.0,
         memorized: items.iter().filter(|s| s.memorized).count(),
         by_reason,
-        findings: fcount,
-        distinct_values: distinct,
+        findings: CategoryCounts { secret, pii },
+        distinct_values: CategoryCounts {
+            secret: secret_distinct,
+            pii: pii_distinct,
+        },
         near_duplicate_groups: n_groups,
-        by_set: by_set
-            .into_iter()
-            .map(|(k, (n, m))| (k, json!({"samples": n, "memorized": m})))
-            .collect(),
+        by_set,
         exact_suffix,
     };
     Ok(ScanReport {
@@ -1068,16 +1063,12 @@ fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
 
 /// 1 when a sample has what --fail-on names.
 fn exit_code(r: &ScanReport, fail_on: ScanFailOn) -> i32 {
-    let has = |reason: &str| {
-        r.items
-            .iter()
-            .any(|s| s.reasons.iter().any(|x| x == reason))
-    };
+    let has = |reason: Reason| r.items.iter().any(|s| s.reasons.contains(&reason));
     let hit = match fail_on {
         ScanFailOn::None => false,
-        ScanFailOn::Secret => has("secret"),
-        ScanFailOn::Pii => has("pii"),
-        ScanFailOn::Verbatim => has("verbatim") || has("suffix"),
+        ScanFailOn::Secret => has(Reason::Secret),
+        ScanFailOn::Pii => has(Reason::Pii),
+        ScanFailOn::Verbatim => has(Reason::Verbatim) || has(Reason::Suffix),
         ScanFailOn::Memorized => r.items.iter().any(|s| s.memorized),
     };
     if hit {

@@ -10,6 +10,7 @@ use crate::cli::ScoreArgs;
 use crate::error::{Error, Result};
 use crate::input::{read_texts, TextRecord};
 use crate::model::LanguageModel;
+use crate::report::rows::{ScoreLine, TokenDetail, TokenDistribution};
 use crate::scorer::{self, ScoreOptions, ScoredText, Scorer};
 use crate::signals;
 
@@ -124,7 +125,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
             }
         }
         for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
-            let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)))
+            let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)?))
                 .map_err(|e| Error::internal(format!("JSON: {e}")))?;
             writeln!(out, "{line}").map_err(write_err(args))?;
         }
@@ -151,106 +152,64 @@ fn write_err(args: &ScoreArgs) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-fn num(v: Option<f64>) -> Value {
-    v.filter(|x| x.is_finite())
-        .map(Value::from)
-        .unwrap_or(Value::Null)
-}
-
-/// The output line of one text: id, carried fields, then the signals.
+/// The output line of one text: id, carried fields, then the signals. A carried
+/// field with the name of one memscan writes keeps its place and takes memscan's value.
 fn row(
     rec: &TextRecord,
     s: &ScoredText,
     e: &Extra,
     model: &dyn LanguageModel,
     args: &ScoreArgs,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), rec.id.clone());
-    for (k, v) in &rec.extra {
-        m.insert(k.clone(), v.clone());
-    }
-    let nll = signals::nll_mean(&s.token_logprobs);
-    m.insert("n_tokens".into(), Value::from(s.token_ids.len()));
-    let stats = s.stats.as_ref().map(|st| st.view());
-    for (name, v) in signals::one_pass(&signals::PassValues {
-        logprobs: &s.token_logprobs,
-        stats,
-        text: &rec.text,
-        min_k_percent: args.min_k,
-    }) {
-        m.insert(name.into(), num(v));
-    }
-    if args.lowercase {
-        m.insert(
-            "lowercase_ratio".into(),
-            num(e
-                .nll_lower
-                .zip(nll)
-                .map(|(l, n)| signals::lowercase_ratio(l, n))),
-        );
-    }
-    if args.reference_model.is_some() {
-        m.insert(
-            "ref_ratio".into(),
-            num(nll.zip(e.nll_ref).map(|(n, r)| signals::ref_ratio(n, r))),
-        );
-    }
-    if let Some(layers) = &s.attn_entropy_layers {
-        m.insert("attn_entropy".into(), num(signals::attn_entropy(layers)));
-        m.insert("attn_entropy_layers".into(), Value::from(layers.clone()));
-    }
-    if args.gradients {
-        m.insert("grad_norm".into(), num(e.grad.as_ref().map(|g| g.0)));
-        m.insert(
-            "grad_norm_layers".into(),
-            e.grad
-                .as_ref()
-                .map(|g| Value::from(g.1.clone()))
-                .unwrap_or(Value::Null),
-        );
-    }
-    if let Some(v) = &e.verbatim {
-        m.insert(
-            "longest_match_bytes".into(),
-            Value::from(v.longest_match_bytes),
-        );
-        if let Some(t) = v.longest_match_tokens {
-            m.insert("longest_match_tokens".into(), Value::from(t));
+) -> Result<Map<String, Value>> {
+    let signals = signals::SignalSet::new(signals::Passes {
+        main: signals::PassValues {
+            logprobs: &s.token_logprobs,
+            stats: s.stats.as_ref().map(|st| st.view()),
+            text: &rec.text,
+            min_k_percent: args.min_k,
+        },
+        lowercase_nll: args.lowercase.then_some(e.nll_lower),
+        reference: args
+            .reference_model
+            .is_some()
+            .then(|| (signals::nll_mean(&s.token_logprobs), e.nll_ref)),
+        attention: s.attn_entropy_layers.as_deref(),
+        gradients: args.gradients.then(|| e.grad.clone()),
+    });
+    let tokens = args.tokens.then(|| {
+        let tok = model.tokenizer();
+        TokenDetail {
+            token_ids: s.token_ids.clone(),
+            tokens: s.token_ids.iter().map(|&id| tok.id_to_token(id)).collect(),
+            token_logprobs: s.token_logprobs.clone(),
+            distribution: s.stats.as_ref().map(|st| TokenDistribution {
+                token_confidence: st.confidence.clone(),
+                token_margin: st.margin.clone(),
+                token_entropy: signals::token_entropy(&st.mean_logp),
+                token_mu: st.mean_logp.clone(),
+                token_sigma: st.std_logp.clone(),
+            }),
         }
-        let flagged = match v.longest_match_tokens {
+    });
+    let v = e.verbatim.as_ref();
+    let line = ScoreLine {
+        n_tokens: s.token_ids.len(),
+        signals,
+        longest_match_bytes: v.map(|v| v.longest_match_bytes),
+        longest_match_tokens: v.and_then(|v| v.longest_match_tokens),
+        verbatim: v.map(|v| match v.longest_match_tokens {
             Some(t) => t >= args.verbatim_tokens,
             None => v.longest_match_bytes >= 4 * args.verbatim_tokens,
-        };
-        m.insert("verbatim".into(), Value::Bool(flagged));
+        }),
+        truncated: s.truncated,
+        tokens,
+    };
+    let mut m = Map::new();
+    m.insert("id".into(), rec.id.clone());
+    m.extend(rec.extra.clone());
+    match serde_json::to_value(&line) {
+        Ok(Value::Object(fields)) => m.extend(fields),
+        other => return Err(Error::internal(format!("score line: {other:?}"))),
     }
-    if s.truncated {
-        m.insert("truncated".into(), Value::Bool(true));
-    }
-    if args.tokens {
-        let tok = model.tokenizer();
-        let toks: Vec<Value> = s
-            .token_ids
-            .iter()
-            .map(|&id| Value::from(tok.id_to_token(id)))
-            .collect();
-        m.insert("token_ids".into(), Value::from(s.token_ids.clone()));
-        m.insert("tokens".into(), Value::Array(toks));
-        m.insert(
-            "token_logprobs".into(),
-            Value::from(s.token_logprobs.clone()),
-        );
-        if let Some(st) = &s.stats {
-            let ent: Vec<f32> = st.mean_logp.iter().map(|m| -m).collect();
-            m.insert(
-                "token_confidence".into(),
-                Value::from(st.confidence.clone()),
-            );
-            m.insert("token_margin".into(), Value::from(st.margin.clone()));
-            m.insert("token_entropy".into(), Value::from(ent));
-            m.insert("token_mu".into(), Value::from(st.mean_logp.clone()));
-            m.insert("token_sigma".into(), Value::from(st.std_logp.clone()));
-        }
-    }
-    m
+    Ok(m)
 }

@@ -104,18 +104,15 @@ pub fn scan(r: &ScanReport) -> String {
     let card = |label: &str, v: String| {
         format!("<div class=\"card\"><b>{}</b>{}</div>", esc(&v), esc(label))
     };
-    let get = |m: &serde_json::Map<String, serde_json::Value>, k: &str| {
-        m.get(k).and_then(|v| v.as_u64()).unwrap_or(0).to_string()
-    };
     let _ = write!(
         b,
         "<div class=\"cards\">{}{}{}{}{}{}{}</div>",
         card("samples", s.samples.to_string()),
         card("flagged memorized", s.memorized.to_string()),
-        card("with secrets", get(&s.by_reason, "secret")),
-        card("with PII", get(&s.by_reason, "pii")),
-        card("verbatim", get(&s.by_reason, "verbatim")),
-        card("beyond signal threshold", get(&s.by_reason, "signal")),
+        card("with secrets", s.by_reason.secret.to_string()),
+        card("with PII", s.by_reason.pii.to_string()),
+        card("verbatim", s.by_reason.verbatim.to_string()),
+        card("beyond signal threshold", s.by_reason.signal.to_string()),
         card("near-duplicate groups", s.near_duplicate_groups.to_string())
     );
     let c = &r.calibration;
@@ -173,11 +170,11 @@ pub fn scan(r: &ScanReport) -> String {
             esc(&it.set),
             if it.memorized { "flag" } else { "" },
             if it.memorized { "yes" } else { "no" },
-            esc(&it.reasons.join(", ")),
+            esc(&crate::report::rows::Reason::join(&it.reasons)),
             num_td(Some(it.group as f64))
         );
         for n in &names {
-            let _ = write!(b, "{}", num_td(it.signals.get(*n).and_then(|v| v.as_f64())));
+            let _ = write!(b, "{}", num_td(it.signals.get(n)));
         }
         let _ = write!(
             b,

@@ -80,12 +80,12 @@ pub fn scan(r: &ScanReport) -> String {
         s.memorized,
         s.samples,
         pct(s.memorized, s.samples),
-        s.by_reason.get("secret").cloned().unwrap_or_default(),
-        s.by_reason.get("pii").cloned().unwrap_or_default(),
-        s.by_reason.get("verbatim").cloned().unwrap_or_default(),
+        s.by_reason.secret,
+        s.by_reason.pii,
+        s.by_reason.verbatim,
         get("verbatim_tokens"),
-        s.exact_suffix.as_ref().map(|_| format!(", {} reproducing their document's true continuation", s.by_reason.get("suffix").cloned().unwrap_or_default())).unwrap_or_default(),
-        s.by_reason.get("signal").cloned().unwrap_or_default(),
+        s.exact_suffix.as_ref().map(|_| format!(", {} reproducing their document's true continuation", s.by_reason.suffix)).unwrap_or_default(),
+        s.by_reason.signal,
         s.near_duplicate_groups,
     );
     let c = &r.calibration;
@@ -109,26 +109,29 @@ pub fn scan(r: &ScanReport) -> String {
         let _ = writeln!(
             o,
             "| {cat} | {} | {} | {} |",
-            s.findings.get(cat).cloned().unwrap_or_default(),
-            s.distinct_values.get(cat).cloned().unwrap_or_default(),
-            s.by_reason.get(cat).cloned().unwrap_or_default()
+            s.findings.get(cat),
+            s.distinct_values.get(cat),
+            if cat == "secret" {
+                s.by_reason.secret
+            } else {
+                s.by_reason.pii
+            }
         );
     }
     let _ = writeln!(o, "\n### By prompt set\n");
     let _ = writeln!(o, "| set | samples | memorized | rate |");
     let _ = writeln!(o, "|---|---:|---:|---:|");
     for (set, v) in &s.by_set {
-        let n = v["samples"].as_u64().unwrap_or(0) as usize;
-        let m = v["memorized"].as_u64().unwrap_or(0) as usize;
+        let (n, m) = (v.samples, v.memorized);
         let _ = writeln!(o, "| {} | {n} | {m} | {} |", cell(set, 60), pct(m, n));
     }
     if let Some(es) = &s.exact_suffix {
         let _ = writeln!(
             o,
             "\nExact-suffix extraction: {} samples, mean {} tokens matching the true continuation, {} extracted.",
-            es.get("samples").cloned().unwrap_or_default(),
-            es.get("mean_match_tokens").and_then(|v| v.as_f64()).map(fmt_num).unwrap_or_default(),
-            es.get("extracted").cloned().unwrap_or_default()
+            es.samples,
+            fmt_num(es.mean_match_tokens),
+            es.extracted
         );
     }
     if !r.findings.is_empty() {
@@ -165,7 +168,7 @@ pub fn scan(r: &ScanReport) -> String {
                 o,
                 "| {} | {} | {} |",
                 cell(&s.id, 40),
-                s.reasons.join(", "),
+                crate::report::rows::Reason::join(&s.reasons),
                 cell(cont, 160)
             );
         }

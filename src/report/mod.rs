@@ -3,6 +3,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod rows;
 pub mod sarif;
 pub mod schema;
 

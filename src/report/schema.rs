@@ -113,9 +113,9 @@ pub struct SampleItem {
     pub text: String,
     pub n_new_tokens: usize,
     pub memorized: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<super::rows::Reason>,
     pub group: usize,
-    pub signals: Map<String, Value>,
+    pub signals: crate::signals::SignalSet,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub longest_match_tokens: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -132,16 +132,73 @@ pub struct ScanSummary {
     pub seconds: f64,
     pub tokens_per_second: f64,
     pub memorized: usize,
-    /// Samples flagged for each reason (secret, pii, verbatim, suffix, signal).
-    pub by_reason: Map<String, Value>,
+    /// Samples flagged for each reason.
+    pub by_reason: ReasonCounts,
     /// Findings by category, and distinct values (fingerprints) by category.
-    pub findings: Map<String, Value>,
-    pub distinct_values: Map<String, Value>,
+    pub findings: CategoryCounts,
+    pub distinct_values: CategoryCounts,
     pub near_duplicate_groups: usize,
     /// Per prompt set: samples and memorized samples.
-    pub by_set: Map<String, Value>,
+    pub by_set: std::collections::BTreeMap<String, SetCounts>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub exact_suffix: Option<Map<String, Value>>,
+    pub exact_suffix: Option<ExactSuffix>,
+}
+
+/// Samples flagged for each `Reason`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReasonCounts {
+    pub secret: usize,
+    pub pii: usize,
+    pub verbatim: usize,
+    pub suffix: usize,
+    pub signal: usize,
+}
+
+impl ReasonCounts {
+    pub fn get(&self, r: super::rows::Reason) -> usize {
+        use super::rows::Reason;
+        match r {
+            Reason::Secret => self.secret,
+            Reason::Pii => self.pii,
+            Reason::Verbatim => self.verbatim,
+            Reason::Suffix => self.suffix,
+            Reason::Signal => self.signal,
+        }
+    }
+}
+
+/// A count per finding category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CategoryCounts {
+    pub secret: usize,
+    pub pii: usize,
+}
+
+impl CategoryCounts {
+    /// The count of category `c` ("secret" or "pii").
+    pub fn get(&self, c: &str) -> usize {
+        match c {
+            "secret" => self.secret,
+            "pii" => self.pii,
+            _ => 0,
+        }
+    }
+}
+
+/// Samples of one prompt set and how many were flagged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetCounts {
+    pub samples: usize,
+    pub memorized: usize,
+}
+
+/// Corpus-prefix samples (--prefixes-from): how many, their mean exact-suffix match,
+/// and how many reproduced their document's continuation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExactSuffix {
+    pub samples: usize,
+    pub mean_match_tokens: f64,
+    pub extracted: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
