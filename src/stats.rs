@@ -329,6 +329,134 @@ pub fn posterior(tpr: f64, fpr: f64, prior: f64) -> f64 {
     }
 }
 
+/// Mean and sample standard deviation (n − 1) of `v`; `None` with fewer than 2 values.
+pub fn normal_fit(v: &[f64]) -> Option<(f64, f64)> {
+    if v.len() < 2 {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mu = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    Some((mu, sd))
+}
+
+/// One-sided p-values of `x` against a null sample, "extreme" meaning toward
+/// `d`: from a normal fit to the null (`1 − Φ(z)`), and from ranks with add-one
+/// smoothing (`(1 + #{null at least as extreme}) / (n + 1)`, the smallest that n
+/// null values can support). `(None, None)` with fewer than 2 null values.
+pub fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
+    let Some((mu, sd)) = normal_fit(null) else {
+        return (None, None);
+    };
+    let z = match d {
+        Direction::Lower => (mu - x) / sd.max(1e-12),
+        Direction::Higher => (x - mu) / sd.max(1e-12),
+    };
+    let as_extreme = null
+        .iter()
+        .filter(|&&v| match d {
+            Direction::Lower => v <= x,
+            Direction::Higher => v >= x,
+        })
+        .count() as f64;
+    (
+        Some(1.0 - normal_cdf(z)),
+        Some((1.0 + as_extreme) / (null.len() as f64 + 1.0)),
+    )
+}
+
+/// Bonferroni: the smallest of `ps` times their number (capped at 1), the
+/// family-wise p-value of "any of these tests rejects"; `None` for no tests.
+pub fn bonferroni_min(ps: &[f64]) -> Option<f64> {
+    ps.iter()
+        .copied()
+        .fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))))
+        .map(|p| (p * ps.len() as f64).min(1.0))
+}
+
+/// The flag threshold at false-positive rate `fpr` over null values: the value that
+/// at most ⌊fpr·n⌋ of them are strictly beyond toward `d` (member-like), and the
+/// fraction that are beyond it. `None` for no values.
+pub fn threshold_at_fpr(null: &[f64], d: Direction, fpr: f64) -> Option<(f64, f64)> {
+    if null.is_empty() {
+        return None;
+    }
+    let mut v = null.to_vec();
+    // most member-like first
+    v.sort_by(|x, y| match d {
+        Direction::Lower => x.total_cmp(y),
+        Direction::Higher => y.total_cmp(x),
+    });
+    let k = ((fpr * v.len() as f64).floor() as usize).min(v.len() - 1);
+    let t = v[k];
+    let beyond = v.iter().filter(|&&x| is_beyond(d, x, t)).count();
+    Some((t, beyond as f64 / v.len() as f64))
+}
+
+/// Whether `v` is strictly beyond threshold `t` toward member-like.
+pub fn is_beyond(d: Direction, v: f64, t: f64) -> bool {
+    match d {
+        Direction::Lower => v < t,
+        Direction::Higher => v > t,
+    }
+}
+
+/// The median (mean of the middle two for an even count); `None` when empty.
+pub fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
+}
+
+/// `bins` equal-width bins over [min, max]: (edges, counts).
+pub fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
+    if v.is_empty() || bins == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
+    let mut counts = vec![0u64; bins];
+    for &x in v {
+        let i = (((x - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    (edges, counts)
+}
+
+/// 1 − Levenshtein distance / longer length, over characters (first 400 of each).
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().take(400).collect();
+    let b: Vec<char> = b.chars().take(400).collect();
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    1.0 - prev[b.len()] as f64 / a.len().max(b.len()) as f64
+}
+
 /// Standard normal CDF Φ(z) (Abramowitz–Stegun 7.1.26 on erfc; |error| < 1.5e-7).
 pub fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
@@ -614,5 +742,55 @@ mod tests {
         );
         let a = auc(&m, &n, Direction::Higher).unwrap();
         assert!((0.35..0.65).contains(&a), "{a}");
+    }
+
+    #[test]
+    fn similarity_is_one_minus_normalized_edit_distance() {
+        assert_eq!(similarity("kitten", "kitten"), 1.0);
+        // exact rationals in f64
+        assert!((similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
+        assert_eq!(similarity("", "abc"), 0.0);
+    }
+
+    #[test]
+    fn p_values_point_the_right_way() {
+        let null: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
+        let (p, pe) = p_values(-5.0, &null, Direction::Lower);
+        // the rank p-value's floor with 100 null values is 1/101
+        assert!(p.unwrap() < 1e-3 && pe.unwrap() < 0.011);
+        let (p, _) = p_values(-5.0, &null, Direction::Higher);
+        assert!(p.unwrap() > 0.99);
+        assert_eq!(p_values(1.0, &[2.0], Direction::Lower), (None, None));
+    }
+
+    #[test]
+    fn bonferroni_and_threshold() {
+        assert_eq!(bonferroni_min(&[0.2, 0.01, 0.5]), Some(0.03));
+        assert_eq!(bonferroni_min(&[0.6, 0.9]), Some(1.0));
+        assert_eq!(bonferroni_min(&[]), None);
+        // 10 values, fpr 0.1: at most 1 strictly beyond the threshold
+        let v: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(
+            threshold_at_fpr(&v, Direction::Lower, 0.1),
+            Some((1.0, 0.1))
+        );
+        assert_eq!(
+            threshold_at_fpr(&v, Direction::Higher, 0.1),
+            Some((8.0, 0.1))
+        );
+        assert_eq!(
+            threshold_at_fpr(&v, Direction::Higher, 0.0),
+            Some((9.0, 0.0))
+        );
+        assert_eq!(threshold_at_fpr(&[], Direction::Higher, 0.1), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
+    }
+
+    #[test]
+    fn histogram_counts_every_value_once() {
+        let (e, c) = histogram(&[0.0, 0.5, 1.0, 1.0, 0.25], 4);
+        assert_eq!(e.len(), 5);
+        assert_eq!(c.iter().sum::<u64>(), 5);
+        assert_eq!(c, vec![1, 1, 1, 2]);
     }
 }

@@ -539,9 +539,7 @@ fn exposures(
                 .map(|_| f.random(&mut rng))
                 .collect();
             let nll = total_nll(&scorer, &cands)?;
-            let n = nll.len() as f64;
-            let mu = nll.iter().sum::<f64>() / n;
-            let sd = (nll.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            let (mu, sd) = stats::normal_fit(&nll).unwrap_or((truth, 0.0));
             let frac = stats::normal_cdf((truth - mu) / sd.max(1e-12)).max(1.0 / space);
             ("estimated", cands.len(), None, -frac.log2())
         };

@@ -217,51 +217,6 @@ fn variant(text: &str, p: &Personal, rng: &mut SplitMix) -> String {
     t
 }
 
-/// 1 − Levenshtein distance / longer length, over characters (first 400 of each).
-fn similarity(a: &str, b: &str) -> f64 {
-    let a: Vec<char> = a.chars().take(400).collect();
-    let b: Vec<char> = b.chars().take(400).collect();
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    1.0 - prev[b.len()] as f64 / a.len().max(b.len()) as f64
-}
-
-/// One-sided p-values of `x` against `null` (member-like = `d`): normal fit, and ranks.
-fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
-    if null.len() < 2 {
-        return (None, None);
-    }
-    let n = null.len() as f64;
-    let mu = null.iter().sum::<f64>() / n;
-    let sd = (null.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let z = match d {
-        Direction::Lower => (mu - x) / sd.max(1e-12),
-        Direction::Higher => (x - mu) / sd.max(1e-12),
-    };
-    let as_member = null
-        .iter()
-        .filter(|&&v| match d {
-            Direction::Lower => v <= x,
-            Direction::Higher => v >= x,
-        })
-        .count() as f64;
-    (
-        Some(1.0 - stats::normal_cdf(z)),
-        Some((1.0 + as_member) / (n + 1.0)),
-    )
-}
-
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         return Err(Error::input(format!(
@@ -390,7 +345,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             let x = own.get(d.name);
             let null: Vec<f64> = null_rows.iter().filter_map(|m| m.get(d.name)).collect();
             let (p, pe) = match x {
-                Some(x) => p_values(x, &null, d.direction),
+                Some(x) => stats::p_values(x, &null, d.direction),
                 None => (None, None),
             };
             tests.push(ForgetTest {
@@ -405,11 +360,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         let extraction = extraction(&model, r, &pers, args, ri)?;
 
         let ps: Vec<f64> = tests.iter().filter_map(|t| t.p_value).collect();
-        let p_corrected = ps
-            .iter()
-            .copied()
-            .fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))))
-            .map(|p| (p * ps.len() as f64).min(1.0));
+        let p_corrected = stats::bonferroni_min(&ps);
         let mut evidence = Vec::new();
         let n_tokens = model.tokenizer().encode(&r.text)?.len();
         let mut extractable = false;
@@ -604,7 +555,7 @@ fn attribute_tests(
             .collect();
         let truth = logp[0];
         let rank = 1 + logp[1..].iter().filter(|&&x| x > truth).count();
-        let (p, pe) = p_values(truth, &logp[1..], Direction::Higher);
+        let (p, pe) = stats::p_values(truth, &logp[1..], Direction::Higher);
         tests.push(ForgetTest {
             name: format!("attribute:{label}"),
             value: Some(truth),
@@ -693,7 +644,7 @@ fn extraction(
                         .zip(truth)
                         .take_while(|(x, y)| x == y)
                         .count(),
-                    similarity: (similarity(&text, &truth_text) * 1000.0).round() / 1000.0,
+                    similarity: (stats::similarity(&text, &truth_text) * 1000.0).round() / 1000.0,
                     emitted,
                 });
             }
@@ -729,21 +680,5 @@ mod tests {
                 .count(),
             2
         );
-    }
-
-    #[test]
-    fn similarity_is_one_minus_normalized_edit_distance() {
-        assert_eq!(similarity("kitten", "kitten"), 1.0);
-        assert!((similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
-        assert_eq!(similarity("", "abc"), 0.0);
-    }
-
-    #[test]
-    fn p_values_point_the_right_way() {
-        let null: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
-        let (p, pe) = p_values(-5.0, &null, Direction::Lower);
-        assert!(p.unwrap() < 1e-3 && pe.unwrap() < 0.011);
-        let (p, _) = p_values(-5.0, &null, Direction::Higher);
-        assert!(p.unwrap() > 0.99);
     }
 }

@@ -24,6 +24,7 @@ use crate::report::rows::{Reason, SampleRow};
 use crate::report::schema::{self, Calibration, FindingItem, ScanReport};
 use crate::scorer::{ScoreOptions, Scorer};
 use crate::signals::{self, Direction, SignalSet};
+use crate::stats;
 
 /// Signals a scan can flag on, besides those needing --reference-model/--attention.
 const FLAGGABLE: &[&str] = &[
@@ -528,16 +529,9 @@ struct Cal {
 impl Cal {
     fn flags(&self, v: Option<f64>) -> bool {
         match (self.def, self.report.threshold, v) {
-            (Some(d), Some(t), Some(v)) => beyond(d.direction, v, t),
+            (Some(d), Some(t), Some(v)) => stats::is_beyond(d.direction, v, t),
             _ => false,
         }
-    }
-}
-
-fn beyond(d: Direction, v: f64, t: f64) -> bool {
-    match d {
-        Direction::Lower => v < t,
-        Direction::Higher => v > t,
     }
 }
 
@@ -627,23 +621,12 @@ fn calibrate(
             }
         }
     }
-    if values.is_empty() {
+    let Some((t, achieved_fpr)) = stats::threshold_at_fpr(&values, d.direction, a.flag_fpr) else {
         return Err(Error::input(format!(
             "calibration set {source}: no continuation gave a value of {}",
             d.name
         )));
-    }
-    // most member-like first
-    values.sort_by(|x, y| match d.direction {
-        Direction::Lower => x.total_cmp(y),
-        Direction::Higher => y.total_cmp(x),
-    });
-    let k = ((a.flag_fpr * values.len() as f64).floor() as usize).min(values.len() - 1);
-    let t = values[k];
-    let beyond_n = values
-        .iter()
-        .filter(|&&v| beyond(d.direction, v, t))
-        .count();
+    };
     Ok(Cal {
         report: Calibration {
             signal: d.name.into(),
@@ -651,7 +634,7 @@ fn calibrate(
             source,
             n_texts: values.len(),
             fpr: a.flag_fpr,
-            achieved_fpr: beyond_n as f64 / values.len() as f64,
+            achieved_fpr,
             threshold: Some(t),
         },
         def: Some(d),
@@ -949,14 +932,14 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
                     group: items[k].group,
                 })
                 .collect();
-            let (edges, counts) = histogram(&raw, 20);
+            let (edges, counts) = stats::histogram(&raw, 20);
             SignalSummary {
                 name: d.name.into(),
                 direction: super::dir_name(d.direction).into(),
                 description: d.description.into(),
                 n: raw.len(),
                 mean: (!raw.is_empty()).then(|| raw.iter().sum::<f64>() / raw.len() as f64),
-                median: median(&raw),
+                median: stats::median(&raw),
                 histogram: Histogram { edges, counts },
                 top,
             }
@@ -1026,41 +1009,6 @@ fn build_report(i: BuildInputs) -> Result<ScanReport> {
     })
 }
 
-fn median(v: &[f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    Some(if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    })
-}
-
-/// `bins` equal-width bins over [min, max]: (edges, counts).
-fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
-    if v.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
-    };
-    let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
-    let mut counts = vec![0u64; bins];
-    for &x in v {
-        let i = (((x - lo) / width) as usize).min(bins - 1);
-        counts[i] += 1;
-    }
-    (edges, counts)
-}
-
 /// 1 when a sample has what --fail-on names.
 fn exit_code(r: &ScanReport, fail_on: ScanFailOn) -> i32 {
     let has = |reason: Reason| r.items.iter().any(|s| s.reasons.contains(&reason));
@@ -1089,14 +1037,6 @@ mod tests {
         assert!(parse_decay(Some("0:20")).is_err());
         assert!(parse_decay(Some("5:0")).is_err());
         assert_eq!(parse_decay(None).ok().flatten(), None);
-    }
-
-    #[test]
-    fn histogram_counts_every_value_once() {
-        let (e, c) = histogram(&[0.0, 0.5, 1.0, 1.0, 0.25], 4);
-        assert_eq!(e.len(), 5);
-        assert_eq!(c.iter().sum::<u64>(), 5);
-        assert_eq!(c, vec![1, 1, 1, 2]);
     }
 
     #[test]

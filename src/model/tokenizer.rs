@@ -7,18 +7,23 @@ use std::path::Path;
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
+use tokenizers::normalizers::Precompiled;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::processors::template::TemplateProcessing;
+use tokenizers::processors::template::{Template, TemplateProcessing};
+use tokenizers::utils::SysRegex;
 use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use super::gguf::{Gguf, Value};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
+    /// One more than the largest id the tokenizer can produce (vocabulary and added
+    /// tokens); see `vocab_size`.
+    n_ids: usize,
     pub bos_id: Option<u32>,
     pub eos_id: Option<u32>,
     pub pad_id: Option<u32>,
@@ -40,6 +45,172 @@ fn llama3_pattern(digits: &str) -> String {
     )
 }
 
+/// Token ids must be below this: index token texts use the vocabulary size as their
+/// separator symbol (libsais takes it as an i32) and `verbatim::vocab_hash` walks every
+/// id. The largest vocabularies in use have about 262k entries.
+pub const MAX_IDS: usize = 1 << 24;
+
+/// One more than the largest id of `inner`'s vocabulary and added tokens. Not the
+/// number of entries: ids may have holes, and a vocabulary with repeated strings keeps
+/// fewer entries than it has ids.
+fn id_bound(inner: &tokenizers::Tokenizer, path: &Path) -> Result<usize> {
+    let n = inner
+        .get_vocab(true)
+        .into_values()
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    if n > MAX_IDS {
+        return Err(Error::file(
+            path,
+            format!(
+                "token id {} is too large (memscan reads vocabularies with ids below {MAX_IDS})",
+                n - 1
+            ),
+        ));
+    }
+    Ok(n)
+}
+
+/// Every object under `v` (itself included) whose `type` is `ty`.
+fn objects_of_type<'a>(v: &'a serde_json::Value, ty: &str, out: &mut Vec<&'a serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("type").and_then(|t| t.as_str()) == Some(ty) {
+                out.push(v);
+            }
+            m.values().for_each(|x| objects_of_type(x, ty, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| objects_of_type(x, ty, out)),
+        _ => {}
+    }
+}
+
+/// Refuses, as input errors, the parts of a tokenizer.json that make tokenizers 0.22
+/// panic instead of returning an error (found by the fuzz harness, examples/fuzz.rs):
+/// - a `Precompiled` normalizer whose charsmap does not load (its deserializer calls
+///   `expect`);
+/// - a `Strip` decoder with `stop` > 0, which indexes before the start of a token that
+///   is shorter than `stop` or made only of the stripped character, while decoding.
+///
+/// - a `TemplateProcessing` post-processor whose template names a special token that
+///   its `special_tokens` lacks, whose special token has different numbers of ids and
+///   tokens, or whose single-sequence template uses `$B` (encoding indexes them).
+///
+/// - a `Replace` normalizer whose pattern matches an empty string (normalizing then
+///   indexes past the end of its alignments); probed on a few short texts.
+///
+/// Syntax errors inside `decoder` panic too (`expect("Helper")`): the caller parses the
+/// whole file as JSON first.
+fn check_tokenizer_json(json: &serde_json::Value, path: &Path) -> Result<()> {
+    let mut found = Vec::new();
+    objects_of_type(&json["normalizer"], "Replace", &mut found);
+    for r in found {
+        let pattern = match (
+            r["pattern"]["String"].as_str(),
+            r["pattern"]["Regex"].as_str(),
+        ) {
+            (Some(s), _) => regex::escape(s),
+            (None, Some(re)) => re.to_string(),
+            // anything else is refused by tokenizers itself
+            (None, None) => continue,
+        };
+        let Ok(re) = SysRegex::new(&pattern) else {
+            continue;
+        };
+        let probes = ["", "a", "ab", " ", "a b", "0", "é", "\n", "<s>"];
+        if probes
+            .iter()
+            .any(|p| re.find_iter(p).any(|(start, end)| start == end))
+        {
+            return Err(Error::file(
+                path,
+                format!("the Replace normalizer's pattern {pattern:?} matches an empty string"),
+            ));
+        }
+    }
+    let mut found = Vec::new();
+    objects_of_type(&json["post_processor"], "TemplateProcessing", &mut found);
+    for tp in found {
+        let bad = |what: String| Error::file(path, format!("invalid TemplateProcessing ({what})"));
+        let specials = &tp["special_tokens"];
+        for (which, template) in [("single", &tp["single"]), ("pair", &tp["pair"])] {
+            for piece in template.as_array().into_iter().flatten() {
+                if let Some(id) = piece["SpecialToken"]["id"].as_str() {
+                    if specials.get(id).is_none() {
+                        return Err(bad(format!(
+                            "{which} names special token {id:?}, which special_tokens lacks"
+                        )));
+                    }
+                }
+                if which == "single" && piece["Sequence"]["id"] == "B" {
+                    return Err(bad("the single-sequence template uses $B".into()));
+                }
+            }
+        }
+        for (name, t) in specials.as_object().into_iter().flatten() {
+            let n = |k: &str| t[k].as_array().map(Vec::len);
+            if n("ids") != n("tokens") {
+                return Err(bad(format!(
+                    "special token {name:?} has different numbers of ids and tokens"
+                )));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    objects_of_type(&json["normalizer"], "Precompiled", &mut found);
+    for n in found {
+        if let Err(e) = serde_json::from_value::<Precompiled>(n.clone()) {
+            return Err(Error::file(
+                path,
+                format!("invalid Precompiled normalizer ({e})"),
+            ));
+        }
+    }
+    let mut found = Vec::new();
+    objects_of_type(&json["decoder"], "Strip", &mut found);
+    if found
+        .iter()
+        .any(|d| d.get("stop").and_then(|s| s.as_u64()) != Some(0))
+    {
+        return Err(Error::file(
+            path,
+            "the decoder has a Strip step whose \"stop\" is not 0, which memscan does not support",
+        ));
+    }
+    Ok(())
+}
+
+/// A GGUF metadata value as the user would write it (for error messages).
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(a) => format!("an array of {}", a.len()),
+        Value::Bool(b) => b.to_string(),
+        Value::F32(x) => x.to_string(),
+        Value::F64(x) => x.to_string(),
+        Value::I8(x) => x.to_string(),
+        Value::I16(x) => x.to_string(),
+        Value::I32(x) => x.to_string(),
+        Value::I64(x) => x.to_string(),
+        _ => v
+            .as_u64()
+            .map_or_else(|| format!("{v:?}"), |u| u.to_string()),
+    }
+}
+
+/// Decoded text, or when the decoder reports an error, the ids' vocabulary strings
+/// joined (never an empty string for ids that have tokens).
+fn decoded_or_raw(
+    decoded: tokenizers::Result<String>,
+    ids: &[u32],
+    token: impl Fn(u32) -> Option<String>,
+) -> String {
+    match decoded {
+        Ok(s) => s,
+        Err(_) => ids.iter().filter_map(|&i| token(i)).collect(),
+    }
+}
+
 fn split(pattern: &str) -> Result<PreTokenizerWrapper> {
     let s = Split::new(
         SplitPattern::Regex(pattern.to_string()),
@@ -52,8 +223,23 @@ fn split(pattern: &str) -> Result<PreTokenizerWrapper> {
 
 impl Tokenizer {
     pub fn from_file(path: &Path) -> Result<Self> {
-        let inner = tokenizers::Tokenizer::from_file(path)
+        let text = std::fs::read_to_string(path).with_file(path)?;
+        // The syntax is checked here first: tokenizers panics on some syntax errors.
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::file(path, format!("invalid JSON ({e})")))?;
+        check_tokenizer_json(&json, path)?;
+        let inner = text
+            .parse::<tokenizers::Tokenizer>()
             .map_err(|e| Error::file(path, format!("cannot read tokenizer ({e})")))?;
+        let mut inner = inner;
+        // Texts are encoded whole, as transformers does by default: a truncation or
+        // padding setting saved in the file is not applied (tokenizers would also panic
+        // on a truncation stride of at least the length).
+        inner
+            .with_truncation(None)
+            .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
+        inner.with_padding(None);
+        let n_ids = id_bound(&inner, path)?;
         let id = |t: &str| inner.token_to_id(t);
         let bos_id = ["<s>", "<|begin_of_text|>", "<|endoftext|>", "<|im_start|>"]
             .iter()
@@ -87,6 +273,7 @@ impl Tokenizer {
             token_str("eos_token").or_else(|| eos_id.and_then(|i| inner.id_to_token(i)));
         Ok(Tokenizer {
             inner,
+            n_ids,
             bos_id,
             eos_id,
             pad_id: None,
@@ -121,13 +308,30 @@ impl Tokenizer {
                 })
         };
         let tokens = strings("tokenizer.ggml.tokens")?;
+        if tokens.len() > MAX_IDS {
+            return Err(Error::file(
+                &g.path,
+                format!(
+                    "GGUF vocabulary has {} tokens (memscan reads up to {MAX_IDS})",
+                    tokens.len()
+                ),
+            ));
+        }
+        // A merge is "left right"; one without the space cannot be applied, and dropping
+        // it would tokenize differently from the model's own tokenizer.
         let merges: Vec<(String, String)> = strings("tokenizer.ggml.merges")?
             .into_iter()
-            .filter_map(|m| {
-                m.split_once(' ')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            .enumerate()
+            .map(|(i, m)| match m.split_once(' ') {
+                Some((a, b)) => Ok((a.to_string(), b.to_string())),
+                None => Err(Error::file(
+                    &g.path,
+                    format!(
+                        "GGUF metadata tokenizer.ggml.merges entry {i} ({m:?}) is not two tokens separated by a space"
+                    ),
+                )),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let vocab: tokenizers::models::bpe::Vocab = tokens
             .iter()
             .enumerate()
@@ -187,30 +391,67 @@ impl Tokenizer {
             inner.add_special_tokens(&special);
             inner.add_tokens(&user);
         }
-        let id = |key: &str| g.get(key).and_then(Value::as_u64).map(|v| v as u32);
-        let bos_id = id("tokenizer.ggml.bos_token_id");
-        let eos_id = id("tokenizer.ggml.eos_token_id");
+        // BOS/EOS ids must name a token: a wrong one would make every text start with
+        // (or stop at) a token the model never saw.
+        let n_tokens = tokens.len();
+        let id = |key: &str| -> Result<Option<u32>> {
+            let Some(v) = g.get(key) else {
+                return Ok(None);
+            };
+            match v.as_u64() {
+                Some(i) if i < n_tokens as u64 => Ok(Some(i as u32)),
+                _ => Err(Error::file(
+                    &g.path,
+                    format!(
+                        "GGUF metadata {key} = {} is not a token id (the vocabulary has {n_tokens} tokens)",
+                        show(v)
+                    ),
+                )),
+            }
+        };
+        let bos_id = id("tokenizer.ggml.bos_token_id")?;
+        let eos_id = id("tokenizer.ggml.eos_token_id")?;
+        // The padding id is not used for encoding: an unusable one is dropped, with a warning.
+        let pad_id = id("tokenizer.ggml.padding_token_id").unwrap_or_else(|e| {
+            warnings.push(format!("{e}; ignored"));
+            None
+        });
         // llama.cpp's default for BPE vocabularies is to add BOS unless told otherwise.
         let add_bos = g
             .get("tokenizer.ggml.add_bos_token")
             .and_then(Value::as_bool)
             .unwrap_or(true);
         if let (true, Some(bos)) = (add_bos, bos_id) {
-            let name = tokens.get(bos as usize).cloned().unwrap_or_default();
+            let name = tokens[bos as usize].clone();
+            // Templates built from pieces, not parsed from text: a token may hold spaces,
+            // ':' or '$', which the text form would split or read as a sequence.
+            let template = |pair: bool| {
+                let special = serde_json::json!({"SpecialToken": {"id": name, "type_id": 0}});
+                let a = serde_json::json!({"Sequence": {"id": "A", "type_id": 0}});
+                let b = serde_json::json!({"Sequence": {"id": "B", "type_id": 0}});
+                let pieces = if pair {
+                    serde_json::json!([special, a, special, b])
+                } else {
+                    serde_json::json!([special, a])
+                };
+                serde_json::from_value::<Template>(pieces)
+                    .map_err(|e| Error::internal(format!("BOS template: {e}")))
+            };
             let tp = TemplateProcessing::builder()
-                .try_single(format!("{name} $A"))
-                .and_then(|b| b.try_pair(format!("{name} $A {name} $B")))
-                .map_err(|e| Error::internal(format!("BOS template: {e}")))?
-                .special_tokens(vec![(name, bos)])
+                .single(template(false)?)
+                .pair(template(true)?)
+                .special_tokens(vec![(name.clone(), bos)])
                 .build()
-                .map_err(|e| Error::internal(format!("BOS template: {e}")))?;
+                .map_err(|e| Error::file(&g.path, format!("BOS token {name:?}: {e}")))?;
             inner.with_post_processor(Some(tp));
         }
+        let n_ids = id_bound(&inner, &g.path)?;
         Ok(Tokenizer {
             inner,
+            n_ids,
             bos_id,
             eos_id,
-            pad_id: id("tokenizer.ggml.padding_token_id"),
+            pad_id,
             identity: format!("gguf:gpt2/{pre}{}", if add_bos { "+bos" } else { "" }),
             warnings,
             chat_template: g
@@ -240,18 +481,32 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// The token strings (as in the vocabulary) of the given ids.
+    /// The token string (as in the vocabulary) of an id; empty for an id without one.
     pub fn id_to_token(&self, id: u32) -> String {
         self.inner.id_to_token(id).unwrap_or_default()
     }
 
-    /// Decodes ids to text (special tokens kept).
-    pub fn decode(&self, ids: &[u32]) -> String {
-        self.inner.decode(ids, false).unwrap_or_default()
+    /// Decodes ids to text (special tokens kept), or says why the decoder failed.
+    pub fn try_decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, false)
+            .map_err(|e| Error::internal(format!("tokenizer: cannot decode ({e})")))
     }
 
+    /// Decodes ids to text (special tokens kept). Fallback: should the decoder report
+    /// an error (none of the decoders tokenizers 0.22 has does), the ids' vocabulary
+    /// strings are joined as they are instead, so the text is never silently empty.
+    /// `try_decode` reports the error instead.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        decoded_or_raw(self.inner.decode(ids, false), ids, |i| {
+            self.inner.id_to_token(i)
+        })
+    }
+
+    /// How many ids the tokenizer uses: one more than the largest id of its vocabulary
+    /// and added tokens (at most `MAX_IDS`). Every id `encode` returns is below it.
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        self.n_ids
     }
 }
 
@@ -266,5 +521,19 @@ fn chat_template_of(v: &serde_json::Value) -> Option<String> {
             .and_then(|t| t["template"].as_str())
             .map(str::to_string),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_falls_back_to_the_raw_tokens() {
+        let token = |i: u32| ["he", "llo"].get(i as usize).map(|s| s.to_string());
+        assert_eq!(decoded_or_raw(Ok("hello".into()), &[0, 1], token), "hello");
+        // a decoder error used to give "" (unwrap_or_default)
+        let failed: tokenizers::Result<String> = Err("decoder failed".into());
+        assert_eq!(decoded_or_raw(failed, &[0, 1, 7], token), "hello");
     }
 }
