@@ -11,6 +11,7 @@ pub mod input;
 pub mod model;
 pub mod prompts;
 pub mod report;
+pub mod scan;
 pub mod scorer;
 pub mod signals;
 pub mod stats;
