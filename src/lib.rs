@@ -1,11 +1,13 @@
 //! memscan: measures how much of its training data a causal language model
 //! memorized and will give back. See docs/ARCHITECTURE.md for the map.
 
+pub mod canary;
 pub mod cli;
 pub mod commands;
 pub mod dedup;
 pub mod detect;
 pub mod error;
+pub mod forget;
 pub mod generate;
 pub mod input;
 pub mod model;

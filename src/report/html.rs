@@ -296,12 +296,12 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             b,
             "<tr><td>{}</td><td class=\"{}\">{}</td>{}{}{}<td>{}</td></tr>",
             esc(&rec.id),
-            if rec.verdict == "not_detected" {
+            if rec.verdict == crate::report::schema::Verdict::NotDetected {
                 ""
             } else {
                 "flag"
             },
-            esc(&rec.verdict),
+            rec.verdict.as_str(),
             num_td(rec.p_corrected),
             num_td(Some(best as f64)),
             num_td(Some(sim)),

@@ -315,7 +315,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             o,
             "| {} | **{}** | {} | {} | {} | {} |",
             cell(&rec.id, 40),
-            rec.verdict,
+            rec.verdict.as_str(),
             opt(rec.p_corrected),
             best,
             fmt_num(sim),

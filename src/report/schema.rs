@@ -340,11 +340,32 @@ pub struct AttributeResult {
     pub exposure: f64,
 }
 
+/// What forget-check concludes about one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Prompted with its beginning, the model reproduced the rest or a personal value.
+    Extractable,
+    /// A membership or attribute test rejected "not trained on" at the family-wise α.
+    Memorized,
+    /// No test reached that level.
+    NotDetected,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Extractable => "extractable",
+            Verdict::Memorized => "memorized",
+            Verdict::NotDetected => "not_detected",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordResult {
     pub id: String,
-    /// extractable | memorized | not_detected
-    pub verdict: String,
+    pub verdict: Verdict,
     pub evidence: Vec<String>,
     pub n_tokens: usize,
     pub calibration: String,

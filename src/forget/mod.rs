@@ -1,0 +1,4 @@
+//! forget-check's stage logic: what a record's personal values are and how the
+//! same-format variants and candidates that its tests compare against are drawn.
+
+pub mod variants;
