@@ -305,12 +305,7 @@ pub struct ScanArgs {
     pub reveal: bool,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
-    Md,
-    Html,
-    Sarif,
-}
+pub use crate::report::folder::ReportFormat;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {

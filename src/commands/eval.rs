@@ -138,12 +138,11 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         "cross_validation_folds": 5,
     });
     let report = EvalReport {
-        schema_version: crate::report::SCHEMA_VERSION.into(),
-        kind: "eval".into(),
-        tool: schema::Tool::current(),
-        created: schema::utc_now(),
-        model: super::identity(&model, model_hash),
-        settings: settings.as_object().cloned().unwrap_or_default(),
+        header: schema::Header::new(
+            "eval",
+            super::identity(&model, model_hash),
+            settings.as_object().cloned().unwrap_or_default(),
+        ),
         members: members.len(),
         nonmembers: nonmembers.len(),
         signals: evals,
@@ -154,10 +153,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("eval")),
     };
-    super::report::write_report(
-        &out,
-        &super::report::AnyReport::Eval(Box::new(report.clone())),
-    )?;
+    crate::report::folder::write_report(&out, &crate::report::folder::AnyReport::Eval(&report))?;
     if !quiet {
         let best = report
             .signals

@@ -255,27 +255,26 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         args.alpha
     );
     let report = ForgetReport {
-        schema_version: crate::report::SCHEMA_VERSION.into(),
-        kind: "forget-check".into(),
-        tool: schema::Tool::current(),
-        created: schema::utc_now(),
-        model: super::identity(&model, super::model_hash(Path::new(&model.info().path))?),
-        settings: json!({
-            "records": args.records.display().to_string(),
-            "reference_model": args.reference_model,
-            "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
-            "variants": args.variants,
-            "alpha": args.alpha,
-            "prefix_tokens": args.prefix_tokens,
-            "samples": args.samples,
-            "extract_tokens": args.extract_tokens,
-            "candidates": args.candidates,
-            "seed": args.seed,
-            "reveal": args.reveal,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
+        header: schema::Header::new(
+            "forget-check",
+            super::identity(&model, super::model_hash(Path::new(&model.info().path))?),
+            json!({
+                "records": args.records.display().to_string(),
+                "reference_model": args.reference_model,
+                "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
+                "variants": args.variants,
+                "alpha": args.alpha,
+                "prefix_tokens": args.prefix_tokens,
+                "samples": args.samples,
+                "extract_tokens": args.extract_tokens,
+                "candidates": args.candidates,
+                "seed": args.seed,
+                "reveal": args.reveal,
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        ),
         summary: ForgetSummary {
             records: results.len(),
             extractable: e,
@@ -289,10 +288,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("forget")),
     };
-    super::report::write_report(
-        &out,
-        &super::report::AnyReport::Forget(Box::new(report.clone())),
-    )?;
+    crate::report::folder::write_report(&out, &crate::report::folder::AnyReport::Forget(&report))?;
     if !quiet {
         eprintln!("memscan: {}", report.summary.statement);
         eprintln!("memscan: report in {}", out.display());

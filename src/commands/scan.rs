@@ -172,7 +172,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
                 );
             }
             let c = calibrate::calibrate(&cfg, &ctx, &sample_opts)?;
-            super::report::write_json(
+            crate::report::folder::write_json(
                 &cal_path,
                 &serde_json::to_value(&c.report).map_err(json_err)?,
             )?;
@@ -220,9 +220,9 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         seconds: secs,
         new_tokens_this_run: new_tokens,
     })?;
-    super::report::write_report(
+    crate::report::folder::write_report(
         &out_dir,
-        &super::report::AnyReport::Scan(Box::new(report.clone())),
+        &crate::report::folder::AnyReport::Scan(&report),
     )?;
     if !quiet {
         let s = &report.summary;

@@ -99,9 +99,30 @@ fn objects_of_type<'a>(v: &'a serde_json::Value, ty: &str, out: &mut Vec<&'a ser
 /// - a `Replace` normalizer whose pattern matches an empty string (normalizing then
 ///   indexes past the end of its alignments); probed on a few short texts.
 ///
+/// - a BPE merge whose second token is shorter than the model's
+///   `continuing_subword_prefix` (building the model slices it past its end).
+///
 /// Syntax errors inside `decoder` panic too (`expect("Helper")`): the caller parses the
 /// whole file as JSON first.
 fn check_tokenizer_json(json: &serde_json::Value, path: &Path) -> Result<()> {
+    let model = &json["model"];
+    if let Some(prefix) = model["continuing_subword_prefix"].as_str() {
+        for (i, m) in model["merges"].as_array().into_iter().flatten().enumerate() {
+            let second = match m {
+                serde_json::Value::String(s) => s.split(' ').nth(1),
+                serde_json::Value::Array(a) => a.get(1).and_then(|b| b.as_str()),
+                _ => None,
+            };
+            if second.is_some_and(|b| !b.is_char_boundary(prefix.len())) {
+                return Err(Error::file(
+                    path,
+                    format!(
+                        "BPE merge {i} ({m}) does not start with the continuing_subword_prefix {prefix:?}"
+                    ),
+                ));
+            }
+        }
+    }
     let mut found = Vec::new();
     objects_of_type(&json["normalizer"], "Replace", &mut found);
     for r in found {

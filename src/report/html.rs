@@ -100,7 +100,7 @@ pub fn scan(r: &ScanReport) -> String {
     let s = &r.summary;
     let mut b = String::new();
     let _ = write!(b, "<h1>memscan extraction scan</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> ({} {}) · SHA-256 <code>{}</code> · {} {}</p>",
-        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.format), esc(&r.model.architecture), esc(&r.model.sha256), esc(&r.model.device), esc(&r.model.dtype));
+        esc(&r.header.tool.version), esc(&r.header.created), esc(&r.header.model.path), esc(&r.header.model.format), esc(&r.header.model.architecture), esc(&r.header.model.sha256), esc(&r.header.model.device), esc(&r.header.model.dtype));
     let card = |label: &str, v: String| {
         format!("<div class=\"card\"><b>{}</b>{}</div>", esc(&v), esc(label))
     };
@@ -121,7 +121,7 @@ pub fn scan(r: &ScanReport) -> String {
             esc(&c.signal), esc(&c.direction), fmt_num(t), c.n_texts, esc(&c.source), c.fpr, fmt_num(c.achieved_fpr));
     }
     let _ = write!(b, "<h2>Settings</h2><table><tbody>");
-    for (k, v) in &r.settings {
+    for (k, v) in &r.header.settings {
         let _ = write!(
             b,
             "<tr><th>{}</th><td>{}</td></tr>",
@@ -228,7 +228,7 @@ pub fn roc_svg(curves: &[(&str, &[[f64; 2]])]) -> String {
 pub fn eval(r: &super::schema::EvalReport) -> String {
     let mut b = String::new();
     let _ = write!(b, "<h1>memscan membership evaluation</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> · SHA-256 <code>{}</code> · {} members, {} non-members</p>",
-        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.sha256), r.members, r.nonmembers);
+        esc(&r.header.tool.version), esc(&r.header.created), esc(&r.header.model.path), esc(&r.header.model.sha256), r.members, r.nonmembers);
     let curves: Vec<(&str, &[[f64; 2]])> = r
         .signals
         .iter()
@@ -288,7 +288,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
 pub fn forget(r: &super::schema::ForgetReport) -> String {
     let mut b = String::new();
     let _ = write!(b, "<h1>memscan right-to-be-forgotten check</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> · SHA-256 <code>{}</code></p><blockquote>{}</blockquote>",
-        esc(&r.tool.version), esc(&r.created), esc(&r.model.path), esc(&r.model.sha256), esc(&r.summary.statement));
+        esc(&r.header.tool.version), esc(&r.header.created), esc(&r.header.model.path), esc(&r.header.model.sha256), esc(&r.summary.statement));
     let _ = write!(b, "<table class=\"sortable\"><thead><tr><th>record</th><th>verdict</th><th>corrected p</th><th>exact match</th><th>similarity</th><th>evidence</th></tr></thead><tbody>");
     for rec in &r.records {
         let (best, sim) = rec.best_extraction();

@@ -38,23 +38,23 @@ fn pct(n: usize, d: usize) -> String {
 
 pub fn scan(r: &ScanReport) -> String {
     let s = &r.summary;
-    let st = &r.settings;
+    let st = &r.header.settings;
     let get = |k: &str| st.get(k).map(|v| v.to_string()).unwrap_or_default();
     let mut o = String::new();
     let _ = writeln!(o, "## Memorization scan\n");
     let _ = writeln!(
         o,
         "Scanned with memscan {} on {}. **Model**: `{}` ({} {}, {} layers, tokenizer {}), SHA-256 `{}`, run on {} in {}.\n",
-        r.tool.version,
-        r.created,
-        r.model.path,
-        r.model.format,
-        r.model.architecture,
-        r.model.n_layers,
-        r.model.tokenizer,
-        r.model.short_hash(),
-        r.model.device,
-        r.model.dtype
+        r.header.tool.version,
+        r.header.created,
+        r.header.model.path,
+        r.header.model.format,
+        r.header.model.architecture,
+        r.header.model.n_layers,
+        r.header.model.tokenizer,
+        r.header.model.short_hash(),
+        r.header.model.device,
+        r.header.model.dtype
     );
     let _ = writeln!(
         o,
@@ -209,12 +209,12 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     let _ = writeln!(
         o,
         "memscan {} on {}: model `{}` ({} {}, SHA-256 `{}`), {} members vs {} non-members. AUC with a 95% bootstrap interval; TPR at fixed FPR with the number of non-members behind each figure (an FPR below 1/n cannot be resolved); `combined_lr` is a logistic regression over all signals, scored out of fold (5-fold cross-validation).\n",
-        r.tool.version,
-        r.created,
-        r.model.path,
-        r.model.format,
-        r.model.architecture,
-        r.model.short_hash(),
+        r.header.tool.version,
+        r.header.created,
+        r.header.model.path,
+        r.header.model.format,
+        r.header.model.architecture,
+        r.header.model.short_hash(),
         r.members,
         r.nonmembers
     );
@@ -299,12 +299,12 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
     let _ = writeln!(
         o,
         "memscan {} on {}: model `{}` ({} {}, SHA-256 `{}`).\n\n> {}\n",
-        r.tool.version,
-        r.created,
-        r.model.path,
-        r.model.format,
-        r.model.architecture,
-        r.model.short_hash(),
+        r.header.tool.version,
+        r.header.created,
+        r.header.model.path,
+        r.header.model.format,
+        r.header.model.architecture,
+        r.header.model.short_hash(),
         r.summary.statement
     );
     let _ = writeln!(o, "| record | verdict | corrected p | best exact match (tokens) | best similarity | evidence |");
@@ -327,7 +327,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
         "\nMethod: each record's signals ({}) are compared with the record's calibration (for the first record: {}); p-values come from a normal fit to that calibration (the rank-based ones are in report.json). Extraction prompts are the record's first {} tokens, greedy and sampled. Attribute tests rank each personal value's log-probability, given its context, among random values of the same format. Personal values are masked unless `--reveal`.",
         r.records.first().map(|x| x.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
         r.records.first().map(|x| x.calibration.as_str()).unwrap_or("the calibration set"),
-        r.settings.get("prefix_tokens").map(|v| v.to_string()).unwrap_or_default()
+        r.header.settings.get("prefix_tokens").map(|v| v.to_string()).unwrap_or_default()
     );
     o
 }

@@ -1,6 +1,7 @@
 //! Report rendering: versioned serde types and the formats people and tools read.
 //! The report code never computes a signal or a finding; it only renders them.
 
+pub mod folder;
 pub mod html;
 pub mod markdown;
 pub mod rows;

@@ -20,6 +20,33 @@ impl Tool {
     }
 }
 
+/// What every report.json opens with: the schema version, which command wrote it
+/// (`kind`), the tool, when, the model and every setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub schema_version: String,
+    /// `scan`, `eval` or `forget-check`.
+    pub kind: String,
+    pub tool: Tool,
+    pub created: String,
+    pub model: ModelIdentity,
+    pub settings: Map<String, Value>,
+}
+
+impl Header {
+    /// A header for a report of `kind` written now.
+    pub fn new(kind: &str, model: ModelIdentity, settings: Map<String, Value>) -> Self {
+        Header {
+            schema_version: super::SCHEMA_VERSION.into(),
+            kind: kind.into(),
+            tool: Tool::current(),
+            created: utc_now(),
+            model,
+            settings,
+        }
+    }
+}
+
 /// The model a report is about.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelIdentity {
@@ -203,12 +230,9 @@ pub struct ExactSuffix {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanReport {
-    pub schema_version: String,
-    pub kind: String,
-    pub tool: Tool,
-    pub created: String,
-    pub model: ModelIdentity,
-    pub settings: Map<String, Value>,
+    /// schema_version, kind, tool, created, model, settings: first in every report.
+    #[serde(flatten)]
+    pub header: Header,
     pub summary: ScanSummary,
     pub calibration: Calibration,
     pub signals: Vec<SignalSummary>,
@@ -292,12 +316,9 @@ pub struct CanaryExposure {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalReport {
-    pub schema_version: String,
-    pub kind: String,
-    pub tool: Tool,
-    pub created: String,
-    pub model: ModelIdentity,
-    pub settings: Map<String, Value>,
+    /// schema_version, kind, tool, created, model, settings: first in every report.
+    #[serde(flatten)]
+    pub header: Header,
     pub members: usize,
     pub nonmembers: usize,
     pub signals: Vec<SignalEval>,
@@ -396,12 +417,9 @@ pub struct ForgetSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ForgetReport {
-    pub schema_version: String,
-    pub kind: String,
-    pub tool: Tool,
-    pub created: String,
-    pub model: ModelIdentity,
-    pub settings: Map<String, Value>,
+    /// schema_version, kind, tool, created, model, settings: first in every report.
+    #[serde(flatten)]
+    pub header: Header,
     pub summary: ForgetSummary,
     pub records: Vec<RecordResult>,
 }

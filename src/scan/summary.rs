@@ -161,12 +161,11 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
         exact_suffix,
     };
     Ok(ScanReport {
-        schema_version: crate::report::SCHEMA_VERSION.into(),
-        kind: "scan".into(),
-        tool: schema::Tool::current(),
-        created: schema::utc_now(),
-        model: crate::commands::identity(i.model, i.model_hash),
-        settings: i.settings,
+        header: schema::Header::new(
+            "scan",
+            crate::commands::identity(i.model, i.model_hash),
+            i.settings,
+        ),
         summary,
         calibration: i.calibration.report,
         signals: signals_out,
