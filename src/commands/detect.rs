@@ -5,11 +5,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::cli::{DetectArgs, DetectFormat, FailOn};
 use crate::detect::{rules, Category, Engine, Finding};
 use crate::error::{Error, IoContext, Result, EXIT_FINDINGS};
+use crate::report::rows::DetectFinding;
+use crate::report::schema::{CategoryCounts, DetectReport, DetectSummary, Tool};
 use crate::report::{sarif, SCHEMA_VERSION};
 
 /// Bytes per chunk when streaming a file.
@@ -247,30 +249,22 @@ fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned
     })
 }
 
-fn finding_json(l: &Located, engine: &Engine, reveal: bool) -> Map<String, Value> {
+fn finding_row(l: &Located, engine: &Engine, reveal: bool) -> DetectFinding {
     let f = &l.finding;
-    let rule = &engine.rules[f.rule];
-    let mut m = Map::new();
-    m.insert("rule_id".into(), json!(rule.spec.id));
-    m.insert("category".into(), json!(f.category.as_str()));
-    m.insert("path".into(), json!(l.path));
-    if let Some(id) = &l.record {
-        m.insert("id".into(), id.clone());
+    DetectFinding {
+        rule_id: engine.rules[f.rule].spec.id.clone(),
+        category: f.category.as_str().into(),
+        path: l.path.clone(),
+        id: l.record.clone(),
+        line: l.line,
+        column: l.column,
+        start: f.start,
+        end: f.end,
+        masked: f.masked(),
+        fingerprint: f.fingerprint(),
+        confidence: (f.confidence * 1000.0).round() / 1000.0,
+        value: reveal.then(|| String::from_utf8_lossy(&f.value).to_string()),
     }
-    m.insert("line".into(), json!(l.line));
-    m.insert("column".into(), json!(l.column));
-    m.insert("start".into(), json!(f.start));
-    m.insert("end".into(), json!(f.end));
-    m.insert("masked".into(), json!(f.masked()));
-    m.insert("fingerprint".into(), json!(f.fingerprint()));
-    m.insert(
-        "confidence".into(),
-        json!((f.confidence * 1000.0).round() / 1000.0),
-    );
-    if reveal {
-        m.insert("value".into(), json!(String::from_utf8_lossy(&f.value)));
-    }
-    m
 }
 
 fn write_output(
@@ -313,28 +307,31 @@ fn write_output(
         }
         DetectFormat::Jsonl => {
             for l in found {
-                writeln!(
-                    out,
-                    "{}",
-                    Value::Object(finding_json(l, engine, args.reveal))
-                )
-                .map_err(w)?;
+                serde_json::to_writer(&mut *out, &finding_row(l, engine, args.reveal))
+                    .map_err(|e| Error::input(format!("cannot write output ({e})")))?;
+                writeln!(out).map_err(w)?;
             }
         }
         DetectFormat::Json => {
             let count = |c: Category| found.iter().filter(|l| l.finding.category == c).count();
-            let doc = json!({
-                "schema_version": SCHEMA_VERSION,
-                "tool": { "name": "memscan", "version": env!("CARGO_PKG_VERSION") },
-                "rules_loaded": engine.rules.len(),
-                "summary": {
-                    "files_scanned": n_files,
-                    "bytes_scanned": bytes,
-                    "binary_files_skipped": skipped,
-                    "findings": { "secret": count(Category::Secret), "pii": count(Category::Pii) },
+            let doc = DetectReport {
+                schema_version: SCHEMA_VERSION.into(),
+                tool: Tool::current(),
+                rules_loaded: engine.rules.len(),
+                summary: DetectSummary {
+                    files_scanned: n_files,
+                    bytes_scanned: bytes,
+                    binary_files_skipped: skipped.to_vec(),
+                    findings: CategoryCounts {
+                        secret: count(Category::Secret),
+                        pii: count(Category::Pii),
+                    },
                 },
-                "findings": found.iter().map(|l| Value::Object(finding_json(l, engine, args.reveal))).collect::<Vec<_>>(),
-            });
+                findings: found
+                    .iter()
+                    .map(|l| finding_row(l, engine, args.reveal))
+                    .collect(),
+            };
             serde_json::to_writer_pretty(&mut *out, &doc)
                 .map_err(|e| Error::input(format!("cannot write output ({e})")))?;
             writeln!(out).map_err(w)?;

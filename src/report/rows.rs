@@ -126,3 +126,26 @@ pub struct ScoreLine {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenDetail>,
 }
+
+/// One finding of `memscan detect` (a `--format jsonl` line; `--format json` lists them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetectFinding {
+    pub rule_id: String,
+    pub category: String,
+    pub path: String,
+    /// The JSONL record's id, for findings in a record's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<serde_json::Value>,
+    pub line: u64,
+    pub column: u64,
+    /// Byte offsets in the file (in the record's text for JSONL input).
+    pub start: usize,
+    pub end: usize,
+    pub masked: String,
+    /// SHA-256 of the raw value.
+    pub fingerprint: String,
+    pub confidence: f64,
+    /// The raw value, with --reveal only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}

@@ -472,3 +472,21 @@ mod tests {
         assert_eq!(super::civil(1_795_478_400), (2026, 11, 24, 0, 0, 0));
     }
 }
+
+/// `memscan detect --format json`: what was scanned and every finding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetectReport {
+    pub schema_version: String,
+    pub tool: Tool,
+    pub rules_loaded: usize,
+    pub summary: DetectSummary,
+    pub findings: Vec<super::rows::DetectFinding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetectSummary {
+    pub files_scanned: usize,
+    pub bytes_scanned: u64,
+    pub binary_files_skipped: Vec<String>,
+    pub findings: CategoryCounts,
+}
