@@ -59,7 +59,9 @@ pub fn generate(
     }
     if let Some(p) = o.top_p {
         if !(p > 0.0 && p <= 1.0) {
-            return Err(Error::input(format!("--top-p {p}: must be in (0, 1]")));
+            return Err(Error::input(format!(
+                "nucleus sampling mass (top-p) {p} must be in (0, 1]"
+            )));
         }
     }
     let _guard = tch::no_grad_guard();

@@ -84,7 +84,7 @@ pub struct Scorer<'m> {
 impl<'m> Scorer<'m> {
     pub fn new(model: &'m dyn LanguageModel, opts: ScoreOptions) -> Result<Self> {
         if opts.batch_size == 0 {
-            return Err(Error::input("--batch-size must be at least 1"));
+            return Err(Error::input("the scoring batch size must be at least 1"));
         }
         let ctx = model.info().max_positions.max(2) as usize;
         let max_tokens = opts.max_tokens.unwrap_or(ctx).min(ctx).max(2);

@@ -17,19 +17,44 @@ pub enum Direction {
     Higher,
 }
 
-/// A signal's name (its JSON field) and direction.
+/// The pass over a text that a signal needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pass {
+    /// The teacher-forced pass: token log-probs.
+    Main,
+    /// The same pass with the statistics of the predictive distribution.
+    Distribution,
+    /// A second pass over the lowercased text.
+    Lowercase,
+    /// A pass of the reference model.
+    Reference,
+    /// The explicit-softmax attention path.
+    Attention,
+    /// A backward pass.
+    Gradients,
+}
+
+/// A signal's name (its JSON field), direction, definition and the pass it needs.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct SignalDef {
     pub name: &'static str,
     pub direction: Direction,
     pub description: &'static str,
+    pub pass: Pass,
 }
 
-const fn def_(name: &'static str, direction: Direction, description: &'static str) -> SignalDef {
+const fn def_(
+    name: &'static str,
+    direction: Direction,
+    description: &'static str,
+    pass: Pass,
+) -> SignalDef {
     SignalDef {
         name,
         direction,
         description,
+        pass,
     }
 }
 
@@ -39,62 +64,74 @@ pub const SIGNALS: &[SignalDef] = &[
         "nll_mean",
         Direction::Lower,
         "mean negative log-likelihood of tokens 2..n (nats/token)",
+        Pass::Main,
     ),
-    def_("perplexity", Direction::Lower, "exp(nll_mean)"),
+    def_("perplexity", Direction::Lower, "exp(nll_mean)", Pass::Main),
     def_(
         "zlib_ratio",
         Direction::Lower,
         "nll_mean / bytes of the zlib-compressed (level 6) UTF-8 text",
+        Pass::Main,
     ),
     def_(
         "min_k",
         Direction::Higher,
         "mean of the lowest k% token log-probs (Min-K% Prob)",
+        Pass::Main,
     ),
     def_(
         "min_k_pp",
         Direction::Higher,
         "mean of the lowest k% of (log p − μ)/σ per token (Min-K%++)",
+        Pass::Distribution,
     ),
     def_(
         "window_ppl",
         Direction::Lower,
         "lowest perplexity over any 50-token window",
+        Pass::Main,
     ),
     def_(
         "confidence",
         Direction::Higher,
         "mean over tokens of the largest next-token probability",
+        Pass::Distribution,
     ),
     def_(
         "margin",
         Direction::Higher,
         "mean over tokens of p(true token) − largest other p",
+        Pass::Distribution,
     ),
     def_(
         "entropy",
         Direction::Lower,
         "mean over tokens of the predictive entropy (nats)",
+        Pass::Distribution,
     ),
     def_(
         "lowercase_ratio",
         Direction::Higher,
         "nll_mean of the lowercased text / nll_mean",
+        Pass::Lowercase,
     ),
     def_(
         "ref_ratio",
         Direction::Lower,
         "nll_mean / nll_mean under the reference model",
+        Pass::Reference,
     ),
     def_(
         "attn_entropy",
         Direction::Lower,
         "mean attention entropy over heads, layers and positions (nats)",
+        Pass::Attention,
     ),
     def_(
         "grad_norm",
         Direction::Lower,
         "L2 norm of the gradient of the mean loss w.r.t. all parameters",
+        Pass::Gradients,
     ),
 ];
 

@@ -25,6 +25,7 @@ const FPR_TARGETS: [f64; 3] = [0.1, 0.01, 0.001];
 const AUDIT_CONFIDENCE: f64 = 0.95;
 
 pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
+    super::check_batch_size(args.batch_size)?;
     if !(args.prior > 0.0 && args.prior < 1.0) {
         return Err(Error::input(format!(
             "--prior {}: must be in (0, 1)",

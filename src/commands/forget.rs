@@ -34,6 +34,7 @@ const MAX_EXTRACT: usize = 128;
 const MIN_REST: usize = 8;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
+    super::check_batch_size(args.batch_size)?;
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         return Err(Error::input(format!(
             "--alpha {}: must be in (0, 1)",

@@ -58,6 +58,17 @@ pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> 
     Ok(m)
 }
 
+/// `--batch-size` must be at least 1 (checked at the edge: the scorer's own check
+/// cannot name the flag).
+pub fn check_batch_size(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(crate::error::Error::input(
+            "--batch-size must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
 /// Where a command writes: the `--output` file, else stdout (buffered either way).
 pub fn output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>> {
     use crate::error::IoContext;

@@ -23,20 +23,7 @@ use crate::scan::state::{self, sha256_hex};
 use crate::scan::summary::{self, BuildInputs};
 use crate::scan::ScanConfig;
 use crate::scorer::{ScoreOptions, Scorer};
-use crate::signals;
-
-/// Signals a scan can flag on, besides those needing --reference-model/--attention.
-const FLAGGABLE: &[&str] = &[
-    "nll_mean",
-    "perplexity",
-    "zlib_ratio",
-    "min_k",
-    "min_k_pp",
-    "window_ppl",
-    "confidence",
-    "margin",
-    "entropy",
-];
+use crate::signals::{self, Pass};
 
 pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
     check_args(args)?;
@@ -296,15 +283,25 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     if a.flag_signal == "none" {
         return Ok(None);
     }
-    let ok = FLAGGABLE.contains(&a.flag_signal.as_str())
-        || (a.flag_signal == "ref_ratio" && a.reference_model.is_some())
-        || (a.flag_signal == "attn_entropy" && a.attention);
+    // what a scan computes: every sample's pass with the distribution statistics,
+    // plus the reference model's pass and the attention path when asked for
+    let computed = |p: Pass| match p {
+        Pass::Main | Pass::Distribution => true,
+        Pass::Reference => a.reference_model.is_some(),
+        Pass::Attention => a.attention,
+        Pass::Lowercase | Pass::Gradients => false,
+    };
+    let always: Vec<&str> = signals::SIGNALS
+        .iter()
+        .filter(|d| matches!(d.pass, Pass::Main | Pass::Distribution))
+        .map(|d| d.name)
+        .collect();
     match signals::def(&a.flag_signal) {
-        Some(d) if ok => Ok(Some(d)),
+        Some(d) if computed(d.pass) => Ok(Some(d)),
         _ => Err(Error::input(format!(
             "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, attn_entropy with --attention, or none)",
             a.flag_signal,
-            FLAGGABLE.join(", ")
+            always.join(", ")
         ))),
     }
 }

@@ -39,6 +39,7 @@ fn open_reference(path: &std::path::Path) -> Result<Reference> {
 }
 
 pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
+    super::check_batch_size(args.batch_size)?;
     if !(args.min_k > 0.0 && args.min_k <= 100.0) {
         return Err(Error::input(format!(
             "--min-k {}: must be in (0, 100]",
