@@ -67,6 +67,10 @@ fn eval_separates_members_and_exposure_grows_with_insertions() {
     };
     let loss = sig("nll_mean");
     let auc = loss["auc"].as_f64().unwrap();
+    // measured 1.000 (README). With no membership signal the AUC is 0.5 ± 0.024 (one sd,
+    // 300 members × 300 non-members), so 0.9 is 17 sd above chance yet far from the
+    // measured value; nll round-off (~1e-5 on any CPU) only reorders near-ties, which
+    // moves an AUC by O(1/90000) each
     assert!(auc >= 0.9, "loss attack AUC {auc}");
     let ci = loss["auc_ci"].as_array().unwrap();
     assert!(ci[0].as_f64().unwrap() <= auc && auc <= ci[1].as_f64().unwrap());
@@ -93,6 +97,10 @@ fn eval_separates_members_and_exposure_grows_with_insertions() {
         v.iter().sum::<f64>() / v.len() as f64
     };
     let (low, high) = (mean(&|n| n <= 2), mean(&|n| n >= 8));
+    // measured 4.6 vs 16.8 bits (the SSN and door-code canaries: 5.0, 8.9 and 1.0, 3.8
+    // bits at 1–2 insertions; 21–27 and 9.97 at 8–32); exposure that ignored insertions
+    // (the wrong text scored, the rank inverted) gives ~0. 2 bits = a 4× rank ratio, and
+    // a rank among seeded candidates moves with round-off only at exact near-ties
     assert!(
         high > low + 2.0,
         "exposure ≤2 insertions {low:.2}, ≥8 {high:.2}: {ex:?}"
@@ -374,7 +382,9 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
             .to_string()
     };
     // measured: all 18 flagged (an earlier fixture, whose canaries followed other text
-    // only, gave 13: its door codes were barely memorized); assert most of that power
+    // only, gave 13: its door codes were barely memorized); assert most of that power.
+    // Two misses are room for p-values near α that a tie among the seeded variants or
+    // round-off could tip; a check that lost its power flags ~α of them, i.e. none
     let flagged: Vec<&String> = planted
         .iter()
         .filter(|id| verdict(id) != "not_detected")

@@ -98,6 +98,9 @@ fn seeded_sampling_is_reproducible() {
     };
     let a = generate(&m, &prompts, &opts).unwrap();
     let b = generate(&m, &prompts, &opts).unwrap();
+    // exact, claimed per machine: the same process runs the same shapes through the
+    // same kernels in the same order, and the draws come from the call's own seeded
+    // SplitMix; another CPU may pick other kernels and so other samples
     assert_eq!(a, b, "same seed, same samples");
     let c = generate(
         &m,
@@ -130,6 +133,8 @@ fn seeded_sampling_is_reproducible() {
         },
     )
     .unwrap();
+    // exact, per machine: the same batch through the same forward, and top-k = 1 keeps
+    // only the largest logit, the one argmax picks
     assert_eq!(k1, g);
     // a prompt alone and in a left-padded batch: the same greedy tokens
     let alone = generate(
@@ -185,14 +190,27 @@ fn quantized_steps_match_f32_steps() {
         .collect();
     let n_same = same.iter().filter(|s| **s).count();
     eprintln!("{n_same} of {} greedy continuations identical", q.len());
-    // summation order differs (block-wise FMA vs the f32 GEMM), so a near-tie may flip
-    // a greedy choice; measured: all identical
+    // summation order differs (block-wise FMA vs the f32 GEMM: round-off apart), so a
+    // greedy step whose top two logits are that close may flip, taking the rest of that
+    // continuation with it; 2 of the 34 pii prompts' continuations is room for that
+    // (measured: all identical), while a wrong nibble, scale, min or row order in a
+    // kernel changes nearly every continuation
     assert!(n_same + 2 >= q.len(), "{n_same} of {} identical", q.len());
     for (a, b) in q.iter().zip(&f).filter(|(a, b)| a["text"] == b["text"]) {
         let (x, y) = (
             a["signals"]["nll_mean"].as_f64().unwrap(),
             b["signals"]["nll_mean"].as_f64().unwrap(),
         );
-        assert!((x - y).abs() < 1e-4, "{}: nll {x} vs {y}", a["id"]);
+        // both runs score the samples with the f32 GEMM (the kernels run only inside
+        // generation steps), so an identical text differs at most by round-off where a
+        // flipped neighbour changed its batch's padding: SAME_MATH. Weights that differ
+        // between the two settings (a Q4_1 step is 1/15 of a block's range) move it far
+        // more.
+        assert!(
+            SAME_MATH.holds(x, y),
+            "{}: nll {x} vs {y} (bound {:.1e})",
+            a["id"],
+            SAME_MATH.bound(y)
+        );
     }
 }

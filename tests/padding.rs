@@ -1,5 +1,7 @@
 //! Batching must not change any number: a text scored alone and inside a mixed
-//! batch of longer and shorter texts agrees to 1e-5 (CPU, f32).
+//! batch of longer and shorter texts agrees within `SAME_MATH` (CPU, f32): another
+//! batch shape takes another GEMM blocking, so the sums differ in their last bits, while
+//! a pad that leaks into a real position moves log-probs by ≥ 0.1.
 
 mod common;
 use common::*;
@@ -45,7 +47,14 @@ fn check(model_path: &std::path::Path) {
             .iter()
             .zip(&together[i].token_logprobs)
         {
-            assert!((a - b).abs() < 1e-5, "text {i}: {a} vs {b}");
+            // was 1e-5 absolute, which a Xeon (AVX-512/AMX) broke with round-off alone
+            // (-10.280493 vs -10.280504): see SAME_MATH for the noise and the fault
+            let (a, b) = (*a as f64, *b as f64);
+            assert!(
+                SAME_MATH.holds(a, b),
+                "text {i}: {a} vs {b} (bound {:.1e})",
+                SAME_MATH.bound(b)
+            );
         }
     }
 }
@@ -91,8 +100,15 @@ fn left_padding_with_mask_matches() {
     let b = m
         .logits(&m.forward(&pt, Some(&mt), false).unwrap().hidden)
         .narrow(1, 3, n);
+    let scale = a.abs().max().to_kind(Kind::Double).double_value(&[]);
     let diff = (a - b).abs().max().to_kind(Kind::Double).double_value(&[]);
-    assert!(diff < 1e-4, "max |Δ logit| = {diff}");
+    // another sequence length and a masked SDPA: round-off only (≤ 1e-6 on this 2-layer
+    // model, logits ≤ 2 in size), while the 3 pads, attended, move the logits by 1.97
+    // (0.95–1.97 over the tiny models); see SAME_MATH
+    assert!(
+        diff <= SAME_MATH.bound(scale),
+        "max |Δ logit| = {diff} (max |logit| {scale})"
+    );
 }
 
 /// The explicit-softmax attention path gives the same logits as fused SDPA.
@@ -119,11 +135,19 @@ fn attention_paths_agree() {
         let fast = m.forward(&t, None, false).unwrap();
         let slow = m.forward(&t, None, true).unwrap();
         assert_eq!(slow.attn_entropy.len() as i64, m.info().n_layers);
-        let diff = (m.logits(&fast.hidden) - m.logits(&slow.hidden))
+        let (fast, slow) = (m.logits(&fast.hidden), m.logits(&slow.hidden));
+        let scale = fast.abs().max().to_kind(Kind::Double).double_value(&[]);
+        let diff = (fast - slow)
             .abs()
             .max()
             .to_kind(Kind::Double)
             .double_value(&[]);
-        assert!(diff < 1e-4, "{name}: max |Δ logit| = {diff}");
+        // the same attention through other kernels: round-off only (≤ 1.4e-6 measured on
+        // log-probs), while a slip in the explicit path changes the attention weights:
+        // dropping the 1/√d scale moves these logits by 0.32–1.19; see SAME_MATH
+        assert!(
+            diff <= SAME_MATH.bound(scale),
+            "{name}: max |Δ logit| = {diff} (max |logit| {scale})"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Parity with Hugging Face transformers: the same token ids and per-token
-//! log-probs (mean |Δ| < 1e-4, CPU f32) on random-weight GPT-2, Llama, Qwen2 and
-//! GPT-NeoX models saved as safetensors, and on the default GGUF model.
+//! log-probs (CPU f32, within `PARITY_TINY` / `PARITY_DEEP` of tests/common: round-off
+//! of two implementations, far under an architecture slip) on random-weight GPT-2,
+//! Llama, Qwen2 and GPT-NeoX models saved as safetensors, and on the default GGUF model.
 
 mod common;
 use common::*;
@@ -33,6 +34,7 @@ fn check(model_name: &str, model_path: &std::path::Path) {
     let ours = read_jsonl(&out);
     let theirs = reference[model_name].as_array().unwrap();
     assert_eq!(ours.len(), theirs.len());
+    let tol = parity_for(model_name);
     let (mut sum, mut n, mut max) = (0f64, 0usize, 0f64);
     for (o, t) in ours.iter().zip(theirs) {
         assert_eq!(
@@ -44,21 +46,39 @@ fn check(model_name: &str, model_path: &std::path::Path) {
         let b = t["logprobs"].as_array().unwrap();
         assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(b) {
-            let d = (x.as_f64().unwrap() - y.as_f64().unwrap()).abs();
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            // one token: round-off of two implementations vs a slip (see Parity)
+            assert!(
+                tol.each.holds(x, y),
+                "{model_name} id {}: log p {x} vs {y} (bound {:.1e})",
+                o["id"],
+                tol.each.bound(y)
+            );
+            let d = (x - y).abs();
             sum += d;
             max = max.max(d);
             n += 1;
         }
-        // nll_mean is the mean of the same log-probs
+        // nll_mean is the mean of the same log-probs: a mean of values each within
+        // `each`; counting BOS or dividing by n instead of n − 1 moves it by ≥ 1e-2
         if !b.is_empty() {
             let nll = -b.iter().map(|v| v.as_f64().unwrap()).sum::<f64>() / b.len() as f64;
-            assert!((o["nll_mean"].as_f64().unwrap() - nll).abs() < 1e-4);
+            let got = o["nll_mean"].as_f64().unwrap();
+            assert!(
+                tol.each.holds(got, nll),
+                "{model_name} id {}: nll_mean {got} vs {nll}",
+                o["id"]
+            );
         }
     }
     let mean = sum / n as f64;
     eprintln!("{model_name}: {n} tokens, mean |Δ log p| = {mean:.2e}, max = {max:.2e}");
-    assert!(mean < 1e-4, "{model_name}: mean |Δ log p| = {mean}");
-    assert!(max < 1e-3, "{model_name}: max |Δ log p| = {max}");
+    // a systematic slip (activation approximation, norm ε) shows on the mean first
+    assert!(
+        mean <= tol.mean,
+        "{model_name}: mean |Δ log p| = {mean} (bound {:.1e})",
+        tol.mean
+    );
 }
 
 #[test]

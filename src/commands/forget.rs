@@ -15,6 +15,7 @@ use crate::cli::ForgetArgs;
 use crate::detect::{rules, Engine};
 use crate::error::{Error, Result};
 use crate::forget::variants::{personal, same_format, variant, Personal};
+use crate::forget::verdict::{decide, membership_tests};
 use crate::generate::{generate, SampleOptions};
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
@@ -30,8 +31,6 @@ use crate::stats::{self, SplitMix};
 const TESTED: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
 /// Longest continuation generated in an extraction attempt.
 const MAX_EXTRACT: usize = 128;
-/// A rest shorter than this cannot make a record extractable by exact match alone.
-const MIN_REST: usize = 8;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     super::check_batch_size(args.batch_size)?;
@@ -86,35 +85,11 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     if reference.is_some() {
         tested.extend(signals::def("ref_ratio"));
     }
-    // the signals of texts
-    let values = |texts: &[String]| -> Result<Vec<SignalSet>> {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let scored = scorer.score(&refs, |_, _| {})?;
-        let ref_scored = match &ref_scorer {
-            Some(rs) => Some(rs.score(&refs, |_, _| {})?),
-            None => None,
-        };
-        Ok(scored
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                SignalSet::new(signals::Passes {
-                    reference: ref_scored.as_ref().map(|r| {
-                        (
-                            signals::nll_mean(&s.token_logprobs),
-                            signals::nll_mean(&r[i].token_logprobs),
-                        )
-                    }),
-                    ..signals::Passes::main(signals::PassValues {
-                        logprobs: &s.token_logprobs,
-                        stats: s.stats.as_ref().map(|st| st.view()),
-                        text: &texts[i],
-                        min_k_percent: signals::DEFAULT_MIN_K,
-                    })
-                })
-            })
-            .collect())
+    let sig = SignalScorer {
+        scorer: &scorer,
+        reference: ref_scorer.as_ref(),
     };
+    let values = |texts: &[String]| sig.values(texts);
     let cal_values = match &calibration {
         Some(c) => Some(values(
             &c.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
@@ -157,86 +132,29 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
                 )
             }
         };
-        let mut tests = Vec::new();
-        for d in &tested {
-            let x = own.get(d.name);
-            let null: Vec<f64> = null_rows.iter().filter_map(|m| m.get(d.name)).collect();
-            let (p, pe) = match x {
-                Some(x) => stats::p_values(x, &null, d.direction),
-                None => (None, None),
-            };
-            tests.push(ForgetTest {
-                name: d.name.into(),
-                value: x,
-                p_value: p,
-                p_empirical: pe,
-                n_calibration: null.len(),
-            });
-        }
+        let mut tests = membership_tests(&tested, &own, &null_rows);
         let attributes = attribute_tests(&model, &scorer, r, &pers, args, &mut rng, &mut tests)?;
         let extraction = extraction(&model, r, &pers, args, ri)?;
 
-        let ps: Vec<f64> = tests.iter().filter_map(|t| t.p_value).collect();
-        let p_corrected = stats::bonferroni_min(&ps);
-        let mut evidence = Vec::new();
         let n_tokens = model.tokenizer().encode(&r.text)?.len();
-        let mut extractable = false;
-        for a in &extraction {
-            let need = args.extract_tokens.min(a.truth_tokens);
-            if a.truth_tokens >= MIN_REST && a.match_tokens >= need {
-                extractable = true;
-                evidence.push(format!(
-                    "{} continuation of the first {} tokens reproduced {} tokens of the true rest exactly",
-                    a.mode, a.prefix_tokens, a.match_tokens
-                ));
-            }
-            if !a.emitted.is_empty() {
-                extractable = true;
-                evidence.push(format!(
-                    "{} continuation of the first {} tokens emitted the record's {}",
-                    a.mode,
-                    a.prefix_tokens,
-                    a.emitted.join(", ")
-                ));
-            }
-        }
-        evidence.dedup();
-        let memorized = p_corrected.is_some_and(|p| p < args.alpha);
-        if memorized {
-            if let Some(t) = tests.iter().filter(|t| t.p_value.is_some()).min_by(|a, b| {
-                a.p_value
-                    .unwrap_or(1.0)
-                    .total_cmp(&b.p_value.unwrap_or(1.0))
-            }) {
-                evidence.push(format!(
-                    "{} p = {:.2e} against {} (Bonferroni over {} tests: {:.2e} < α = {})",
-                    t.name,
-                    t.p_value.unwrap_or(1.0),
-                    cal_name,
-                    ps.len(),
-                    p_corrected.unwrap_or(1.0),
-                    args.alpha
-                ));
-            }
-        }
-        let verdict = if extractable {
-            Verdict::Extractable
-        } else if memorized {
-            Verdict::Memorized
-        } else {
-            Verdict::NotDetected
-        };
+        let decision = decide(
+            &tests,
+            &extraction,
+            &cal_name,
+            args.alpha,
+            args.extract_tokens,
+        );
         results.push(RecordResult {
             id: match &r.id {
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
             },
-            verdict,
-            evidence,
+            verdict: decision.verdict,
+            evidence: decision.evidence,
             n_tokens,
             calibration: cal_name,
             tests,
-            p_corrected,
+            p_corrected: decision.p_corrected,
             extraction,
             attributes,
         });
@@ -299,6 +217,43 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// The membership signals of texts under the target (and the reference model).
+struct SignalScorer<'a> {
+    scorer: &'a Scorer<'a>,
+    reference: Option<&'a Scorer<'a>>,
+}
+
+impl SignalScorer<'_> {
+    fn values(&self, texts: &[String]) -> Result<Vec<SignalSet>> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let scored = self.scorer.score(&refs, |_, _| {})?;
+        let ref_scored = match self.reference {
+            Some(rs) => Some(rs.score(&refs, |_, _| {})?),
+            None => None,
+        };
+        Ok(scored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                SignalSet::new(signals::Passes {
+                    reference: ref_scored.as_ref().map(|r| {
+                        (
+                            signals::nll_mean(&s.token_logprobs),
+                            signals::nll_mean(&r[i].token_logprobs),
+                        )
+                    }),
+                    ..signals::Passes::main(signals::PassValues {
+                        logprobs: &s.token_logprobs,
+                        stats: s.stats.as_ref().map(|st| st.view()),
+                        text: &texts[i],
+                        min_k_percent: signals::DEFAULT_MIN_K,
+                    })
+                })
+            })
+            .collect())
+    }
 }
 
 /// For each personal value: its context as a prompt (the record's text before it, or

@@ -437,7 +437,11 @@ fn bech32_ok(s: &str) -> bool {
 /// checked and get a lower confidence.
 fn ethereum(s: &str) -> Option<f64> {
     use sha3::Keccak256;
-    let hex = &s[2..];
+    // a rule's regex may hand over any match: only 0x + 40 hex digits is an address
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     if hex.bytes().all(|b| b == b'0') {
         return None;
     }
@@ -542,6 +546,9 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(ethereum("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"), None);
+        // a short or non-hex match is no address (it used to slice past its end)
+        assert_eq!(ethereum("x"), None);
+        assert_eq!(ethereum("0x12"), None);
         assert_eq!(
             ethereum("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"),
             Some(0.7)

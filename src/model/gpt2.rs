@@ -25,9 +25,7 @@ pub struct Config {
 impl Config {
     pub fn from_hf(j: &Json) -> Result<Self> {
         let int = |k: &str| j.get(k).and_then(Json::as_i64);
-        let need = |k: &str| {
-            int(k).ok_or_else(|| Error::input(format!("config.json lacks the integer field {k}")))
-        };
+        let need = |k: &str| super::positive(k, int(k));
         let n_embd = need("n_embd")?;
         Ok(Config {
             vocab_size: need("vocab_size")?,

@@ -49,7 +49,7 @@ fn int(j: &Json, key: &str) -> Option<i64> {
 }
 
 fn need(j: &Json, key: &str) -> Result<i64> {
-    int(j, key).ok_or_else(|| Error::input(format!("config.json lacks the integer field {key}")))
+    super::positive(key, int(j, key))
 }
 
 impl Config {

@@ -48,6 +48,20 @@ pub struct ModelSpec {
     pub dtype: Option<String>,
 }
 
+/// A required size from config.json: present, and a positive integer (a zero or
+/// negative head count or width would only fail deep inside a tensor op).
+pub(crate) fn positive(key: &str, v: Option<i64>) -> Result<i64> {
+    match v {
+        None => Err(Error::input(format!(
+            "config.json lacks the integer field {key}"
+        ))),
+        Some(v) if v <= 0 => Err(Error::input(format!(
+            "config.json: {key} = {v} must be a positive integer"
+        ))),
+        Some(v) => Ok(v),
+    }
+}
+
 /// Parses `--device`.
 pub fn parse_device(s: &str) -> Result<Device> {
     let cuda = |i: usize| -> Result<Device> {

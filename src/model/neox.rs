@@ -28,9 +28,7 @@ pub struct Config {
 impl Config {
     pub fn from_hf(j: &Json) -> Result<Self> {
         let int = |k: &str| j.get(k).and_then(Json::as_i64);
-        let need = |k: &str| {
-            int(k).ok_or_else(|| Error::input(format!("config.json lacks the integer field {k}")))
-        };
+        let need = |k: &str| super::positive(k, int(k));
         let f = |k: &str| j.get(k).and_then(Json::as_f64);
         let rope_base = f("rotary_emb_base")
             .or_else(|| f("rope_theta"))

@@ -52,6 +52,104 @@ pub fn reference_data() -> PathBuf {
     out
 }
 
+/// A bound on a number that memscan computes in floating point: |got − want| ≤
+/// `abs` + `rel`·|want|. Each named bound below (and each one-off bound in a test) says
+/// which fault it guards and why it sits where it does. Figures quoted as "measured"
+/// were taken on an AMD EPYC (AVX2 + FMA, libtorch 2.11.0 CPU, f32); the issue that
+/// prompted them saw 1.1e-5 batch-vs-alone on an Intel Xeon (AVX-512/AMX).
+#[derive(Clone, Copy, Debug)]
+pub struct Tol {
+    pub abs: f64,
+    pub rel: f64,
+}
+
+impl Tol {
+    /// The largest |got − want| allowed.
+    pub fn bound(&self, want: f64) -> f64 {
+        self.abs + self.rel * want.abs()
+    }
+
+    pub fn holds(&self, got: f64, want: f64) -> bool {
+        (got - want).abs() <= self.bound(want)
+    }
+}
+
+/// memscan against itself on one machine through another kernel path: a text alone vs
+/// in a padded batch (another GEMM blocking), left padding + mask vs none, explicit
+/// softmax vs fused SDPA. f32 sums taken in another order differ by a few ulps per op:
+/// measured on the 30-layer default model ≤ 5.4e-5 per log-prob (SDPA vs explicit
+/// softmax; 1.1e-5 batch vs alone, as on the Xeon), ≤ 1.4e-6 on the 2-layer tiny
+/// models; it does not scale with |log p| (3.5e-5 at log p = −0.11, 5.4e-5 at −6.4). The
+/// faults guarded, a pad that is attended or a mask/position/scale slip, move log-probs
+/// by ≥ 0.1 (measured: unmasked left pads move them by 0.42–5.8 on the default model,
+/// logits by 0.95–1.97 on the tiny ones). 1e-3 (+1e-4·|want|) is ~20× above the worst
+/// noise, 30–90× below a 0.1 fault (|log p| 20 to 1) and ≥ 140× below the measured ones.
+pub const SAME_MATH: Tol = Tol {
+    abs: 1e-3,
+    rel: 1e-4,
+};
+
+/// Parity with Hugging Face transformers (eager attention, CPU f32): another
+/// implementation with other kernels, so the differences are round-off that grows
+/// with depth and width. `each` bounds every per-token value (log p, μ, σ, confidence,
+/// margin, attention entropy, nll_mean, Min-K%++); `mean` bounds the mean |Δ log p| over
+/// all tokens, which is where a small systematic slip shows; `grad_rel` bounds
+/// gradient norms relative to transformers' autograd.
+#[derive(Clone, Copy, Debug)]
+pub struct Parity {
+    pub each: Tol,
+    pub mean: f64,
+    pub grad_rel: f64,
+}
+
+/// The 2-layer, width-64 random models of tests/reference/hf_reference.py. Measured:
+/// mean |Δ log p| 2.4e-7, max 9.5e-7 (one f32 ulp at |log p| ≈ 6), μ 8.7e-7,
+/// Min-K%++ 6.6e-7, gradient norms 1.5e-7 relative; f32 against f64 in transformers
+/// itself ≤ 6.7e-7. The subtlest slips that must fail: the GELU tanh approximation for
+/// the exact GELU (or back) moves the mean by 5.3e-5–6.3e-5 (max 2.5e-4), a LayerNorm or
+/// RMSNorm ε off by 10× by 1.5e-4–5.2e-4 (max 8e-4–3.1e-3); the old bounds (mean 1e-4,
+/// max 1e-3) let the GELU slip through. So: each 2e-5 (20× the worst measured, 12× under
+/// the GELU slip's max), mean 5e-6 (20× the measured mean, 10× under the GELU slip),
+/// gradients 1e-5 relative (60× the measured; a wrong loss normalisation or a parameter
+/// left out moves them by ≥ 1e-2).
+pub const PARITY_TINY: Parity = Parity {
+    each: Tol {
+        abs: 2e-5,
+        rel: 0.0,
+    },
+    mean: 5e-6,
+    grad_rel: 1e-5,
+};
+
+/// The default model (SmolLM2-135M Q4_1, 30 layers, width 576, dequantized to f32 on
+/// both sides). Measured: mean |Δ log p| 1.3e-5, max 5.9e-5 (at log p = −6.4),
+/// μ 1.1e-5, Min-K%++ 1.2e-5, nll_mean 2.1e-5, per-layer gradient norms 1.2e-5 relative;
+/// transformers' own f32 vs f64 and eager vs SDPA reach 4–5e-5 (the issue estimates
+/// ~1e-4 relative across kernel sets, i.e. ~2.6e-4 on the mean). Slips that must fail:
+/// RMSNorm ε off by 10× moves the mean by 7.8e-3 (max 0.11), SiLU → GELU by 2.6,
+/// unmasked pads by ≥ 0.42. So: each 1e-3 + 1e-4·|want| (≥ 17× the worst measured),
+/// mean 3e-4 (23× the measured mean, above the issue's estimate, 26× under the ε slip),
+/// gradients 1e-3 relative (~60× the f32 round-off, 1.7e-5 per layer in transformers
+/// itself; a wrong loss normalisation or a parameter left out moves them by ≥ 1e-2).
+pub const PARITY_DEEP: Parity = Parity {
+    each: Tol {
+        abs: 1e-3,
+        rel: 1e-4,
+    },
+    mean: 3e-4,
+    grad_rel: 1e-3,
+};
+
+/// The parity bounds for a model of reference.json: the default model is deep, the
+/// others are the tiny random ones.
+pub fn parity_for(model_name: &str) -> Parity {
+    if model_name == "default-gguf" {
+        PARITY_DEEP
+    } else {
+        PARITY_TINY
+    }
+}
+
 pub fn memscan(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_memscan"))
         .args(args)
