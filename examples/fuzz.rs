@@ -619,7 +619,8 @@ fn json_interesting(rng: &mut Rng, dict: &[&str], old: &Value) -> Value {
                         let mut s = s.clone();
                         let at = rng.below(s.len() + 1);
                         if s.is_char_boundary(at) {
-                            s.insert_str(at, *rng.pick(dict));
+                            let word: &&str = rng.pick(dict);
+                            s.insert_str(at, word);
                         }
                         s
                     }
@@ -726,10 +727,8 @@ fn mutate_json_value(rng: &mut Rng, root: &mut Value, dict: &[&str], hints: Hint
         (2, Step::Key(k), Value::Object(m)) => {
             m.remove(k);
         }
-        (2, Step::Idx(i), Value::Array(a)) => {
-            if *i < a.len() {
-                a.remove(*i);
-            }
+        (2, Step::Idx(i), Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
         }
         (3, Step::Key(k), Value::Object(m)) => {
             // rename the key (to another key of the document, or a dictionary word)
@@ -744,33 +743,25 @@ fn mutate_json_value(rng: &mut Rng, root: &mut Value, dict: &[&str], hints: Hint
                 m.insert(nk, v);
             }
         }
-        (3, Step::Idx(i), Value::Array(a)) => {
-            if *i < a.len() {
-                let v = a[*i].clone();
-                for _ in 0..rng.count(4) {
-                    a.insert(*i, v.clone());
-                }
+        (3, Step::Idx(i), Value::Array(a)) if *i < a.len() => {
+            let v = a[*i].clone();
+            for _ in 0..rng.count(4) {
+                a.insert(*i, v.clone());
             }
         }
         (4, Step::Key(k), Value::Object(m)) => {
             m.insert(k.clone(), other);
         }
-        (4, Step::Idx(i), Value::Array(a)) => {
-            if *i < a.len() {
-                a[*i] = other;
-            }
+        (4, Step::Idx(i), Value::Array(a)) if *i < a.len() => {
+            a[*i] = other;
         }
-        (_, _, Value::Object(m)) => {
-            // add a key from the document's key set with another node's value
-            if !keys.is_empty() {
-                m.insert(rng.pick(&keys).clone(), other);
-            }
+        // add a key from the document's key set with another node's value
+        (_, _, Value::Object(m)) if !keys.is_empty() => {
+            m.insert(rng.pick(&keys).clone(), other);
         }
-        (_, Step::Idx(i), Value::Array(a)) => {
-            if *i < a.len() && a.len() > 1 {
-                let j = rng.below(a.len());
-                a.swap(*i, j);
-            }
+        (_, Step::Idx(i), Value::Array(a)) if *i < a.len() && a.len() > 1 => {
+            let j = rng.below(a.len());
+            a.swap(*i, j);
         }
         _ => {}
     }
@@ -1748,7 +1739,8 @@ fn gguf_vocab_seeds(_: &Ctx) -> Vec<Seed> {
 
 fn gguf_vocab_generate(rng: &mut Rng) -> Seed {
     let pres = ["smollm", "llama-bpe", "gpt2", "qwen2"];
-    let mut d = VocabDesc::base(*rng.pick(&pres), rng.chance(0.5));
+    let pre: &&str = rng.pick(&pres);
+    let mut d = VocabDesc::base(pre, rng.chance(0.5));
     d.mutate(rng);
     gguf_seed(3, None, Some(&d), Vec::new(), false)
 }
@@ -1784,7 +1776,7 @@ fn safetensors_file(tensors: &[(&str, &str, Vec<usize>, Vec<u8>)], metadata: boo
         data.extend(bytes);
     }
     let mut h = serde_json::to_vec(&Value::Object(header)).unwrap_or_default();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
@@ -2190,8 +2182,8 @@ fn index_seeds(ctx: &Ctx) -> Vec<Seed> {
                 "sa" | "tok" | "tsa" => (Kind::Binary, 4),
                 _ => (Kind::Binary, 0),
             };
-            if width > 0 {
-                for off in (0..data.len() / width * width).step_by(width).take(4096) {
+            if let Some(n) = data.len().checked_div(width) {
+                for off in (0..n * width).step_by(width).take(4096) {
                     seed.fields.push(Field {
                         file: fi,
                         off,
@@ -3401,24 +3393,20 @@ fn supervise(target: &'static Target, o: &Opts, log: &Mutex<()>) -> Stats {
                             accepted = parts[2].parse().unwrap_or(accepted);
                             done |= parts[0] == "D";
                         }
-                        "S" => {
-                            if parts.len() >= 3 && !parts[2].is_empty() && restart == 0 {
-                                stats.seed_warnings.push(parts[2].to_string());
-                                let _g = log.lock();
-                                eprintln!("warning: {}: seeds rejected: {}", target.name, parts[2]);
-                            }
+                        "S" if parts.len() >= 3 && !parts[2].is_empty() && restart == 0 => {
+                            stats.seed_warnings.push(parts[2].to_string());
+                            let _g = log.lock();
+                            eprintln!("warning: {}: seeds rejected: {}", target.name, parts[2]);
                         }
-                        "F" if parts.len() >= 4 => {
-                            if !stats.failures.contains_key(parts[1]) {
-                                stats
-                                    .failures
-                                    .insert(parts[1].to_string(), parts[3].to_string());
-                                let _g = log.lock();
-                                eprintln!(
-                                    "FAILURE {}: {} ({}) -> {}",
-                                    target.name, parts[1], parts[2], parts[3]
-                                );
-                            }
+                        "F" if parts.len() >= 4 && !stats.failures.contains_key(parts[1]) => {
+                            stats
+                                .failures
+                                .insert(parts[1].to_string(), parts[3].to_string());
+                            let _g = log.lock();
+                            eprintln!(
+                                "FAILURE {}: {} ({}) -> {}",
+                                target.name, parts[1], parts[2], parts[3]
+                            );
                         }
                         _ => {}
                     }

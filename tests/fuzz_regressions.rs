@@ -392,7 +392,7 @@ fn run_saved(target: &str, bytes: &[u8]) -> memscan::error::Result<()> {
                 .map(|&i| i as i64)
                 .collect();
             let out = m.forward(&tch::Tensor::from_slice(&ids).view([1, -1]), None, false)?;
-            m.logits(&out.hidden);
+            let _ = m.logits(&out.hidden);
             Ok(())
         }
         other => panic!("no runner for target {other}"),

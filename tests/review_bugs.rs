@@ -26,7 +26,7 @@ fn gguf_with_offset(offset: u64) -> Vec<u8> {
     b.extend(2u64.to_le_bytes());
     b.extend(0u32.to_le_bytes()); // F32
     b.extend(offset.to_le_bytes());
-    while b.len() % 32 != 0 {
+    while !b.len().is_multiple_of(32) {
         b.push(0);
     }
     b.extend([0u8; 8]);
@@ -80,6 +80,9 @@ fn rule_window_is_bounded() {
     }
 }
 
+/// A change to a docs table's bytes.
+type Corruption = Box<dyn Fn(&mut Vec<u8>)>;
+
 fn small_index(dir: &std::path::Path) -> std::path::PathBuf {
     let corpus = dir.join("c.txt");
     std::fs::write(&corpus, "the quick brown fox jumps over the lazy dog").unwrap();
@@ -110,7 +113,7 @@ fn corrupt_docs_table_exits_2() {
     assert!(query_cli(&idx, d.path()).status.success());
     let docs = idx.join("shard-0000.docs");
     let good = std::fs::read(&docs).unwrap();
-    let corruptions: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+    let corruptions: Vec<(&str, Corruption)> = vec![
         (
             "start beyond the text",
             Box::new(|b| b[..8].copy_from_slice(&u64::MAX.to_le_bytes())),
