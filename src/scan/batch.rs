@@ -3,12 +3,12 @@
 
 use crate::detect::{Category, Engine};
 use crate::error::Result;
-use crate::generate::{generate, SampleOptions};
+use crate::generate::{generate, Generation, SampleOptions};
 use crate::model::{LanguageModel, Model};
 use crate::prompts::Prompt;
 use crate::report::rows::{Reason, SampleRow};
 use crate::report::schema::FindingItem;
-use crate::scorer::Scorer;
+use crate::scorer::{ScoredText, Scorer};
 use crate::signals::{self, SignalSet};
 
 use super::calibrate::Cal;
@@ -39,7 +39,6 @@ impl BatchContext<'_> {
         opts: &SampleOptions,
         cal: &Cal,
     ) -> Result<Vec<SampleRow>> {
-        let a = self.cfg;
         let tok = self.model.tokenizer();
         let prompt_ids: Vec<Vec<u32>> = batch
             .iter()
@@ -70,137 +69,176 @@ impl BatchContext<'_> {
             }
             None => None,
         };
-        let mut rows = Vec::with_capacity(batch.len());
-        for (j, &(pi, k)) in batch.iter().enumerate() {
-            let p = &self.prompts[pi];
-            let (ptext, ctext) = &texts[j];
-            let s = &scored[j];
-            let plen = prompt_ids[j].len();
-            // the continuation's tokens given the prompt: log-probs from position plen
-            let from = plen.saturating_sub(1).min(s.token_logprobs.len());
-            let lp = &s.token_logprobs[from..];
-            let stats = s.stats.as_ref().map(|st| {
-                fn tail(v: &[f32], from: usize) -> &[f32] {
-                    v.get(from..).unwrap_or_default()
-                }
-                signals::DistStats {
-                    mu: tail(&st.mean_logp, from),
-                    sigma: tail(&st.std_logp, from),
-                    confidence: tail(&st.confidence, from),
-                    margin: tail(&st.margin, from),
-                }
-            });
-            let sig = SignalSet::new(signals::Passes {
-                reference: ref_nll
-                    .as_ref()
-                    .map(|r| (signals::nll_mean(&s.token_logprobs), r[j])),
-                attention: s.attn_entropy_layers.as_deref(),
-                ..signals::Passes::main(signals::PassValues {
-                    logprobs: lp,
-                    stats,
-                    text: ctext,
-                    min_k_percent: a.min_k,
-                })
-            });
-            let id = format!("{}#{k}", p.id);
-            let full_text = format!("{ptext}{ctext}");
-            let pbytes = ptext.len();
-            let found: Vec<crate::detect::Finding> = self
-                .engine
-                .scan(full_text.as_bytes())
-                .into_iter()
-                .filter(|f| f.end > pbytes)
-                .collect();
-            let mut reasons: Vec<Reason> = Vec::new();
-            for (cat, reason) in [
-                (Category::Secret, Reason::Secret),
-                (Category::Pii, Reason::Pii),
-            ] {
-                if found.iter().any(|f| f.category == cat) {
-                    reasons.push(reason);
-                }
-            }
-            let mut verbatim = None;
-            if let Some((index, itok)) = self.corpus {
-                let toks = match itok {
-                    Some(t) => Some(t.encode_plain(ctext)?),
-                    None => None,
+        batch
+            .iter()
+            .enumerate()
+            .map(|(j, &(pi, k))| {
+                let sample = Sample {
+                    batch: b,
+                    prompt: &self.prompts[pi],
+                    k,
+                    prompt_text: &texts[j].0,
+                    continuation: &texts[j].1,
+                    prompt_len: prompt_ids[j].len(),
+                    generation: &gens[j],
+                    scored: &scored[j],
+                    reference_nll: ref_nll.as_ref().map(|r| r[j]),
                 };
-                let m = index.query(ctext.as_bytes(), toks.as_deref());
-                let hit = match m.longest_match_tokens {
-                    Some(t) => t >= a.verbatim_tokens,
-                    None => m.longest_match_bytes >= 4 * a.verbatim_tokens,
-                };
-                if hit {
-                    reasons.push(Reason::Verbatim);
-                }
-                verbatim = Some(m);
-            }
-            let mut suffix = None;
-            if let Some(truth) = &p.truth {
-                let n = gens[j]
-                    .tokens
-                    .iter()
-                    .zip(truth)
-                    .take_while(|(x, y)| x == y)
-                    .count();
-                let need = a.verbatim_tokens.min(truth.len()).min(a.max_new_tokens);
-                if n >= need {
-                    reasons.push(Reason::Suffix);
-                }
-                suffix = Some((n, truth.len()));
-            }
-            if cal.flags(a.flag.and_then(|d| sig.get(d.name))) {
-                reasons.push(Reason::Signal);
-            }
-            let findings: Vec<FindingItem> = found
-                .iter()
-                .map(|f| {
-                    let spec = &self.engine.rules[f.rule].spec;
-                    FindingItem {
-                        sample_id: id.clone(),
-                        rule_id: spec.id.clone(),
-                        category: f.category.as_str().into(),
-                        description: spec.description.clone(),
-                        start: f.start,
-                        end: f.end,
-                        masked: f.masked(),
-                        fingerprint: f.fingerprint(),
-                        confidence: (f.confidence * 1000.0).round() / 1000.0,
-                        value: a
-                            .reveal
-                            .then(|| String::from_utf8_lossy(&f.value).to_string()),
-                    }
-                })
-                .collect();
-            let shown = if a.reveal {
-                full_text.clone()
-            } else {
-                masked_text(&full_text, &found)
-            };
-            rows.push(SampleRow {
-                batch: b,
-                id,
-                prompt_id: p.id.clone(),
-                set: p.set.clone(),
-                tags: p.tags.clone(),
-                sample: k,
-                longest_match_bytes: verbatim.as_ref().map(|m| m.longest_match_bytes),
-                longest_match_tokens: verbatim.as_ref().and_then(|m| m.longest_match_tokens),
-                suffix_match_tokens: suffix.map(|s| s.0),
-                truth_tokens: suffix.map(|s| s.1),
-                prompt_bytes: pbytes,
-                text: shown,
-                n_new_tokens: gens[j].tokens.len(),
-                stopped: gens[j].stopped,
-                signals: sig,
-                findings,
-                memorized: !reasons.is_empty(),
-                reasons,
-            });
-        }
-        Ok(rows)
+                self.row(&sample, cal)
+            })
+            .collect()
     }
+
+    /// The signals of a sample's continuation given its prompt (the reference model's
+    /// ratio over the whole text: it has its own tokenizer).
+    fn signals(&self, x: &Sample) -> SignalSet {
+        let s = x.scored;
+        // the continuation's tokens given the prompt: log-probs from position prompt_len
+        let from = x.prompt_len.saturating_sub(1).min(s.token_logprobs.len());
+        let lp = &s.token_logprobs[from..];
+        let stats = s.stats.as_ref().map(|st| {
+            fn tail(v: &[f32], from: usize) -> &[f32] {
+                v.get(from..).unwrap_or_default()
+            }
+            signals::DistStats {
+                mu: tail(&st.mean_logp, from),
+                sigma: tail(&st.std_logp, from),
+                confidence: tail(&st.confidence, from),
+                margin: tail(&st.margin, from),
+            }
+        });
+        SignalSet::new(signals::Passes {
+            reference: x
+                .reference_nll
+                .map(|r| (signals::nll_mean(&s.token_logprobs), r)),
+            attention: s.attn_entropy_layers.as_deref(),
+            ..signals::Passes::main(signals::PassValues {
+                logprobs: lp,
+                stats,
+                text: x.continuation,
+                min_k_percent: self.cfg.min_k,
+            })
+        })
+    }
+
+    /// One sample checked (detectors, verbatim index, exact suffix, signal flag) → its row.
+    fn row(&self, x: &Sample, cal: &Cal) -> Result<SampleRow> {
+        let a = self.cfg;
+        let (b, p, k, ptext, ctext) = (x.batch, x.prompt, x.k, x.prompt_text, x.continuation);
+        let sig = self.signals(x);
+        let id = format!("{}#{k}", p.id);
+        let full_text = format!("{ptext}{ctext}");
+        let pbytes = ptext.len();
+        let found: Vec<crate::detect::Finding> = self
+            .engine
+            .scan(full_text.as_bytes())
+            .into_iter()
+            .filter(|f| f.end > pbytes)
+            .collect();
+        let mut reasons: Vec<Reason> = Vec::new();
+        for (cat, reason) in [
+            (Category::Secret, Reason::Secret),
+            (Category::Pii, Reason::Pii),
+        ] {
+            if found.iter().any(|f| f.category == cat) {
+                reasons.push(reason);
+            }
+        }
+        let mut verbatim = None;
+        if let Some((index, itok)) = self.corpus {
+            let toks = match itok {
+                Some(t) => Some(t.encode_plain(ctext)?),
+                None => None,
+            };
+            let m = index.query(ctext.as_bytes(), toks.as_deref());
+            let hit = match m.longest_match_tokens {
+                Some(t) => t >= a.verbatim_tokens,
+                None => m.longest_match_bytes >= 4 * a.verbatim_tokens,
+            };
+            if hit {
+                reasons.push(Reason::Verbatim);
+            }
+            verbatim = Some(m);
+        }
+        let mut suffix = None;
+        if let Some(truth) = &p.truth {
+            let n = x
+                .generation
+                .tokens
+                .iter()
+                .zip(truth)
+                .take_while(|(x, y)| x == y)
+                .count();
+            let need = a.verbatim_tokens.min(truth.len()).min(a.max_new_tokens);
+            if n >= need {
+                reasons.push(Reason::Suffix);
+            }
+            suffix = Some((n, truth.len()));
+        }
+        if cal.flags(a.flag.and_then(|d| sig.get(d.name))) {
+            reasons.push(Reason::Signal);
+        }
+        let findings: Vec<FindingItem> = found
+            .iter()
+            .map(|f| {
+                let spec = &self.engine.rules[f.rule].spec;
+                FindingItem {
+                    sample_id: id.clone(),
+                    rule_id: spec.id.clone(),
+                    category: f.category.as_str().into(),
+                    description: spec.description.clone(),
+                    start: f.start,
+                    end: f.end,
+                    masked: f.masked(),
+                    fingerprint: f.fingerprint(),
+                    confidence: (f.confidence * 1000.0).round() / 1000.0,
+                    value: a
+                        .reveal
+                        .then(|| String::from_utf8_lossy(&f.value).to_string()),
+                }
+            })
+            .collect();
+        let shown = if a.reveal {
+            full_text.clone()
+        } else {
+            masked_text(&full_text, &found)
+        };
+        Ok(SampleRow {
+            batch: b,
+            id,
+            prompt_id: p.id.clone(),
+            set: p.set.clone(),
+            tags: p.tags.clone(),
+            sample: k,
+            longest_match_bytes: verbatim.as_ref().map(|m| m.longest_match_bytes),
+            longest_match_tokens: verbatim.as_ref().and_then(|m| m.longest_match_tokens),
+            suffix_match_tokens: suffix.map(|s| s.0),
+            truth_tokens: suffix.map(|s| s.1),
+            prompt_bytes: pbytes,
+            text: shown,
+            n_new_tokens: x.generation.tokens.len(),
+            stopped: x.generation.stopped,
+            signals: sig,
+            findings,
+            memorized: !reasons.is_empty(),
+            reasons,
+        })
+    }
+}
+
+/// One sample of a batch, with what generating and scoring it gave.
+struct Sample<'x> {
+    batch: usize,
+    prompt: &'x Prompt,
+    /// The sample's number for its prompt.
+    k: usize,
+    prompt_text: &'x str,
+    continuation: &'x str,
+    prompt_len: usize,
+    generation: &'x Generation,
+    scored: &'x ScoredText,
+    /// nll_mean of prompt + continuation under the reference model.
+    reference_nll: Option<Option<f64>>,
 }
 
 /// The text with every finding's value replaced by its masked form.
