@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 use crate::model::Model;
 use crate::report::rows::{Reason, SampleRow};
-use crate::report::schema::{self, FindingItem, ScanReport};
+use crate::report::schema::Histogram;
+use crate::report::schema::{self, FindingItem, SampleItem, ScanReport, SignalSummary, TopItem};
 use crate::signals::{self, Direction};
 use crate::stats;
 
@@ -29,8 +30,7 @@ pub struct BuildInputs<'a> {
 
 pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
     use crate::report::schema::{
-        CategoryCounts, ExactSuffix, Histogram, ReasonCounts, SampleItem, ScanSummary, SetCounts,
-        SignalSummary, TopItem,
+        CategoryCounts, ExactSuffix, ReasonCounts, ScanSummary, SetCounts,
     };
     let a = i.cfg;
     let mut items: Vec<SampleItem> = Vec::with_capacity(i.lines.len());
@@ -68,49 +68,7 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
         g.len()
     };
 
-    let mut sig_names: Vec<&'static signals::SignalDef> = Vec::new();
-    for d in signals::SIGNALS {
-        if items.iter().any(|s| !s.signals.slot(d.name).not_run()) {
-            sig_names.push(d);
-        }
-    }
-    let signals_out: Vec<SignalSummary> = sig_names
-        .iter()
-        .map(|d| {
-            let mut vals: Vec<(f64, usize)> = items
-                .iter()
-                .enumerate()
-                .filter_map(|(k, s)| s.signals.get(d.name).map(|v| (v, k)))
-                .collect();
-            let raw: Vec<f64> = vals.iter().map(|v| v.0).collect();
-            vals.sort_by(|x, y| match d.direction {
-                Direction::Lower => x.0.total_cmp(&y.0),
-                Direction::Higher => y.0.total_cmp(&x.0),
-            });
-            let mut seen = std::collections::HashSet::new();
-            let top: Vec<TopItem> = vals
-                .iter()
-                .filter(|(_, k)| seen.insert(items[*k].group))
-                .take(a.top)
-                .map(|&(v, k)| TopItem {
-                    sample_id: items[k].id.clone(),
-                    value: v,
-                    group: items[k].group,
-                })
-                .collect();
-            let (edges, counts) = stats::histogram(&raw, 20);
-            SignalSummary {
-                name: d.name.into(),
-                direction: crate::commands::dir_name(d.direction).into(),
-                description: d.description.into(),
-                n: raw.len(),
-                mean: (!raw.is_empty()).then(|| raw.iter().sum::<f64>() / raw.len() as f64),
-                median: stats::median(&raw),
-                histogram: Histogram { edges, counts },
-                top,
-            }
-        })
-        .collect();
+    let signals_out = signal_summaries(&items, a.top);
 
     let count_reason = |r: Reason| items.iter().filter(|s| s.reasons.contains(&r)).count();
     let by_reason = ReasonCounts {
@@ -172,4 +130,52 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
         findings,
         items,
     })
+}
+
+/// Per signal present in the samples: count, mean, median, a 20-bin histogram and the
+/// `top` most member-like samples, one per near-duplicate group.
+fn signal_summaries(items: &[SampleItem], top: usize) -> Vec<SignalSummary> {
+    let mut sig_names: Vec<&'static signals::SignalDef> = Vec::new();
+    for d in signals::SIGNALS {
+        if items.iter().any(|s| !s.signals.slot(d.name).not_run()) {
+            sig_names.push(d);
+        }
+    }
+    sig_names
+        .iter()
+        .map(|d| {
+            let mut vals: Vec<(f64, usize)> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(k, s)| s.signals.get(d.name).map(|v| (v, k)))
+                .collect();
+            let raw: Vec<f64> = vals.iter().map(|v| v.0).collect();
+            vals.sort_by(|x, y| match d.direction {
+                Direction::Lower => x.0.total_cmp(&y.0),
+                Direction::Higher => y.0.total_cmp(&x.0),
+            });
+            let mut seen = std::collections::HashSet::new();
+            let top: Vec<TopItem> = vals
+                .iter()
+                .filter(|(_, k)| seen.insert(items[*k].group))
+                .take(top)
+                .map(|&(v, k)| TopItem {
+                    sample_id: items[k].id.clone(),
+                    value: v,
+                    group: items[k].group,
+                })
+                .collect();
+            let (edges, counts) = stats::histogram(&raw, 20);
+            SignalSummary {
+                name: d.name.into(),
+                direction: crate::commands::dir_name(d.direction).into(),
+                description: d.description.into(),
+                n: raw.len(),
+                mean: (!raw.is_empty()).then(|| raw.iter().sum::<f64>() / raw.len() as f64),
+                median: stats::median(&raw),
+                histogram: Histogram { edges, counts },
+                top,
+            }
+        })
+        .collect()
 }
