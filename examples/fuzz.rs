@@ -3657,4 +3657,14 @@ fn main() {
     if tf > 0 {
         std::process::exit(1);
     }
+    // a target that ran nothing (its worker could not start) is not a clean run
+    let idle: Vec<&str> = results
+        .iter()
+        .filter(|(_, s)| s.execs == 0)
+        .map(|(ti, _)| opts.targets[*ti].name)
+        .collect();
+    if !idle.is_empty() {
+        eprintln!("fuzz: no input ran for {}", idle.join(", "));
+        std::process::exit(2);
+    }
 }
