@@ -2410,7 +2410,7 @@ fn load_and_run(spec: &str) -> Outcome {
     use memscan::model::LanguageModel;
     let m = memscan::model::load(&memscan::model::ModelSpec {
         model: spec.to_string(),
-        device: "cpu".into(),
+        device: memscan::model::DeviceChoice::Cpu,
         dtype: None,
     })
     .map_err(err)?;

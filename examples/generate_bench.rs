@@ -18,8 +18,8 @@ fn main() {
     }
     let m = model::load(&ModelSpec {
         model: model_path,
-        device: "cpu".into(),
-        dtype: Some("f32".into()),
+        device: memscan::model::DeviceChoice::Cpu,
+        dtype: Some(memscan::model::Precision::F32),
     })
     .unwrap();
     let prompts: Vec<Vec<u32>> = [

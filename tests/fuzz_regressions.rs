@@ -382,7 +382,7 @@ fn run_saved(target: &str, bytes: &[u8]) -> memscan::error::Result<()> {
             };
             let m = memscan::model::load(&memscan::model::ModelSpec {
                 model: spec.display().to_string(),
-                device: "cpu".into(),
+                device: memscan::model::DeviceChoice::Cpu,
                 dtype: None,
             })?;
             let ids: Vec<i64> = m

@@ -26,8 +26,8 @@ fn check_greedy(name: &str, path: &std::path::Path) {
             .unwrap();
     let m = model::load(&ModelSpec {
         model: path.display().to_string(),
-        device: "cpu".into(),
-        dtype: Some("f32".into()),
+        device: memscan::model::DeviceChoice::Cpu,
+        dtype: Some(memscan::model::Precision::F32),
     })
     .unwrap();
     let cases = reference[name].as_array().unwrap();
@@ -78,8 +78,8 @@ fn greedy_matches_transformers_default_model() {
 fn seeded_sampling_is_reproducible() {
     let m = model::load(&ModelSpec {
         model: default_model().display().to_string(),
-        device: "cpu".into(),
-        dtype: Some("f32".into()),
+        device: memscan::model::DeviceChoice::Cpu,
+        dtype: Some(memscan::model::Precision::F32),
     })
     .unwrap();
     let tok = memscan::model::LanguageModel::tokenizer(&m);

@@ -20,8 +20,8 @@ fn opts(batch_size: usize) -> ScoreOptions {
 fn check(model_path: &std::path::Path) {
     let m = model::load(&ModelSpec {
         model: model_path.display().to_string(),
-        device: "cpu".into(),
-        dtype: Some("f32".into()),
+        device: memscan::model::DeviceChoice::Cpu,
+        dtype: Some(memscan::model::Precision::F32),
     })
     .unwrap();
     let texts = [
@@ -76,8 +76,8 @@ fn left_padding_with_mask_matches() {
     use tch::{Kind, Tensor};
     let m = model::load(&ModelSpec {
         model: reference_data().join("tiny-llama").display().to_string(),
-        device: "cpu".into(),
-        dtype: Some("f32".into()),
+        device: memscan::model::DeviceChoice::Cpu,
+        dtype: Some(memscan::model::Precision::F32),
     })
     .unwrap();
     let _g = tch::no_grad_guard();
@@ -119,8 +119,8 @@ fn attention_paths_agree() {
     for name in ["tiny-llama", "tiny-gpt2", "tiny-neox"] {
         let m = model::load(&ModelSpec {
             model: reference_data().join(name).display().to_string(),
-            device: "cpu".into(),
-            dtype: Some("f32".into()),
+            device: memscan::model::DeviceChoice::Cpu,
+            dtype: Some(memscan::model::Precision::F32),
         })
         .unwrap();
         let _g = tch::no_grad_guard();

@@ -10,7 +10,7 @@ pub mod scan;
 pub mod score;
 
 use crate::cli::ModelArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{self, Model, ModelSpec};
 
 /// Loads the model the flags name, telling the user what was loaded.
@@ -22,7 +22,7 @@ pub fn load_model(args: &ModelArgs, quiet: bool) -> Result<Model> {
 pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> Result<Model> {
     if let Some(n) = args.threads {
         if n < 1 {
-            return Err(crate::error::Error::input("--threads must be at least 1"));
+            return Err(Error::input("--threads must be at least 1"));
         }
         tch::set_num_threads(n);
         // the quantized kernels and the detectors run on rayon's threads; a second
@@ -33,8 +33,21 @@ pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> 
     }
     let spec = ModelSpec {
         model: name.unwrap_or_else(|| model::default_model().display().to_string()),
-        device: args.device.clone(),
-        dtype: args.dtype.clone(),
+        device: args
+            .device
+            .parse()
+            .map_err(|e| Error::input(format!("--device {}: {e}", args.device)))?,
+        dtype: args
+            .dtype
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| {
+                Error::input(format!(
+                    "--dtype {}: {e}",
+                    args.dtype.as_deref().unwrap_or("")
+                ))
+            })?,
     };
     let t0 = std::time::Instant::now();
     let m = model::load(&spec)?;

@@ -42,10 +42,9 @@ pub fn default_model() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct ModelSpec {
     pub model: String,
-    /// `auto`, `cpu`, `cuda` or `cuda:N`.
-    pub device: String,
-    /// `f32`, `f16` or `bf16`; `None` = f32 on CPU, bf16 on CUDA.
-    pub dtype: Option<String>,
+    pub device: DeviceChoice,
+    /// `None` = f32 on CPU, bf16 on CUDA.
+    pub dtype: Option<Precision>,
 }
 
 /// A required size from config.json: present, and a positive integer (a zero or
@@ -62,53 +61,88 @@ pub(crate) fn positive(key: &str, v: Option<i64>) -> Result<i64> {
     }
 }
 
-/// Parses `--device`.
-pub fn parse_device(s: &str) -> Result<Device> {
-    let cuda = |i: usize| -> Result<Device> {
-        if !tch::Cuda::is_available() {
-            return Err(Error::input(format!(
-                "--device {s}: CUDA is not available on this machine"
-            )));
+/// Where to run a model. Parsed from text (`auto`, `cpu`, `cuda`, `cuda:N`) at the edge;
+/// `resolve` checks it against this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The first CUDA device when there is one, else the CPU.
+    Auto,
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+                Some(Ok(i)) => Ok(DeviceChoice::Cuda(i)),
+                _ => Err("expected auto, cpu, cuda or cuda:N".into()),
+            },
         }
-        let n = tch::Cuda::device_count() as usize;
-        if i >= n {
-            return Err(Error::input(format!(
-                "--device {s}: only {n} CUDA device(s) present"
-            )));
-        }
-        Ok(Device::Cuda(i))
-    };
-    match s {
-        "auto" => Ok(if tch::Cuda::is_available() {
-            Device::Cuda(0)
-        } else {
-            Device::Cpu
-        }),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" | "gpu" => cuda(0),
-        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
-            Some(Ok(i)) => cuda(i),
-            _ => Err(Error::input(format!(
-                "--device {s}: expected auto, cpu, cuda or cuda:N"
-            ))),
-        },
     }
 }
 
-/// Parses `--dtype` (or picks the default for the device).
-pub fn parse_dtype(s: Option<&str>, device: Device) -> Result<Kind> {
-    match s {
-        None => Ok(if device.is_cuda() {
-            Kind::BFloat16
-        } else {
-            Kind::Float
-        }),
-        Some("f32" | "float32" | "fp32") => Ok(Kind::Float),
-        Some("f16" | "float16" | "fp16") => Ok(Kind::Half),
-        Some("bf16" | "bfloat16") => Ok(Kind::BFloat16),
-        Some(other) => Err(Error::input(format!(
-            "--dtype {other}: expected f32, f16 or bf16"
-        ))),
+impl DeviceChoice {
+    /// The libtorch device on this machine; an input error when it has no such device.
+    pub fn resolve(self) -> Result<Device> {
+        match self {
+            DeviceChoice::Auto => Ok(if tch::Cuda::is_available() {
+                Device::Cuda(0)
+            } else {
+                Device::Cpu
+            }),
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Cuda(i) => {
+                if !tch::Cuda::is_available() {
+                    return Err(Error::input(format!(
+                        "device cuda:{i}: CUDA is not available on this machine"
+                    )));
+                }
+                let n = tch::Cuda::device_count() as usize;
+                if i >= n {
+                    return Err(Error::input(format!(
+                        "device cuda:{i}: only {n} CUDA device(s) present"
+                    )));
+                }
+                Ok(Device::Cuda(i))
+            }
+        }
+    }
+}
+
+/// The floating-point type a model runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F16,
+    BF16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "f32" | "float32" | "fp32" => Ok(Precision::F32),
+            "f16" | "float16" | "fp16" => Ok(Precision::F16),
+            "bf16" | "bfloat16" => Ok(Precision::BF16),
+            _ => Err("expected f32, f16 or bf16".into()),
+        }
+    }
+}
+
+impl Precision {
+    /// The libtorch kind; `None` picks f32 on the CPU and bf16 on CUDA.
+    pub fn kind_for(p: Option<Precision>, device: Device) -> Kind {
+        match p {
+            None if device.is_cuda() => Kind::BFloat16,
+            None | Some(Precision::F32) => Kind::Float,
+            Some(Precision::F16) => Kind::Half,
+            Some(Precision::BF16) => Kind::BFloat16,
+        }
     }
 }
 
@@ -297,8 +331,8 @@ pub fn load_tokenizer(spec: &str) -> Result<Tokenizer> {
 
 /// Loads the model `spec` names, ready for inference (no gradients).
 pub fn load(spec: &ModelSpec) -> Result<Model> {
-    let device = parse_device(&spec.device)?;
-    let kind = parse_dtype(spec.dtype.as_deref(), device)?;
+    let device = spec.device.resolve()?;
+    let kind = Precision::kind_for(spec.dtype, device);
     let source = source::resolve(&spec.model)?;
     let _guard = tch::no_grad_guard();
     let (arch, tokenizer, format, path, head_quant, quantized) = match &source {
