@@ -66,6 +66,22 @@ pub struct ScoredText {
     pub attn_entropy_layers: Option<Vec<f64>>,
 }
 
+impl ScoredText {
+    /// What the signal formulas take from this pass over `text`.
+    pub fn pass_values<'a>(
+        &'a self,
+        text: &'a str,
+        min_k_percent: f64,
+    ) -> crate::signals::PassValues<'a> {
+        crate::signals::PassValues {
+            logprobs: &self.token_logprobs,
+            stats: self.stats.as_ref().map(|st| st.view()),
+            text,
+            min_k_percent,
+        }
+    }
+}
+
 /// Logits elements (rows × vocabulary chunk) processed at once.
 fn chunk_budget(device: Device) -> i64 {
     if device.is_cuda() {

@@ -226,12 +226,7 @@ fn signal_rows(
                         signals::nll_mean(&r[i].token_logprobs),
                     )
                 }),
-                ..signals::Passes::main(signals::PassValues {
-                    logprobs: &s.token_logprobs,
-                    stats: s.stats.as_ref().map(|st| st.view()),
-                    text: texts[i],
-                    min_k_percent: a.min_k,
-                })
+                ..signals::Passes::main(s.pass_values(texts[i], a.min_k))
             })
         })
         .collect())

@@ -244,12 +244,7 @@ impl SignalScorer<'_> {
                             signals::nll_mean(&r[i].token_logprobs),
                         )
                     }),
-                    ..signals::Passes::main(signals::PassValues {
-                        logprobs: &s.token_logprobs,
-                        stats: s.stats.as_ref().map(|st| st.view()),
-                        text: &texts[i],
-                        min_k_percent: signals::DEFAULT_MIN_K,
-                    })
+                    ..signals::Passes::main(s.pass_values(&texts[i], signals::DEFAULT_MIN_K))
                 })
             })
             .collect())

@@ -163,12 +163,7 @@ fn row(
     args: &ScoreArgs,
 ) -> Result<Map<String, Value>> {
     let signals = signals::SignalSet::new(signals::Passes {
-        main: signals::PassValues {
-            logprobs: &s.token_logprobs,
-            stats: s.stats.as_ref().map(|st| st.view()),
-            text: &rec.text,
-            min_k_percent: args.min_k,
-        },
+        main: s.pass_values(&rec.text, args.min_k),
         lowercase_nll: args.lowercase.then_some(e.nll_lower),
         reference: args
             .reference_model

@@ -543,6 +543,19 @@ mod tests {
         out
     }
 
+    /// Every row of a one-part matrix, as the kernels take them.
+    fn all_rows(qm: &QuantMatrix, rows: usize, cols: usize) -> Rows<'_> {
+        let p = &qm.parts[0];
+        Rows {
+            qtype: p.qtype,
+            q: &p.quants,
+            d: &p.scales,
+            mn: &p.mins,
+            count: rows,
+            cols,
+        }
+    }
+
     fn input(m: usize, cols: usize, seed: u64) -> Vec<f32> {
         let mut rng = crate::stats::SplitMix(seed);
         (0..m * cols)
@@ -576,15 +589,7 @@ mod tests {
                     }
                 }
                 // the portable kernel adds in the same order: identical bits
-                let p = &qm.parts[0];
-                let all = Rows {
-                    qtype: p.qtype,
-                    q: &p.quants,
-                    d: &p.scales,
-                    mn: &p.mins,
-                    count: rows,
-                    cols,
-                };
+                let all = all_rows(&qm, rows, cols);
                 let mut o = vec![0f32; rows * m];
                 for r0 in (0..m).step_by(8) {
                     let take = (m - r0).min(8);
@@ -612,15 +617,7 @@ mod tests {
         let (rows, cols) = (3, 64);
         let bytes = blocks(GgmlType::Q8_0, rows, cols, 5);
         let qm = QuantMatrix::new(GgmlType::Q8_0, rows, cols, &bytes).unwrap();
-        let p = &qm.parts[0];
-        let all = Rows {
-            qtype: p.qtype,
-            q: &p.quants,
-            d: &p.scales,
-            mn: &p.mins,
-            count: rows,
-            cols,
-        };
+        let all = all_rows(&qm, rows, cols);
         let mut out = vec![7f32; 4];
         simd::dot(&all, &[], 0, &mut out, 1);
         assert_eq!(out, vec![7f32; 4]);
