@@ -2412,6 +2412,7 @@ fn load_and_run(spec: &str) -> Outcome {
         model: spec.to_string(),
         device: memscan::model::DeviceChoice::Cpu,
         dtype: None,
+        adapter: None,
     })
     .map_err(err)?;
     let tok = m.tokenizer();

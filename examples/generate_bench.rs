@@ -20,6 +20,7 @@ fn main() {
         model: model_path,
         device: memscan::model::DeviceChoice::Cpu,
         dtype: Some(memscan::model::Precision::F32),
+        adapter: None,
     })
     .unwrap();
     let prompts: Vec<Vec<u32>> = [

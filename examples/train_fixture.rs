@@ -134,8 +134,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let map: HashMap<String, Tensor> = vs.variables().into_iter().collect();
             let w = Weights::new(Backend::Memory(map), Device::Cpu, Kind::Float, &out);
             let model = Gpt2::load(&w, cfg.clone())?;
-            let ctx = Context::new(&xs, None, None);
-            let (hidden, _) = model.forward(&xs, &ctx, None)?;
+            let ctx = Context::new(&xs, None, None)?;
+            let (hidden, _) = memscan::model::Architecture::forward(&model, &xs, &ctx, None)?;
             let logits = hidden
                 .matmul(&model.lm_head.tr())
                 .view([-1, cfg.vocab_size]);

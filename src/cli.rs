@@ -142,6 +142,10 @@ pub struct ModelArgs {
     /// CPU threads for libtorch (default: its own choice, one per core).
     #[arg(long)]
     pub threads: Option<i32>,
+    /// A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) applied
+    /// on top of --model.
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +185,9 @@ pub struct ScoreArgs {
     /// A reference model (any supported format, its own tokenizer) for `ref_ratio`.
     #[arg(long)]
     pub reference_model: Option<String>,
+    /// A PEFT LoRA adapter applied on top of the reference model.
+    #[arg(long, value_name = "DIR", requires = "reference_model")]
+    pub reference_adapter: Option<PathBuf>,
     /// Attention entropy (`attn_entropy`, `attn_entropy_layers`); uses the explicit-softmax
     /// attention path, slower than the fused one.
     #[arg(long)]
@@ -260,6 +267,9 @@ pub struct ScanArgs {
     /// A reference model for `ref_ratio`.
     #[arg(long)]
     pub reference_model: Option<String>,
+    /// A PEFT LoRA adapter applied on top of the reference model.
+    #[arg(long, value_name = "DIR", requires = "reference_model")]
+    pub reference_adapter: Option<PathBuf>,
     /// Attention entropy of each sample (explicit-softmax attention; slower).
     #[arg(long)]
     pub attention: bool,
@@ -332,6 +342,9 @@ pub struct EvalArgs {
     /// A reference model for `ref_ratio`.
     #[arg(long)]
     pub reference_model: Option<String>,
+    /// A PEFT LoRA adapter applied on top of the reference model.
+    #[arg(long, value_name = "DIR", requires = "reference_model")]
+    pub reference_adapter: Option<PathBuf>,
     /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
     /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
     #[arg(long)]
@@ -383,6 +396,9 @@ pub struct ForgetArgs {
     /// adds the likelihood ratio `ref_ratio` to the membership tests.
     #[arg(long)]
     pub reference_model: Option<String>,
+    /// A PEFT LoRA adapter applied on top of the reference model.
+    #[arg(long, value_name = "DIR", requires = "reference_model")]
+    pub reference_adapter: Option<PathBuf>,
     /// Non-member texts to compare each record with (default: variants of the record
     /// itself with its personal values replaced by random values of the same format).
     #[arg(long)]

@@ -96,12 +96,10 @@ pub fn generate(
             stopped: false,
         })
         .collect();
-    // the steps' products run in the quantized kernels (see quant::Steps)
-    let _steps = model
-        .quantized_steps()
-        .then(crate::model::quant::Steps::enter);
+    // the steps' products run in the quantized kernels on rayon's threads
+    let _one_thread = model.quantized_steps().then(OneTorchThread::enter);
     for step in 0..o.max_new_tokens {
-        let logits = model.logits(&last).f_to_kind(Kind::Float)?;
+        let logits = model.step_logits(&last)?.f_to_kind(Kind::Float)?;
         let next = sample(&logits, o, o.temperature_at(step), &mut rng)?;
         let next_v = Vec::<i64>::try_from(next.f_to_device(tch::Device::Cpu)?)?;
         for (g, &t) in out.iter_mut().zip(&next_v) {
@@ -115,11 +113,33 @@ pub fn generate(
         }
         let step_ids = next.f_view([b as i64, 1])?;
         mask = Tensor::f_cat(&[&mask, &step_ids.f_ones_like()?], 1)?;
-        last = model
-            .forward_cached(&step_ids, &mask, &mut cache)?
-            .f_select(1, 0)?;
+        last = model.step(&step_ids, &mask, &mut cache)?.f_select(1, 0)?;
     }
     Ok(out)
+}
+
+/// While alive, libtorch runs its ops on one thread. Generation steps of a quantized
+/// model enter it: their products run on rayon's threads, and libtorch's OpenMP
+/// workers, spinning between its many small ops, would take the cores from them
+/// (measured on 2 cores: ~95 → ~115-130 tokens/s). libtorch's thread count is
+/// process-wide; memscan runs one model stream at a time, so nothing else is slowed.
+/// Restores the count when dropped.
+struct OneTorchThread {
+    before: i32,
+}
+
+impl OneTorchThread {
+    fn enter() -> Self {
+        let before = tch::get_num_threads();
+        tch::set_num_threads(1);
+        OneTorchThread { before }
+    }
+}
+
+impl Drop for OneTorchThread {
+    fn drop(&mut self) {
+        tch::set_num_threads(self.before);
+    }
 }
 
 /// One token per row of `logits` [B, V] (f32).

@@ -384,6 +384,7 @@ fn run_saved(target: &str, bytes: &[u8]) -> memscan::error::Result<()> {
                 model: spec.display().to_string(),
                 device: memscan::model::DeviceChoice::Cpu,
                 dtype: None,
+                adapter: None,
             })?;
             let ids: Vec<i64> = m
                 .tokenizer()

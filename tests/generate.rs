@@ -28,6 +28,7 @@ fn check_greedy(name: &str, path: &std::path::Path) {
         model: path.display().to_string(),
         device: memscan::model::DeviceChoice::Cpu,
         dtype: Some(memscan::model::Precision::F32),
+        adapter: None,
     })
     .unwrap();
     let cases = reference[name].as_array().unwrap();
@@ -80,6 +81,7 @@ fn seeded_sampling_is_reproducible() {
         model: default_model().display().to_string(),
         device: memscan::model::DeviceChoice::Cpu,
         dtype: Some(memscan::model::Precision::F32),
+        adapter: None,
     })
     .unwrap();
     let tok = memscan::model::LanguageModel::tokenizer(&m);

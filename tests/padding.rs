@@ -22,6 +22,7 @@ fn check(model_path: &std::path::Path) {
         model: model_path.display().to_string(),
         device: memscan::model::DeviceChoice::Cpu,
         dtype: Some(memscan::model::Precision::F32),
+        adapter: None,
     })
     .unwrap();
     let texts = [
@@ -78,6 +79,7 @@ fn left_padding_with_mask_matches() {
         model: reference_data().join("tiny-llama").display().to_string(),
         device: memscan::model::DeviceChoice::Cpu,
         dtype: Some(memscan::model::Precision::F32),
+        adapter: None,
     })
     .unwrap();
     let _g = tch::no_grad_guard();
@@ -121,6 +123,7 @@ fn attention_paths_agree() {
             model: reference_data().join(name).display().to_string(),
             device: memscan::model::DeviceChoice::Cpu,
             dtype: Some(memscan::model::Precision::F32),
+            adapter: None,
         })
         .unwrap();
         let _g = tch::no_grad_guard();

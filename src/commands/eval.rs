@@ -72,7 +72,12 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         })
         .collect::<Result<_>>()?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
+    let reference = super::load_reference(
+        &args.model,
+        &args.reference_model,
+        &args.reference_adapter,
+        quiet,
+    )?;
     let texts: Vec<&str> = members
         .iter()
         .chain(&nonmembers)

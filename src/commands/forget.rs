@@ -60,7 +60,12 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     };
     let engine = Engine::new(rules::load(&[], &[])?)?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
+    let reference = super::load_reference(
+        &args.model,
+        &args.reference_model,
+        &args.reference_adapter,
+        quiet,
+    )?;
     let scorer = Scorer::new(
         &model,
         ScoreOptions {

@@ -15,11 +15,17 @@ use crate::model::{self, Model, ModelSpec};
 
 /// Loads the model the flags name, telling the user what was loaded.
 pub fn load_model(args: &ModelArgs, quiet: bool) -> Result<Model> {
-    load_model_named(args, args.model.clone(), quiet)
+    load_model_named(args, args.model.clone(), args.adapter.clone(), quiet)
 }
 
-/// Loads `name` (default: the embedded model) with the device, dtype and threads of `args`.
-pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> Result<Model> {
+/// Loads `name` (default: the embedded model) with `adapter` on top, and the device,
+/// dtype and threads of `args`.
+pub fn load_model_named(
+    args: &ModelArgs,
+    name: Option<String>,
+    adapter: Option<std::path::PathBuf>,
+    quiet: bool,
+) -> Result<Model> {
     if let Some(n) = args.threads {
         if n < 1 {
             return Err(Error::input("--threads must be at least 1"));
@@ -48,13 +54,19 @@ pub fn load_model_named(args: &ModelArgs, name: Option<String>, quiet: bool) -> 
                     args.dtype.as_deref().unwrap_or("")
                 ))
             })?,
+        adapter,
     };
     let t0 = std::time::Instant::now();
     let m = model::load(&spec)?;
     if !quiet {
         let i = model::LanguageModel::info(&m);
+        let with = i
+            .adapter
+            .as_ref()
+            .map(|a| format!(" with adapter {a}"))
+            .unwrap_or_default();
         eprintln!(
-            "memscan: loaded {} ({} {}, {} layers, {} tokenizer) on {} {} in {:.1}s",
+            "memscan: loaded {}{with} ({} {}, {} layers, {} tokenizer) on {} {} in {:.1}s",
             i.path,
             i.format,
             i.architecture,
@@ -200,13 +212,15 @@ pub fn dir_name(d: crate::signals::Direction) -> &'static str {
     }
 }
 
-/// The `--reference-model`, when one is given (same device, dtype and threads).
+/// The `--reference-model` with its `--reference-adapter`, when one is given (same
+/// device, dtype and threads; never the target's `--adapter`).
 pub fn load_reference(
     args: &ModelArgs,
     name: &Option<String>,
+    adapter: &Option<std::path::PathBuf>,
     quiet: bool,
 ) -> Result<Option<Model>> {
     name.as_ref()
-        .map(|r| load_model_named(args, Some(r.clone()), quiet))
+        .map(|r| load_model_named(args, Some(r.clone()), adapter.clone(), quiet))
         .transpose()
 }

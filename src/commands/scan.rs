@@ -92,7 +92,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
             attention: args.attention,
         },
     )?;
-    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
+    let reference = super::load_reference(
+        &args.model,
+        &args.reference_model,
+        &args.reference_adapter,
+        quiet,
+    )?;
     let ref_scorer = match &reference {
         Some(r) => Some(Scorer::new(
             r,

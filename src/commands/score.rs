@@ -62,7 +62,12 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
     let records = read_texts(input)?;
     let mut out = super::output(args.output.as_deref())?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(&args.model, &args.reference_model, quiet)?;
+    let reference = super::load_reference(
+        &args.model,
+        &args.reference_model,
+        &args.reference_adapter,
+        quiet,
+    )?;
     let opts = |stats: bool, attention: bool| ScoreOptions {
         batch_size: args.batch_size,
         max_tokens: args.max_tokens,

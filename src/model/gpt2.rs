@@ -5,9 +5,12 @@
 use serde_json::Value as Json;
 use tch::Tensor;
 
+use std::path::Path;
+
 use super::gguf::Gguf;
 use super::nn::{self, Context, LayerNorm, Linear};
 use super::weights::Weights;
+use super::{Architecture, Shape};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -135,11 +138,13 @@ impl Gpt2 {
                     .tr()
                     .contiguous()
             };
-            Ok(Linear {
-                weight: w.place(weight)?,
-                bias: Some(w.get(&format!("{name}.bias"), &[o])?),
-                quant: w.get_quant(&format!("{name}.weight"), o, i),
-            })
+            let bias = w.get_cpu(&format!("{name}.bias"), &[o])?;
+            w.linear(
+                name,
+                weight,
+                Some(bias),
+                w.get_quant(&format!("{name}.weight"), o, i),
+            )
         };
         let eps = cfg.layer_norm_epsilon;
         let mut h = Vec::new();
@@ -168,7 +173,35 @@ impl Gpt2 {
         })
     }
 
-    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+    pub fn from_hf(j: &Json, cfg_path: &Path, w: &Weights) -> Result<Box<dyn Architecture>> {
+        let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
+        Ok(Box::new(Gpt2::load(w, cfg)?))
+    }
+
+    pub fn from_gguf(w: &Weights) -> Result<Box<dyn Architecture>> {
+        let g = w.gguf()?;
+        let cfg = Config::from_gguf(g, super::gguf_vocab(g)?)?;
+        Ok(Box::new(Gpt2::load(w, cfg)?))
+    }
+}
+
+impl Architecture for Gpt2 {
+    fn shape(&self) -> Shape {
+        Shape {
+            name: "gpt2",
+            n_layers: self.cfg.n_layer,
+            n_heads: self.cfg.n_head,
+            vocab_size: self.cfg.vocab_size,
+            max_positions: self.cfg.n_positions,
+            sliding_window: None,
+        }
+    }
+
+    fn lm_head(&self) -> &Tensor {
+        &self.lm_head
+    }
+
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
         let mut v = nn::outer_params(&[&self.wte, &self.wpe], self.ln_f.params(), &self.lm_head);
         for (i, b) in self.h.iter().enumerate() {
             let ps = [
@@ -184,9 +217,7 @@ impl Gpt2 {
         v
     }
 
-    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(
+    fn forward(
         &self,
         ids: &Tensor,
         ctx: &Context,
@@ -194,28 +225,29 @@ impl Gpt2 {
     ) -> Result<(Tensor, Vec<Tensor>)> {
         let (nh, d) = (self.cfg.n_head, self.cfg.n_embd);
         let hd = d / nh;
-        let mut x = Tensor::embedding(&self.wte, ids, -1, false, false)
-            + Tensor::embedding(&self.wpe, &ctx.positions, -1, false, false);
+        let mut x = Tensor::f_embedding(&self.wte, ids, -1, false, false)?.f_add(
+            &Tensor::f_embedding(&self.wpe, &ctx.positions, -1, false, false)?,
+        )?;
         let mut attns = Vec::new();
         for (i, b) in self.h.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            let qkv = b.c_attn.forward(&b.ln_1.forward(&x));
-            let parts = qkv.split(d, -1);
+            let qkv = b.c_attn.forward(&b.ln_1.forward(&x)?, ctx)?;
+            let parts = qkv.f_split(d, -1)?;
             let (q, k, v) = (
-                nn::heads(&parts[0], nh, hd),
-                nn::heads(&parts[1], nh, hd),
-                nn::heads(&parts[2], nh, hd),
+                nn::heads(&parts[0], nh, hd)?,
+                nn::heads(&parts[1], nh, hd)?,
+                nn::heads(&parts[2], nh, hd)?,
             );
-            let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt(), slot);
+            let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt(), slot)?;
             attns.extend(p);
-            x = x.f_add(&b.c_proj.forward(&a))?;
+            x = x.f_add(&b.c_proj.forward(&a, ctx)?)?;
             let m = nn::activation(
                 &self.cfg.activation_function,
-                &b.c_fc.forward(&b.ln_2.forward(&x)),
+                &b.c_fc.forward(&b.ln_2.forward(&x)?, ctx)?,
             )?;
-            x = x.f_add(&b.mlp_proj.forward(&m))?;
+            x = x.f_add(&b.mlp_proj.forward(&m, ctx)?)?;
         }
-        let x = self.ln_f.forward(&x);
+        let x = self.ln_f.forward(&x)?;
         Ok((x, attns))
     }
 }

@@ -6,9 +6,12 @@
 use serde_json::Value as Json;
 use tch::{Device, Kind, Tensor};
 
+use std::path::Path;
+
 use super::gguf::Gguf;
 use super::nn::{self, Context, Linear, RmsNorm, Rotary};
 use super::weights::Weights;
+use super::{Architecture, Shape};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -303,11 +306,7 @@ impl Llama {
                     .collect();
                 quant = quant.and_then(|q| q.permute_rows(&order));
             }
-            Ok(Linear {
-                weight: w.place(weight)?,
-                bias: b.map(|b| w.place(b)).transpose()?,
-                quant,
-            })
+            w.linear(name, weight, b, quant)
         };
         let mut layers = Vec::new();
         for i in 0..cfg.num_hidden_layers {
@@ -387,8 +386,39 @@ impl Llama {
         })
     }
 
-    /// Logits [B, T, V] for token ids [B, T]; attention probabilities per layer when asked.
-    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+    pub fn from_hf(j: &Json, cfg_path: &Path, w: &Weights) -> Result<Box<dyn Architecture>> {
+        let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
+        Ok(Box::new(Llama::load(w, cfg)?))
+    }
+
+    pub fn from_gguf(w: &Weights) -> Result<Box<dyn Architecture>> {
+        let g = w.gguf()?;
+        let cfg = Config::from_gguf(
+            g,
+            super::gguf_vocab(g)?,
+            !g.tensors.contains_key("output.weight"),
+        )?;
+        Ok(Box::new(Llama::load(w, cfg)?))
+    }
+}
+
+impl Architecture for Llama {
+    fn shape(&self) -> Shape {
+        Shape {
+            name: "llama",
+            n_layers: self.cfg.num_hidden_layers,
+            n_heads: self.cfg.num_attention_heads,
+            vocab_size: self.cfg.vocab_size,
+            max_positions: self.cfg.max_position_embeddings,
+            sliding_window: self.cfg.sliding_window,
+        }
+    }
+
+    fn lm_head(&self) -> &Tensor {
+        &self.lm_head
+    }
+
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
         let mut v = nn::outer_params(&[&self.embed_tokens], self.norm.params(), &self.lm_head);
         for (i, l) in self.layers.iter().enumerate() {
             let ps = [
@@ -404,9 +434,7 @@ impl Llama {
         v
     }
 
-    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(
+    fn forward(
         &self,
         ids: &Tensor,
         ctx: &Context,
@@ -420,27 +448,31 @@ impl Llama {
         );
         let scale = 1.0 / (hd as f64).sqrt();
         let (cos, sin) = self.rotary.cos_sin(&ctx.positions)?;
-        let mut x = Tensor::embedding(&self.embed_tokens, ids, -1, false, false);
+        let mut x = Tensor::f_embedding(&self.embed_tokens, ids, -1, false, false)?;
         let mut attns = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            let h = l.input_layernorm.forward(&x);
+            let h = l.input_layernorm.forward(&x)?;
             let qkv = l
                 .qkv_proj
-                .forward(&h)
-                .split_with_sizes([nh * hd, nkv * hd, nkv * hd], -1);
-            let q = self.rotary.apply(&nn::heads(&qkv[0], nh, hd), &cos, &sin);
-            let k = self.rotary.apply(&nn::heads(&qkv[1], nkv, hd), &cos, &sin);
-            let v = nn::heads(&qkv[2], nkv, hd);
-            let (a, p) = nn::attention(&q, &k, &v, ctx, scale, slot);
+                .forward(&h, ctx)?
+                .f_split_with_sizes([nh * hd, nkv * hd, nkv * hd], -1)?;
+            let q = self
+                .rotary
+                .apply(&nn::heads(&qkv[0], nh, hd)?, &cos, &sin)?;
+            let k = self
+                .rotary
+                .apply(&nn::heads(&qkv[1], nkv, hd)?, &cos, &sin)?;
+            let v = nn::heads(&qkv[2], nkv, hd)?;
+            let (a, p) = nn::attention(&q, &k, &v, ctx, scale, slot)?;
             attns.extend(p);
-            x = x.f_add(&l.o_proj.forward(&a))?;
-            let h = l.post_attention_layernorm.forward(&x);
-            let gate_up = l.gate_up_proj.forward(&h).chunk(2, -1);
+            x = x.f_add(&l.o_proj.forward(&a, ctx)?)?;
+            let h = l.post_attention_layernorm.forward(&x)?;
+            let gate_up = l.gate_up_proj.forward(&h, ctx)?.f_chunk(2, -1)?;
             let gate = nn::activation(&cfg.hidden_act, &gate_up[0])?;
-            x = x.f_add(&l.down_proj.forward(&(gate * &gate_up[1])))?;
+            x = x.f_add(&l.down_proj.forward(&gate.f_mul(&gate_up[1])?, ctx)?)?;
         }
-        let x = self.norm.forward(&x);
+        let x = self.norm.forward(&x)?;
         Ok((x, attns))
     }
 }

@@ -2,6 +2,7 @@
 //! `--model` names, read its config and weights (safetensors or GGUF), build its
 //! tokenizer, and run teacher-forced forward passes.
 
+pub mod adapter;
 pub mod chat;
 pub mod gguf;
 pub mod gpt2;
@@ -45,6 +46,8 @@ pub struct ModelSpec {
     pub device: DeviceChoice,
     /// `None` = f32 on CPU, bf16 on CUDA.
     pub dtype: Option<Precision>,
+    /// A PEFT LoRA adapter folder applied on top of the model (`adapter`).
+    pub adapter: Option<PathBuf>,
 }
 
 /// A required size from config.json: present, and a positive integer (a zero or
@@ -171,13 +174,78 @@ pub struct ModelInfo {
     pub tokenizer: String,
     pub device: String,
     pub dtype: String,
+    /// The LoRA adapter folder applied on top, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
-enum Arch {
-    Gpt2(gpt2::Gpt2),
-    Llama(llama::Llama),
-    Neox(neox::GptNeox),
+/// One transformer family, built from its checkpoint: the forward pass and what a
+/// report says of its shape. Each architecture file implements it; `Model` runs
+/// whichever was loaded.
+pub trait Architecture: Send {
+    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T], and
+    /// each layer's attention entropy ([B, T] per layer) when the context asks for it.
+    fn forward(
+        &self,
+        ids: &Tensor,
+        ctx: &nn::Context,
+        cache: Option<&mut nn::KvCache>,
+    ) -> Result<(Tensor, Vec<Tensor>)>;
+    /// The output projection [V, D].
+    fn lm_head(&self) -> &Tensor;
+    /// Every parameter tensor once (tied weights once), with its transformer layer.
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
+    fn shape(&self) -> Shape;
 }
+
+/// The sizes of a loaded architecture.
+pub struct Shape {
+    pub name: &'static str,
+    pub n_layers: i64,
+    pub n_heads: i64,
+    pub vocab_size: i64,
+    pub max_positions: i64,
+    /// Keys each query may see (Mistral's sliding window).
+    pub sliding_window: Option<i64>,
+}
+
+/// How to recognise a family's checkpoints and build it from them.
+struct Family {
+    /// `model_type` values of config.json.
+    hf_types: &'static [&'static str],
+    /// `general.architecture` values of GGUF files.
+    gguf_archs: &'static [&'static str],
+    /// Hugging Face tensor name → GGUF tensor name.
+    gguf_names: weights::GgufNames,
+    /// From config.json (its path named in config errors) and the weights.
+    from_hf: fn(&serde_json::Value, &Path, &Weights) -> Result<Box<dyn Architecture>>,
+    /// From a GGUF file's metadata (`Weights::gguf`) and tensors.
+    from_gguf: fn(&Weights) -> Result<Box<dyn Architecture>>,
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        hf_types: &["llama", "mistral", "qwen2"],
+        gguf_archs: &["llama", "qwen2", "mistral"],
+        gguf_names: llama::gguf_name,
+        from_hf: llama::Llama::from_hf,
+        from_gguf: llama::Llama::from_gguf,
+    },
+    Family {
+        hf_types: &["gpt2"],
+        gguf_archs: &["gpt2"],
+        gguf_names: gpt2::gguf_name,
+        from_hf: gpt2::Gpt2::from_hf,
+        from_gguf: gpt2::Gpt2::from_gguf,
+    },
+    Family {
+        hf_types: &["gpt_neox"],
+        gguf_archs: &["gptneox"],
+        gguf_names: neox::gguf_name,
+        from_hf: neox::GptNeox::from_hf,
+        from_gguf: neox::GptNeox::from_gguf,
+    },
+];
 
 /// The output of one forward pass.
 pub struct Output {
@@ -208,26 +276,38 @@ pub trait LanguageModel {
     fn logits(&self, hidden: &Tensor) -> Tensor {
         hidden.linear::<Tensor>(self.lm_head(), None)
     }
-    /// Whether few-row steps (generation) run the quantized CPU kernels of `quant`.
-    fn quantized_steps(&self) -> bool {
-        false
-    }
     /// Every parameter tensor once (tied weights once), with its transformer layer.
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
     /// An empty key/value cache for `forward_cached`.
     fn new_cache(&self) -> nn::KvCache;
     /// Hidden states [B, T, D] of `ids` [B, T] that follow the cached positions;
-    /// `full_mask` [B, cached + T] marks real tokens (1) and left padding (0).
+    /// `full_mask` [B, cached + T] marks real tokens (1) and left padding (0). The
+    /// products are the GEMM's, as in `forward` (prompt prefill).
     fn forward_cached(
         &self,
         ids: &Tensor,
         full_mask: &Tensor,
         cache: &mut nn::KvCache,
     ) -> Result<Tensor>;
+    /// `forward_cached` for a generation step of a few rows: where the model has
+    /// quantized blocks (GGUF on a CPU that runs `quant`'s kernels) its products stream them.
+    fn step(&self, ids: &Tensor, full_mask: &Tensor, cache: &mut nn::KvCache) -> Result<Tensor> {
+        self.forward_cached(ids, full_mask, cache)
+    }
+    /// `logits` for a generation step (through the output projection's blocks, where
+    /// it has them).
+    fn step_logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        Ok(hidden.f_linear::<Tensor>(self.lm_head(), None)?)
+    }
+    /// Whether `step` runs quantized kernels (generation then keeps libtorch to one
+    /// thread, see `generate`).
+    fn quantized_steps(&self) -> bool {
+        false
+    }
 }
 
 pub struct Model {
-    arch: Arch,
+    arch: Box<dyn Architecture>,
     tokenizer: Tokenizer,
     info: ModelInfo,
     device: Device,
@@ -237,6 +317,21 @@ pub struct Model {
     head_quant: Option<quant::QuantMatrix>,
     /// Whether the layers' weights run the quantized kernels in few-row steps.
     quantized: bool,
+}
+
+impl Model {
+    fn cached(
+        &self,
+        ids: &Tensor,
+        full_mask: &Tensor,
+        cache: &mut nn::KvCache,
+        products: nn::Products,
+    ) -> Result<Tensor> {
+        let ctx =
+            nn::Context::with_cache(ids, full_mask, cache.len(), self.sliding_window, products)?;
+        let (hidden, _) = self.arch.forward(ids, &ctx, Some(cache))?;
+        Ok(hidden)
+    }
 }
 
 impl LanguageModel for Model {
@@ -258,13 +353,9 @@ impl LanguageModel for Model {
         padding_mask: Option<&Tensor>,
         want_attention: bool,
     ) -> Result<Output> {
-        let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window);
+        let mut ctx = nn::Context::new(ids, padding_mask, self.sliding_window)?;
         ctx.want_attention = want_attention;
-        let (hidden, attn_entropy) = match &self.arch {
-            Arch::Gpt2(m) => m.forward(ids, &ctx, None)?,
-            Arch::Llama(m) => m.forward(ids, &ctx, None)?,
-            Arch::Neox(m) => m.forward(ids, &ctx, None)?,
-        };
+        let (hidden, attn_entropy) = self.arch.forward(ids, &ctx, None)?;
         Ok(Output {
             hidden,
             attn_entropy,
@@ -281,40 +372,30 @@ impl LanguageModel for Model {
         full_mask: &Tensor,
         cache: &mut nn::KvCache,
     ) -> Result<Tensor> {
-        let ctx = nn::Context::with_cache(ids, full_mask, cache.len(), self.sliding_window);
-        let (hidden, _) = match &self.arch {
-            Arch::Gpt2(m) => m.forward(ids, &ctx, Some(cache))?,
-            Arch::Llama(m) => m.forward(ids, &ctx, Some(cache))?,
-            Arch::Neox(m) => m.forward(ids, &ctx, Some(cache))?,
-        };
-        Ok(hidden)
+        self.cached(ids, full_mask, cache, nn::Products::Gemm)
+    }
+
+    fn step(&self, ids: &Tensor, full_mask: &Tensor, cache: &mut nn::KvCache) -> Result<Tensor> {
+        self.cached(ids, full_mask, cache, nn::Products::QuantBlocks)
+    }
+
+    fn step_logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        match self.head_quant.as_ref().and_then(|q| q.forward(hidden)) {
+            Some(l) => Ok(l),
+            None => Ok(hidden.f_linear::<Tensor>(self.lm_head(), None)?),
+        }
     }
 
     fn quantized_steps(&self) -> bool {
         self.quantized
     }
 
-    fn logits(&self, hidden: &Tensor) -> Tensor {
-        match self.head_quant.as_ref().and_then(|q| q.forward(hidden)) {
-            Some(l) => l,
-            None => hidden.linear::<Tensor>(self.lm_head(), None),
-        }
-    }
-
     fn lm_head(&self) -> &Tensor {
-        match &self.arch {
-            Arch::Gpt2(m) => &m.lm_head,
-            Arch::Llama(m) => &m.lm_head,
-            Arch::Neox(m) => &m.embed_out,
-        }
+        self.arch.lm_head()
     }
 
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
-        match &self.arch {
-            Arch::Gpt2(m) => m.parameters(),
-            Arch::Llama(m) => m.parameters(),
-            Arch::Neox(m) => m.parameters(),
-        }
+        self.arch.parameters()
     }
 }
 
@@ -334,46 +415,43 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
     let device = spec.device.resolve()?;
     let kind = Precision::kind_for(spec.dtype, device);
     let source = source::resolve(&spec.model)?;
+    let adapter = spec
+        .adapter
+        .as_deref()
+        .map(adapter::Adapter::open)
+        .transpose()?;
     let _guard = tch::no_grad_guard();
     let (arch, tokenizer, format, path, head_quant, quantized) = match &source {
         ModelSource::Gguf(path) => {
             let g = gguf::Gguf::open(path)?;
             let head = head_quant(&g, device, kind);
-            let (arch, tok, quantized) =
-                load_gguf(g, device, kind).map_err(|e| in_file_once(e, path))?;
+            let (arch, tok, quantized) = load_gguf(g, device, kind, adapter).map_err(|e| {
+                // an adapter's errors name the adapter's file already
+                let of_adapter = spec
+                    .adapter
+                    .as_ref()
+                    .is_some_and(|d| e.to_string().contains(&d.display().to_string()));
+                if of_adapter {
+                    e
+                } else {
+                    in_file_once(e, path)
+                }
+            })?;
             (arch, tok, "gguf", path.clone(), head, quantized)
         }
         ModelSource::HfDir(dir) => {
-            let (arch, tok) = load_hf(dir, device, kind)?;
+            let (arch, tok) = load_hf(dir, device, kind, adapter)?;
             (arch, tok, "safetensors", dir.clone(), None, false)
         }
     };
-    let (architecture, n_layers, n_heads, vocab_size, max_positions, sliding_window) = match &arch {
-        Arch::Gpt2(m) => (
-            "gpt2",
-            m.cfg.n_layer,
-            m.cfg.n_head,
-            m.cfg.vocab_size,
-            m.cfg.n_positions,
-            None,
-        ),
-        Arch::Llama(m) => (
-            "llama",
-            m.cfg.num_hidden_layers,
-            m.cfg.num_attention_heads,
-            m.cfg.vocab_size,
-            m.cfg.max_position_embeddings,
-            m.cfg.sliding_window,
-        ),
-        Arch::Neox(m) => (
-            "gpt_neox",
-            m.cfg.num_hidden_layers,
-            m.cfg.num_attention_heads,
-            m.cfg.vocab_size,
-            m.cfg.max_position_embeddings,
-            None,
-        ),
-    };
+    let Shape {
+        name: architecture,
+        n_layers,
+        n_heads,
+        vocab_size,
+        max_positions,
+        sliding_window,
+    } = arch.shape();
     let tok_max = tokenizer.vocab_size() as i64;
     if tok_max > vocab_size {
         return Err(Error::file(
@@ -393,6 +471,7 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
         tokenizer: tokenizer.identity.clone(),
         device: format!("{device:?}").to_lowercase(),
         dtype: dtype_name(kind).into(),
+        adapter: spec.adapter.as_ref().map(|a| a.display().to_string()),
     };
     Ok(Model {
         arch,
@@ -414,8 +493,16 @@ fn head_quant(g: &gguf::Gguf, device: Device, kind: Kind) -> Option<quant::Quant
     quant::from_gguf(g, name, device, kind)
 }
 
+/// The vocabulary size of a GGUF model: the rows of its token embedding.
+fn gguf_vocab(g: &gguf::Gguf) -> Result<i64> {
+    g.tensors
+        .get("token_embd.weight")
+        .and_then(|t| t.shape.first().copied())
+        .ok_or_else(|| Error::input("tensor token_embd.weight is missing"))
+}
+
 /// Adds the file name to an error that does not name it yet.
-fn in_file_once(e: Error, path: &Path) -> Error {
+pub(crate) fn in_file_once(e: Error, path: &Path) -> Error {
     let shown = path.display().to_string();
     let msg = e.to_string();
     if msg.contains(&shown) {
@@ -426,66 +513,49 @@ fn in_file_once(e: Error, path: &Path) -> Error {
 }
 
 /// The architecture, its tokenizer, and whether its layers run the quantized kernels.
-fn load_gguf(g: gguf::Gguf, device: Device, kind: Kind) -> Result<(Arch, Tokenizer, bool)> {
+fn load_gguf(
+    g: gguf::Gguf,
+    device: Device,
+    kind: Kind,
+    adapter: Option<adapter::Adapter>,
+) -> Result<(Box<dyn Architecture>, Tokenizer, bool)> {
     let tokenizer = Tokenizer::from_gguf(&g)?;
     let arch_name = g.architecture()?.to_string();
-    let vocab = g
-        .tensors
-        .get("token_embd.weight")
-        .map(|t| t.shape[0])
-        .ok_or_else(|| Error::input("tensor token_embd.weight is missing"))?;
-    let tied = !g.tensors.contains_key("output.weight");
+    let family = FAMILIES
+        .iter()
+        .find(|f| f.gguf_archs.contains(&arch_name.as_str()))
+        .ok_or_else(|| {
+            Error::input(format!(
+                "unknown architecture {arch_name} (supported: {})",
+                FAMILIES
+                    .iter()
+                    .flat_map(|f| f.gguf_archs.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
     let path = g.path.clone();
-    let (arch, quantized) = match arch_name.as_str() {
-        "llama" | "qwen2" | "mistral" => {
-            let cfg = llama::Config::from_gguf(&g, vocab, tied)?;
-            let w = Weights::new(
-                Backend::Gguf {
-                    file: g,
-                    names: llama::gguf_name,
-                },
-                device,
-                kind,
-                &path,
-            );
-            (Arch::Llama(llama::Llama::load(&w, cfg)?), w.any_quantized())
-        }
-        "gpt2" => {
-            let cfg = gpt2::Config::from_gguf(&g, vocab)?;
-            let w = Weights::new(
-                Backend::Gguf {
-                    file: g,
-                    names: gpt2::gguf_name,
-                },
-                device,
-                kind,
-                &path,
-            );
-            (Arch::Gpt2(gpt2::Gpt2::load(&w, cfg)?), w.any_quantized())
-        }
-        "gptneox" => {
-            let cfg = neox::Config::from_gguf(&g, vocab)?;
-            let w = Weights::new(
-                Backend::Gguf {
-                    file: g,
-                    names: neox::gguf_name,
-                },
-                device,
-                kind,
-                &path,
-            );
-            (Arch::Neox(neox::GptNeox::load(&w, cfg)?), w.any_quantized())
-        }
-        other => {
-            return Err(Error::input(format!(
-                "unknown architecture {other} (supported: llama, qwen2, mistral, gpt2, gptneox)"
-            )))
-        }
-    };
-    Ok((arch, tokenizer, quantized))
+    let w = Weights::new(
+        Backend::Gguf {
+            file: g,
+            names: family.gguf_names,
+        },
+        device,
+        kind,
+        &path,
+    )
+    .with_adapter(adapter);
+    let arch = (family.from_gguf)(&w)?;
+    w.check_adapter_used()?;
+    Ok((arch, tokenizer, w.any_quantized()))
 }
 
-fn load_hf(dir: &Path, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> {
+fn load_hf(
+    dir: &Path,
+    device: Device,
+    kind: Kind,
+    adapter: Option<adapter::Adapter>,
+) -> Result<(Box<dyn Architecture>, Tokenizer)> {
     let cfg_path = dir.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).with_file(&cfg_path)?;
     let cfg: serde_json::Value = serde_json::from_str(&text)
@@ -503,24 +573,26 @@ fn load_hf(dir: &Path, device: Device, kind: Kind) -> Result<(Arch, Tokenizer)> 
         ));
     }
     let tokenizer = Tokenizer::from_file(&tok_path)?;
-    let files = safetensors::SafetensorsFiles::open_dir(dir)?;
-    let first = files.first_path().to_path_buf();
-    let w = Weights::new(Backend::Safetensors(files), device, kind, &first);
-    let in_cfg = |e: Error| in_file_once(e, &cfg_path);
-    let arch = match model_type.as_str() {
-        "gpt2" => Arch::Gpt2(gpt2::Gpt2::load(&w, gpt2::Config::from_hf(&cfg).map_err(in_cfg)?)?),
-        "llama" | "mistral" | "qwen2" => {
-            Arch::Llama(llama::Llama::load(&w, llama::Config::from_hf(&cfg).map_err(in_cfg)?)?)
-        }
-        "gpt_neox" => Arch::Neox(neox::GptNeox::load(&w, neox::Config::from_hf(&cfg).map_err(in_cfg)?)?),
-        other => {
-            return Err(Error::file(
+    let family = FAMILIES
+        .iter()
+        .find(|f| f.hf_types.contains(&model_type.as_str()))
+        .ok_or_else(|| {
+            Error::file(
                 &cfg_path,
                 format!(
-                    "unknown architecture (model_type \"{other}\"; supported: gpt2, llama, mistral, qwen2, gpt_neox)"
+                    "unknown architecture (model_type \"{model_type}\"; supported: {})",
+                    FAMILIES
+                        .iter()
+                        .flat_map(|f| f.hf_types.iter().copied())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
-            ))
-        }
-    };
+            )
+        })?;
+    let files = safetensors::SafetensorsFiles::open_dir(dir)?;
+    let first = files.first_path().to_path_buf();
+    let w = Weights::new(Backend::Safetensors(files), device, kind, &first).with_adapter(adapter);
+    let arch = (family.from_hf)(&cfg, &cfg_path, &w)?;
+    w.check_adapter_used()?;
     Ok((arch, tokenizer))
 }

@@ -4,9 +4,12 @@
 use serde_json::Value as Json;
 use tch::Tensor;
 
+use std::path::Path;
+
 use super::gguf::Gguf;
 use super::nn::{self, Context, LayerNorm, Linear, Rotary};
 use super::weights::Weights;
+use super::{Architecture, Shape};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -205,7 +208,35 @@ impl GptNeox {
         })
     }
 
-    pub fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
+    pub fn from_hf(j: &Json, cfg_path: &Path, w: &Weights) -> Result<Box<dyn Architecture>> {
+        let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
+        Ok(Box::new(GptNeox::load(w, cfg)?))
+    }
+
+    pub fn from_gguf(w: &Weights) -> Result<Box<dyn Architecture>> {
+        let g = w.gguf()?;
+        let cfg = Config::from_gguf(g, super::gguf_vocab(g)?)?;
+        Ok(Box::new(GptNeox::load(w, cfg)?))
+    }
+}
+
+impl Architecture for GptNeox {
+    fn shape(&self) -> Shape {
+        Shape {
+            name: "gpt_neox",
+            n_layers: self.cfg.num_hidden_layers,
+            n_heads: self.cfg.num_attention_heads,
+            vocab_size: self.cfg.vocab_size,
+            max_positions: self.cfg.max_position_embeddings,
+            sliding_window: None,
+        }
+    }
+
+    fn lm_head(&self) -> &Tensor {
+        &self.embed_out
+    }
+
+    fn parameters(&self) -> Vec<(Option<usize>, Tensor)> {
         let mut v = nn::outer_params(
             &[&self.embed_in],
             self.final_layer_norm.params(),
@@ -225,9 +256,7 @@ impl GptNeox {
         v
     }
 
-    /// Final hidden states [B, T, D] (after the last norm) for token ids [B, T],
-    /// and each layer's attention entropy ([B, T] per layer) when the context asks for it.
-    pub fn forward(
+    fn forward(
         &self,
         ids: &Tensor,
         ctx: &Context,
@@ -236,42 +265,44 @@ impl GptNeox {
         let (d, nh) = (self.cfg.hidden_size, self.cfg.num_attention_heads);
         let hd = d / nh;
         let (cos, sin) = self.rotary.cos_sin(&ctx.positions)?;
-        let mut x = Tensor::embedding(&self.embed_in, ids, -1, false, false);
+        let mut x = Tensor::f_embedding(&self.embed_in, ids, -1, false, false)?;
         let (b, t) = (ids.size()[0], ids.size()[1]);
         let mut attns = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            let h = l.input_layernorm.forward(&x);
+            let h = l.input_layernorm.forward(&x)?;
             // [B, T, H, 3·hd] → q, k, v each [B, H, T, hd]
             let qkv = l
                 .query_key_value
-                .forward(&h)
-                .view([b, t, nh, 3 * hd])
-                .transpose(1, 2);
-            let parts = qkv.split(hd, -1);
-            let q = self.rotary.apply(&parts[0], &cos, &sin);
-            let k = self.rotary.apply(&parts[1], &cos, &sin);
-            let (a, p) = nn::attention(&q, &k, &parts[2], ctx, 1.0 / (hd as f64).sqrt(), slot);
+                .forward(&h, ctx)?
+                .f_view([b, t, nh, 3 * hd])?
+                .f_transpose(1, 2)?;
+            let parts = qkv.f_split(hd, -1)?;
+            let q = self.rotary.apply(&parts[0], &cos, &sin)?;
+            let k = self.rotary.apply(&parts[1], &cos, &sin)?;
+            let (a, p) = nn::attention(&q, &k, &parts[2], ctx, 1.0 / (hd as f64).sqrt(), slot)?;
             attns.extend(p);
-            let attn_out = l.dense.forward(&a);
+            let attn_out = l.dense.forward(&a, ctx)?;
             if self.cfg.use_parallel_residual {
                 let m = nn::activation(
                     &self.cfg.hidden_act,
                     &l.dense_h_to_4h
-                        .forward(&l.post_attention_layernorm.forward(&x)),
+                        .forward(&l.post_attention_layernorm.forward(&x)?, ctx)?,
                 )?;
-                x = x + attn_out + l.dense_4h_to_h.forward(&m);
+                x = x
+                    .f_add(&attn_out)?
+                    .f_add(&l.dense_4h_to_h.forward(&m, ctx)?)?;
             } else {
                 x = x.f_add(&attn_out)?;
                 let m = nn::activation(
                     &self.cfg.hidden_act,
                     &l.dense_h_to_4h
-                        .forward(&l.post_attention_layernorm.forward(&x)),
+                        .forward(&l.post_attention_layernorm.forward(&x)?, ctx)?,
                 )?;
-                x = x.f_add(&l.dense_4h_to_h.forward(&m))?;
+                x = x.f_add(&l.dense_4h_to_h.forward(&m, ctx)?)?;
             }
         }
-        let x = self.final_layer_norm.forward(&x);
+        let x = self.final_layer_norm.forward(&x)?;
         Ok((x, attns))
     }
 }

@@ -1,6 +1,8 @@
 //! Building blocks shared by the architectures: linear layers, norms, rotary
 //! position embeddings and causal self-attention (fused SDPA, or the explicit
-//! softmax when the attention probabilities are wanted).
+//! softmax when the attention probabilities are wanted). Every op is a fallible
+//! (`f_`) one: a user's checkpoint can make shapes disagree, and that must be an
+//! error, not a panic.
 
 use tch::{Kind, Tensor};
 
@@ -8,78 +10,191 @@ use super::quant::QuantMatrix;
 use super::weights::Weights;
 use crate::error::{Error, Result};
 
-/// y = x Wᵀ + b, with W stored [out, in] as in `torch.nn.Linear`; GGUF weights also
-/// keep their quantized blocks for the few-row products of generation steps.
+/// How a forward pass multiplies by its linear layers' weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Products {
+    /// libtorch's GEMM on the dense weights: scoring and prompt prefill, where a text
+    /// must get the same numbers alone as in a batch.
+    Gemm,
+    /// Few-row generation steps stream GGUF's quantized blocks where a layer has them
+    /// (see `quant`); other layers, and inputs of more rows, take the GEMM.
+    QuantBlocks,
+}
+
+/// A low-rank update x ↦ (x Aᵀ) Bᵀ with A [r, in] and B [out, r] (a LoRA adapter's,
+/// its scale folded into B).
+pub struct LowRank {
+    pub a: Tensor,
+    pub b: Tensor,
+}
+
+impl LowRank {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_linear::<Tensor>(&self.a, None)?
+            .f_linear::<Tensor>(&self.b, None)?)
+    }
+
+    /// The [out, in] matrix B A this update adds to a weight.
+    pub fn delta(&self) -> Result<Tensor> {
+        Ok(self.b.f_matmul(&self.a)?)
+    }
+
+    /// Updates of layers that read the same input, stacked as `Linear::fuse` stacks the
+    /// layers: A rows concatenated, B block-diagonal (a layer without an update gets
+    /// zero rows).
+    fn stack(parts: &[(i64, Option<&LowRank>)]) -> Result<Option<LowRank>> {
+        if parts.iter().all(|(_, u)| u.is_none()) {
+            return Ok(None);
+        }
+        let rank: i64 = parts
+            .iter()
+            .filter_map(|(_, u)| u.map(|u| u.a.size()[0]))
+            .sum();
+        let template = parts.iter().find_map(|(_, u)| *u).map(|u| &u.a);
+        let Some(template) = template else {
+            return Ok(None);
+        };
+        let opts = (template.kind(), template.device());
+        let mut a_rows = Vec::new();
+        let mut b_rows = Vec::new();
+        let mut at = 0;
+        for (out, u) in parts {
+            match u {
+                Some(u) => {
+                    let r = u.a.size()[0];
+                    a_rows.push(u.a.shallow_clone());
+                    let left = Tensor::f_zeros([*out, at], opts)?;
+                    let right = Tensor::f_zeros([*out, rank - at - r], opts)?;
+                    b_rows.push(Tensor::f_cat(&[&left, &u.b, &right], 1)?);
+                    at += r;
+                }
+                None => b_rows.push(Tensor::f_zeros([*out, rank], opts)?),
+            }
+        }
+        Ok(Some(LowRank {
+            a: Tensor::f_cat(&a_rows, 0)?,
+            b: Tensor::f_cat(&b_rows, 0)?,
+        }))
+    }
+}
+
+/// The weight of a linear layer, in the forms its products read.
+pub enum LinearWeight {
+    /// A dense [out, in] matrix on the model's device, in its dtype.
+    Dense(Tensor),
+    /// A GGUF matrix in its quantized blocks and their f32 expansion: the GEMM reads the
+    /// expansion, few-row steps the blocks. An adapter is merged into the expansion
+    /// and kept beside the blocks as a low-rank side path (`side`), so both read the
+    /// same adapted weight.
+    Quantized {
+        dense: Tensor,
+        blocks: QuantMatrix,
+        side: Option<LowRank>,
+    },
+}
+
+impl LinearWeight {
+    fn dense(&self) -> &Tensor {
+        match self {
+            LinearWeight::Dense(w) | LinearWeight::Quantized { dense: w, .. } => w,
+        }
+    }
+}
+
+/// y = x Wᵀ + b, with W stored [out, in] as in `torch.nn.Linear`.
 pub struct Linear {
-    pub weight: Tensor,
+    pub weight: LinearWeight,
     pub bias: Option<Tensor>,
-    pub quant: Option<QuantMatrix>,
 }
 
 impl Linear {
-    /// Loads `{prefix}.weight` [out, in] and, when `bias`, `{prefix}.bias` [out].
+    /// Loads `{prefix}.weight` [out, in] and, when `bias`, `{prefix}.bias` [out], with
+    /// the adapter's update for `prefix` where the weights carry one.
     pub fn load(w: &Weights, prefix: &str, in_dim: i64, out_dim: i64, bias: bool) -> Result<Self> {
-        let weight = w.get(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
+        let weight = w.get_cpu(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
         let bias = if bias {
-            Some(w.get(&format!("{prefix}.bias"), &[out_dim])?)
+            Some(w.get_cpu(&format!("{prefix}.bias"), &[out_dim])?)
         } else {
             None
         };
-        let quant = w.get_quant(&format!("{prefix}.weight"), out_dim, in_dim);
-        Ok(Linear {
-            weight,
-            bias,
-            quant,
-        })
+        let blocks = w.get_quant(&format!("{prefix}.weight"), out_dim, in_dim);
+        w.linear(prefix, weight, bias, blocks)
     }
 
-    pub fn forward(&self, x: &Tensor) -> Tensor {
-        match self.quant.as_ref().and_then(|q| q.forward(x)) {
-            Some(y) => match &self.bias {
-                Some(b) => y + b,
-                None => y,
-            },
-            None => x.linear(&self.weight, self.bias.as_ref()),
+    pub fn forward(&self, x: &Tensor, ctx: &Context) -> Result<Tensor> {
+        if let LinearWeight::Quantized { blocks, side, .. } = &self.weight {
+            if ctx.products == Products::QuantBlocks {
+                if let Some(mut y) = blocks.forward(x) {
+                    if let Some(s) = side {
+                        y = y.f_add(&s.forward(x)?)?;
+                    }
+                    return Ok(match &self.bias {
+                        Some(b) => y.f_add(b)?,
+                        None => y,
+                    });
+                }
+            }
         }
+        Ok(x.f_linear(self.weight.dense(), self.bias.as_ref())?)
     }
 
     pub fn params(&self) -> Vec<Tensor> {
-        std::iter::once(self.weight.shallow_clone())
+        std::iter::once(self.weight.dense().shallow_clone())
             .chain(self.bias.iter().map(Tensor::shallow_clone))
             .collect()
     }
 
     /// Stacks layers that read the same input into one (one larger GEMM instead of
     /// several small ones); split the output with `out_dims`.
-    pub fn fuse(mut parts: Vec<Linear>) -> Result<Linear> {
-        let quant = if parts.iter().all(|l| l.quant.is_some()) {
-            QuantMatrix::stack(parts.iter_mut().filter_map(|l| l.quant.take()).collect())
-        } else {
-            None
-        };
-        let any_bias = parts.iter().any(|l| l.bias.is_some());
-        let weights: Vec<&Tensor> = parts.iter().map(|l| &l.weight).collect();
-        let weight = Tensor::f_cat(&weights, 0)?;
-        let bias = if any_bias {
-            let bs: Vec<Tensor> = parts
+    pub fn fuse(parts: Vec<Linear>) -> Result<Linear> {
+        let dense: Vec<&Tensor> = parts.iter().map(|l| l.weight.dense()).collect();
+        let weight = Tensor::f_cat(&dense, 0)?;
+        let bias = if parts.iter().any(|l| l.bias.is_some()) {
+            let bs = parts
                 .iter()
                 .map(|l| match &l.bias {
-                    Some(b) => b.shallow_clone(),
-                    None => l
-                        .weight
-                        .zeros_like()
-                        .sum_dim_intlist(1, false, l.weight.kind()),
+                    Some(b) => Ok(b.shallow_clone()),
+                    None => {
+                        let w = l.weight.dense();
+                        Ok(Tensor::f_zeros([w.size()[0]], (w.kind(), w.device()))?)
+                    }
                 })
-                .collect();
+                .collect::<Result<Vec<Tensor>>>()?;
             Some(Tensor::f_cat(&bs, 0)?)
         } else {
             None
         };
-        Ok(Linear {
-            weight,
-            bias,
-            quant,
-        })
+        let all_blocks = parts
+            .iter()
+            .all(|l| matches!(l.weight, LinearWeight::Quantized { .. }));
+        let weight = if all_blocks {
+            let sides: Vec<(i64, Option<&LowRank>)> = parts
+                .iter()
+                .map(|l| match &l.weight {
+                    LinearWeight::Quantized { dense, side, .. } => (dense.size()[0], side.as_ref()),
+                    LinearWeight::Dense(d) => (d.size()[0], None),
+                })
+                .collect();
+            let side = LowRank::stack(&sides)?;
+            let blocks = parts
+                .into_iter()
+                .filter_map(|l| match l.weight {
+                    LinearWeight::Quantized { blocks, .. } => Some(blocks),
+                    LinearWeight::Dense(_) => None,
+                })
+                .collect();
+            match QuantMatrix::stack(blocks) {
+                Some(blocks) => LinearWeight::Quantized {
+                    dense: weight,
+                    blocks,
+                    side,
+                },
+                None => LinearWeight::Dense(weight),
+            }
+        } else {
+            LinearWeight::Dense(weight)
+        };
+        Ok(Linear { weight, bias })
     }
 }
 
@@ -102,9 +217,9 @@ impl LayerNorm {
         vec![self.weight.shallow_clone(), self.bias.shallow_clone()]
     }
 
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dim = *x.size().last().unwrap_or(&0);
-        x.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)
+        Ok(x.f_layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, true)?)
     }
 }
 
@@ -126,12 +241,12 @@ impl RmsNorm {
         vec![self.weight.shallow_clone()]
     }
 
-    pub fn forward(&self, x: &Tensor) -> Tensor {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let kind = x.kind();
-        let xf = x.to_kind(Kind::Float);
-        let var = xf.square().mean_dim(-1, true, Kind::Float);
-        let normed = xf * (var + self.eps).rsqrt();
-        &self.weight * normed.to_kind(kind)
+        let xf = x.f_to_kind(Kind::Float)?;
+        let var = xf.f_square()?.f_mean_dim(-1, true, Kind::Float)?;
+        let normed = xf.f_mul(&var.f_add_scalar(self.eps)?.f_rsqrt()?)?;
+        Ok(self.weight.f_mul(&normed.f_to_kind(kind)?)?)
     }
 }
 
@@ -163,34 +278,40 @@ impl Rotary {
 
     /// (cos, sin), each [B, 1, T, dim] in f32, for positions [B, T].
     pub fn cos_sin(&self, positions: &Tensor) -> Result<(Tensor, Tensor)> {
-        let inv = Tensor::f_from_slice(&self.inv_freq)?.to_device(positions.device());
-        let freqs = positions.to_kind(Kind::Float).unsqueeze(-1) * inv; // [B, T, dim/2]
-        let emb = Tensor::cat(&[&freqs, &freqs], -1).unsqueeze(1);
-        Ok((emb.cos(), emb.sin()))
+        let inv = Tensor::f_from_slice(&self.inv_freq)?.f_to_device(positions.device())?;
+        // [B, T, dim/2]
+        let freqs = positions
+            .f_to_kind(Kind::Float)?
+            .f_unsqueeze(-1)?
+            .f_mul(&inv)?;
+        let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?.f_unsqueeze(1)?;
+        Ok((emb.f_cos()?, emb.f_sin()?))
     }
 
     /// Applies the rotation to x [B, H, T, head_dim]; channels past `dim` pass through.
-    pub fn apply(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
+    pub fn apply(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
         let kind = x.kind();
         let head_dim = *x.size().last().unwrap_or(&0);
         let d = self.dim();
-        let (cos, sin) = (cos.to_kind(kind), sin.to_kind(kind));
+        let (cos, sin) = (cos.f_to_kind(kind)?, sin.f_to_kind(kind)?);
+        let rotate = |r: &Tensor| -> Result<Tensor> {
+            Ok(r.f_mul(&cos)?.f_add(&rotate_half(r)?.f_mul(&sin)?)?)
+        };
         if d == head_dim {
-            x * &cos + rotate_half(x) * &sin
+            rotate(x)
         } else {
-            let rot = x.narrow(-1, 0, d);
-            let pass = x.narrow(-1, d, head_dim - d);
-            let rot = &rot * &cos + rotate_half(&rot) * &sin;
-            Tensor::cat(&[&rot, &pass], -1)
+            let rot = rotate(&x.f_narrow(-1, 0, d)?)?;
+            let pass = x.f_narrow(-1, d, head_dim - d)?;
+            Ok(Tensor::f_cat(&[&rot, &pass], -1)?)
         }
     }
 }
 
-fn rotate_half(x: &Tensor) -> Tensor {
+fn rotate_half(x: &Tensor) -> Result<Tensor> {
     let half = *x.size().last().unwrap_or(&0) / 2;
-    let x1 = x.narrow(-1, 0, half);
-    let x2 = x.narrow(-1, half, half);
-    Tensor::cat(&[&x2.neg(), &x1], -1)
+    let x1 = x.f_narrow(-1, 0, half)?;
+    let x2 = x.f_narrow(-1, half, half)?;
+    Ok(Tensor::f_cat(&[&x2.f_neg()?, &x1], -1)?)
 }
 
 /// What a forward pass is given besides the token ids.
@@ -201,48 +322,67 @@ pub struct Context {
     pub mask: Option<Tensor>,
     /// Compute each layer's attention entropy (explicit softmax path).
     pub want_attention: bool,
+    /// How the linear layers multiply.
+    pub products: Products,
+}
+
+/// [B, T] → (B, T), zero for a tensor of another rank (whose ops then fail cleanly).
+fn batch_len(ids: &Tensor) -> (i64, i64) {
+    match ids.size()[..] {
+        [b, t] => (b, t),
+        _ => (0, 0),
+    }
 }
 
 impl Context {
     /// For token ids [B, T] and an optional [B, T] mask of real (1) vs padding (0) tokens.
     /// Positions count real tokens only, so left padding does not shift them.
-    pub fn new(ids: &Tensor, padding_mask: Option<&Tensor>, sliding_window: Option<i64>) -> Self {
-        let (b, t) = (ids.size()[0], ids.size()[1]);
+    pub fn new(
+        ids: &Tensor,
+        padding_mask: Option<&Tensor>,
+        sliding_window: Option<i64>,
+    ) -> Result<Self> {
+        let (b, t) = batch_len(ids);
         let device = ids.device();
-        let causal = || Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
-        match padding_mask {
+        let causal =
+            || -> Result<Tensor> { Ok(Tensor::f_ones([t, t], (Kind::Bool, device))?.f_tril(0)?) };
+        let (positions, mask) = match padding_mask {
             None => {
-                let positions = Tensor::arange(t, (Kind::Int64, device))
-                    .unsqueeze(0)
-                    .expand([b, t], true);
+                let positions = Tensor::f_arange(t, (Kind::Int64, device))?
+                    .f_unsqueeze(0)?
+                    .f_expand([b, t], true)?;
                 let mask = match sliding_window {
-                    Some(w) if w < t => Some(window(causal(), w).view([1, 1, t, t])),
+                    Some(w) if w < t => Some(window(causal()?, w)?.f_view([1, 1, t, t])?),
                     _ => None,
                 };
-                Context {
-                    positions,
-                    mask,
-                    want_attention: false,
-                }
+                (positions, mask)
             }
             Some(pm) => {
-                let pm = pm.to_kind(Kind::Int64);
-                let positions = (pm.cumsum(1, Kind::Int64) - 1).clamp_min(0);
-                let keys = pm.to_kind(Kind::Bool).view([b, 1, 1, t]);
-                let mut c = causal();
+                let pm = pm.f_to_kind(Kind::Int64)?;
+                let positions = pm
+                    .f_cumsum(1, Kind::Int64)?
+                    .f_sub_scalar(1)?
+                    .f_clamp_min(0)?;
+                let keys = pm.f_to_kind(Kind::Bool)?.f_view([b, 1, 1, t])?;
+                let mut c = causal()?;
                 if let Some(w) = sliding_window.filter(|&w| w < t) {
-                    c = window(c, w);
+                    c = window(c, w)?;
                 }
                 // A padding query may attend to itself, so no row is empty (no NaN).
-                let eye = Tensor::eye(t, (Kind::Bool, device)).view([1, 1, t, t]);
-                let mask = c.view([1, 1, t, t]).logical_and(&keys).logical_or(&eye);
-                Context {
-                    positions,
-                    mask: Some(mask),
-                    want_attention: false,
-                }
+                let eye = Tensor::f_eye(t, (Kind::Bool, device))?.f_view([1, 1, t, t])?;
+                let mask = c
+                    .f_view([1, 1, t, t])?
+                    .f_logical_and(&keys)?
+                    .f_logical_or(&eye)?;
+                (positions, Some(mask))
             }
-        }
+        };
+        Ok(Context {
+            positions,
+            mask,
+            want_attention: false,
+            products: Products::Gemm,
+        })
     }
 }
 
@@ -256,7 +396,7 @@ pub struct LayerCache {
 
 impl LayerCache {
     /// Appends `k`, `v` [B, KV, T, D] to the slot; views of every cached position.
-    fn append(slot: &mut Option<LayerCache>, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+    fn append(slot: &mut Option<LayerCache>, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         let t = k.size()[2];
         let mut c = match slot.take() {
             Some(c) if c.len + t <= c.k.size()[2] => c,
@@ -267,23 +407,25 @@ impl LayerCache {
                 let mut shape = k.size();
                 shape[2] = cap;
                 let c = LayerCache {
-                    k: Tensor::zeros(shape.as_slice(), (k.kind(), k.device())),
-                    v: Tensor::zeros(shape.as_slice(), (v.kind(), v.device())),
+                    k: Tensor::f_zeros(shape.as_slice(), (k.kind(), k.device()))?,
+                    v: Tensor::f_zeros(shape.as_slice(), (v.kind(), v.device()))?,
                     len,
                 };
                 if let Some(o) = old {
-                    c.k.narrow(2, 0, len).copy_(&o.k.narrow(2, 0, len));
-                    c.v.narrow(2, 0, len).copy_(&o.v.narrow(2, 0, len));
+                    c.k.f_narrow(2, 0, len)?
+                        .f_copy_(&o.k.f_narrow(2, 0, len)?)?;
+                    c.v.f_narrow(2, 0, len)?
+                        .f_copy_(&o.v.f_narrow(2, 0, len)?)?;
                 }
                 c
             }
         };
-        c.k.narrow(2, c.len, t).copy_(k);
-        c.v.narrow(2, c.len, t).copy_(v);
+        c.k.f_narrow(2, c.len, t)?.f_copy_(k)?;
+        c.v.f_narrow(2, c.len, t)?.f_copy_(v)?;
         c.len += t;
-        let views = (c.k.narrow(2, 0, c.len), c.v.narrow(2, 0, c.len));
+        let views = (c.k.f_narrow(2, 0, c.len)?, c.v.f_narrow(2, 0, c.len)?);
         *slot = Some(c);
-        views
+        Ok(views)
     }
 }
 
@@ -323,39 +465,43 @@ impl Context {
         full_mask: &Tensor,
         past: i64,
         sliding_window: Option<i64>,
-    ) -> Self {
-        let (b, t) = (ids.size()[0], ids.size()[1]);
+        products: Products,
+    ) -> Result<Self> {
+        let (b, t) = batch_len(ids);
         let s = past + t;
         let device = ids.device();
-        let pm = full_mask.to_kind(Kind::Int64);
-        let positions = (pm.cumsum(1, Kind::Int64) - 1)
-            .clamp_min(0)
-            .narrow(1, past, t);
-        let q_idx = Tensor::arange_start(past, s, (Kind::Int64, device)).unsqueeze(1);
-        let k_idx = Tensor::arange(s, (Kind::Int64, device)).unsqueeze(0);
-        let mut allowed = k_idx.le_tensor(&q_idx);
+        let pm = full_mask.f_to_kind(Kind::Int64)?;
+        let positions = pm
+            .f_cumsum(1, Kind::Int64)?
+            .f_sub_scalar(1)?
+            .f_clamp_min(0)?
+            .f_narrow(1, past, t)?;
+        let q_idx = Tensor::f_arange_start(past, s, (Kind::Int64, device))?.f_unsqueeze(1)?;
+        let k_idx = Tensor::f_arange(s, (Kind::Int64, device))?.f_unsqueeze(0)?;
+        let mut allowed = k_idx.f_le_tensor(&q_idx)?;
         if let Some(w) = sliding_window {
-            allowed = allowed.logical_and(&k_idx.gt_tensor(&(&q_idx - w)));
+            allowed = allowed.f_logical_and(&k_idx.f_gt_tensor(&q_idx.f_sub_scalar(w)?)?)?;
         }
-        let keys = pm.to_kind(Kind::Bool).view([b, 1, 1, s]);
-        let own = k_idx.eq_tensor(&q_idx).view([1, 1, t, s]);
+        let keys = pm.f_to_kind(Kind::Bool)?.f_view([b, 1, 1, s])?;
+        let own = k_idx.f_eq_tensor(&q_idx)?.f_view([1, 1, t, s])?;
         let mask = allowed
-            .view([1, 1, t, s])
-            .logical_and(&keys)
-            .logical_or(&own);
-        Context {
+            .f_view([1, 1, t, s])?
+            .f_logical_and(&keys)?
+            .f_logical_or(&own)?;
+        Ok(Context {
             positions,
             mask: Some(mask),
             want_attention: false,
-        }
+            products,
+        })
     }
 }
 
 /// Restricts a causal [T, T] mask to the last `w` keys of each query (Mistral).
-fn window(causal: Tensor, w: i64) -> Tensor {
+fn window(causal: Tensor, w: i64) -> Result<Tensor> {
     let t = causal.size()[0];
-    let band = Tensor::ones([t, t], (Kind::Bool, causal.device())).triu(-(w - 1));
-    causal.logical_and(&band)
+    let band = Tensor::f_ones([t, t], (Kind::Bool, causal.device()))?.f_triu(-(w - 1))?;
+    Ok(causal.f_logical_and(&band)?)
 }
 
 /// Scaled dot-product attention of q [B, H, T, D] over k, v [B, KV, T, D]
@@ -369,11 +515,11 @@ pub fn attention(
     ctx: &Context,
     scale: f64,
     cache: Option<&mut Option<LayerCache>>,
-) -> (Tensor, Option<Tensor>) {
-    let (b, h, t, d) = q.size4().unwrap_or((0, 0, 0, 0));
+) -> Result<(Tensor, Option<Tensor>)> {
+    let (b, h, t, d) = q.size4()?;
     // append to the cached keys and values
     let (k, v) = match cache {
-        Some(slot) => LayerCache::append(slot, k, v),
+        Some(slot) => LayerCache::append(slot, k, v)?,
         None => (k.shallow_clone(), v.shallow_clone()),
     };
     let (k, v) = (&k, &v);
@@ -382,8 +528,8 @@ pub fn attention(
         // one query per row (a generation step): the query heads that share a key head
         // become that head's rows, so the keys are read in place, not copied per head
         let rep = h / kv;
-        let qg = q.reshape([b, kv, rep, d]);
-        let out = Tensor::scaled_dot_product_attention(
+        let qg = q.f_reshape([b, kv, rep, d])?;
+        let out = Tensor::f_scaled_dot_product_attention(
             &qg,
             k,
             v,
@@ -392,64 +538,72 @@ pub fn attention(
             false,
             scale,
             false,
-        );
-        return (out.reshape([b, t, h * d]), None);
+        )?;
+        return Ok((out.f_reshape([b, t, h * d])?, None));
     }
     let (k, v) = if kv != h {
         let rep = h / kv;
         let s = k.size()[2];
-        let expand = |x: &Tensor| {
-            x.unsqueeze(2)
-                .expand([b, kv, rep, s, d], true)
-                .reshape([b, h, s, d])
+        let expand = |x: &Tensor| -> Result<Tensor> {
+            Ok(x.f_unsqueeze(2)?
+                .f_expand([b, kv, rep, s, d], true)?
+                .f_reshape([b, h, s, d])?)
         };
-        (expand(k), expand(v))
+        (expand(k)?, expand(v)?)
     } else {
         (k.shallow_clone(), v.shallow_clone())
     };
     let (out, probs) = if ctx.want_attention {
-        let mut scores = q.matmul(&k.transpose(-2, -1)) * scale;
+        let mut scores = q.f_matmul(&k.f_transpose(-2, -1)?)?.f_mul_scalar(scale)?;
         let mask = match &ctx.mask {
             Some(m) => m.shallow_clone(),
-            None => Tensor::ones([t, t], (Kind::Bool, q.device()))
-                .tril(0)
-                .view([1, 1, t, t]),
+            None => Tensor::f_ones([t, t], (Kind::Bool, q.device()))?
+                .f_tril(0)?
+                .f_view([1, 1, t, t])?,
         };
-        scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
-        let probs = scores.softmax(-1, Kind::Float);
+        scores = scores.f_masked_fill(&mask.f_logical_not()?, f64::NEG_INFINITY)?;
+        let probs = scores.f_softmax(-1, Kind::Float)?;
         // H = -Σ p log p, with 0 log 0 = 0 for masked keys.
-        let entropy = (&probs * probs.clamp_min(1e-30).log())
-            .sum_dim_intlist(-1, false, Kind::Float)
-            .neg();
-        let out = probs.to_kind(q.kind()).matmul(&v);
-        (out, Some(entropy.mean_dim(1, false, Kind::Float)))
+        let entropy = probs
+            .f_mul(&probs.f_clamp_min(1e-30)?.f_log()?)?
+            .f_sum_dim_intlist(-1, false, Kind::Float)?
+            .f_neg()?;
+        let out = probs.f_to_kind(q.kind())?.f_matmul(&v)?;
+        (out, Some(entropy.f_mean_dim(1, false, Kind::Float)?))
     } else {
         let out = match &ctx.mask {
-            None => Tensor::scaled_dot_product_attention::<Tensor>(
+            None => Tensor::f_scaled_dot_product_attention::<Tensor>(
                 q, &k, &v, None, 0.0, true, scale, false,
-            ),
-            Some(m) => {
-                Tensor::scaled_dot_product_attention(q, &k, &v, Some(m), 0.0, false, scale, false)
-            }
+            )?,
+            Some(m) => Tensor::f_scaled_dot_product_attention(
+                q,
+                &k,
+                &v,
+                Some(m),
+                0.0,
+                false,
+                scale,
+                false,
+            )?,
         };
         (out, None)
     };
-    (out.transpose(1, 2).reshape([b, t, h * d]), probs)
+    Ok((out.f_transpose(1, 2)?.f_reshape([b, t, h * d])?, probs))
 }
 
 /// Splits [B, T, H·D] into [B, H, T, D].
-pub fn heads(x: &Tensor, n_heads: i64, head_dim: i64) -> Tensor {
+pub fn heads(x: &Tensor, n_heads: i64, head_dim: i64) -> Result<Tensor> {
     let (b, t) = (x.size()[0], x.size()[1]);
-    x.view([b, t, n_heads, head_dim]).transpose(1, 2)
+    Ok(x.f_view([b, t, n_heads, head_dim])?.f_transpose(1, 2)?)
 }
 
 /// GELU variants by their Hugging Face names.
 pub fn activation(name: &str, x: &Tensor) -> Result<Tensor> {
     Ok(match name {
-        "gelu" => x.gelu("none"),
-        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => x.gelu("tanh"),
-        "silu" | "swish" => x.silu(),
-        "relu" => x.relu(),
+        "gelu" => x.f_gelu("none")?,
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => x.f_gelu("tanh")?,
+        "silu" | "swish" => x.f_silu()?,
+        "relu" => x.f_relu()?,
         other => {
             return Err(Error::input(format!(
                 "unsupported activation function {other}"

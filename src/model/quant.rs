@@ -28,40 +28,6 @@ pub fn available() -> bool {
     })
 }
 
-thread_local! {
-    /// Whether this thread is inside generation steps (`Steps`).
-    static IN_STEPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// While alive, this thread's few-row products run in these kernels, and libtorch runs
-/// its ops on one thread. Only generation steps enter it: elsewhere (scoring) a text
-/// must get the same numbers alone as in a batch, so it always takes the f32 GEMM. In a
-/// step the products run on rayon's threads, and libtorch's OpenMP workers, spinning
-/// between its many small ops, would take the cores from them (measured on 2 cores:
-/// ~95 → ~115-130 tokens/s). Restores both when dropped.
-pub struct Steps {
-    torch_threads: i32,
-    was_in: bool,
-}
-
-impl Steps {
-    pub fn enter() -> Self {
-        let torch_threads = tch::get_num_threads();
-        tch::set_num_threads(1);
-        Steps {
-            torch_threads,
-            was_in: IN_STEPS.with(|s| s.replace(true)),
-        }
-    }
-}
-
-impl Drop for Steps {
-    fn drop(&mut self) {
-        IN_STEPS.with(|s| s.set(self.was_in));
-        tch::set_num_threads(self.torch_threads);
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum QType {
     Q4_0,
@@ -293,10 +259,12 @@ impl QuantMatrix {
         }
     }
 
-    /// x · Wᵀ for `x` [.., cols] when the kernels apply (inside `Steps`, CPU f32, at
-    /// most `MAX_ROWS` rows); `None` means: use the f32 weights.
+    /// x · Wᵀ for `x` [.., cols] when the kernels apply (CPU f32, at most `MAX_ROWS`
+    /// rows); `None` means: use the f32 weights. Only generation steps call it
+    /// (`nn::Products::QuantBlocks`): elsewhere a text must get the same numbers alone
+    /// as in a batch, so scoring always takes the f32 GEMM.
     pub fn forward(&self, x: &Tensor) -> Option<Tensor> {
-        if !IN_STEPS.with(|s| s.get()) || x.device() != Device::Cpu || x.kind() != Kind::Float {
+        if x.device() != Device::Cpu || x.kind() != Kind::Float {
             return None;
         }
         let mut shape = x.size();

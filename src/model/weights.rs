@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use tch::{Device, Kind, Tensor};
 
+use super::adapter::Adapter;
 use super::gguf::Gguf;
+use super::nn::{Linear, LinearWeight, LowRank};
 use super::quant::{self, QuantMatrix};
 use super::safetensors::SafetensorsFiles;
 use crate::error::{Error, Result};
@@ -33,6 +35,8 @@ pub struct Weights {
     path: PathBuf,
     /// How many tensors `get_quant` handed out in quantized blocks.
     quantized: std::cell::Cell<usize>,
+    /// A LoRA adapter applied on top (`--adapter`).
+    adapter: Option<Adapter>,
 }
 
 impl Weights {
@@ -43,7 +47,80 @@ impl Weights {
             kind,
             path: path.to_path_buf(),
             quantized: std::cell::Cell::new(0),
+            adapter: None,
         }
+    }
+
+    /// These weights with an adapter's updates applied as layers are loaded.
+    pub fn with_adapter(mut self, adapter: Option<Adapter>) -> Self {
+        self.adapter = adapter;
+        self
+    }
+
+    /// Fails when part of the adapter matched nothing the model loaded.
+    pub fn check_adapter_used(&self) -> Result<()> {
+        self.adapter
+            .as_ref()
+            .map_or(Ok(()), Adapter::check_all_used)
+    }
+
+    /// The GGUF file behind these weights, for the architectures' metadata.
+    pub fn gguf(&self) -> Result<&Gguf> {
+        match &self.backend {
+            Backend::Gguf { file, .. } => Ok(file),
+            _ => Err(Error::file(&self.path, "not a GGUF file")),
+        }
+    }
+
+    /// A linear layer from its CPU f32 weight [out, in] (in Hugging Face row order),
+    /// optional bias and quantized blocks: the adapter's update for `module` merged in
+    /// (and kept as a side path beside the blocks), placed on the model's device.
+    pub fn linear(
+        &self,
+        module: &str,
+        weight: Tensor,
+        bias: Option<Tensor>,
+        blocks: Option<QuantMatrix>,
+    ) -> Result<Linear> {
+        let (out_dim, in_dim) = match weight.size()[..] {
+            [o, i] => (o, i),
+            ref other => {
+                return Err(Error::file(
+                    &self.path,
+                    format!("{module}.weight has shape {other:?}, expected a matrix"),
+                ))
+            }
+        };
+        let update = match &self.adapter {
+            Some(a) => a.update(module, out_dim, in_dim)?,
+            None => None,
+        };
+        let (weight, side) = match update {
+            None => (weight, None),
+            Some(u) => {
+                let side = match &blocks {
+                    Some(_) => Some(LowRank {
+                        a: self.place(u.a.shallow_clone())?,
+                        b: self.place(u.b.shallow_clone())?,
+                    }),
+                    None => None,
+                };
+                (weight.f_add(&u.delta()?)?, side)
+            }
+        };
+        let dense = self.place(weight)?;
+        let weight = match blocks {
+            Some(blocks) => LinearWeight::Quantized {
+                dense,
+                blocks,
+                side,
+            },
+            None => LinearWeight::Dense(dense),
+        };
+        Ok(Linear {
+            weight,
+            bias: bias.map(|b| self.place(b)).transpose()?,
+        })
     }
 
     /// Whether any layer weight was handed out in quantized blocks.
@@ -78,8 +155,18 @@ impl Weights {
         }
     }
 
-    /// Loads a tensor on the CPU in f32, checking its shape.
+    /// Loads a tensor on the CPU in f32, checking its shape (the adapter's
+    /// replacement where it carries one).
     pub fn get_cpu(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
+        if let Some(t) = self
+            .adapter
+            .as_ref()
+            .map(|a| a.replacement(name, shape))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(t);
+        }
         let t = match &self.backend {
             Backend::Safetensors(st) => {
                 if !st.contains(name) {
@@ -129,6 +216,9 @@ impl Weights {
         let Backend::Gguf { file, names } = &self.backend else {
             return None;
         };
+        if self.adapter.as_ref().is_some_and(|a| a.replaces(name)) {
+            return None;
+        }
         let q = quant::from_gguf(file, &names(name)?, self.device, self.kind)?;
         if [q.rows(), q.cols()] != [rows as usize, cols as usize] {
             return None;

@@ -52,6 +52,38 @@ pub fn reference_data() -> PathBuf {
     out
 }
 
+/// Runs tests/reference/peft_reference.py once (again when it or the reference data
+/// changed): LoRA adapters for the tiny models and the default model, and peft's
+/// log-probs through them, in `generated()/adapters`.
+pub fn adapter_data() -> PathBuf {
+    let base = reference_data();
+    let _g = GEN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = base.join("adapters");
+    let script = root().join("tests/reference/peft_reference.py");
+    let stamp = out.join("reference.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (
+        modified(&stamp),
+        modified(&script),
+        modified(&base.join("quants.json")),
+    ) {
+        (Some(s), Some(sc), Some(b)) => s < sc || s < b,
+        _ => true,
+    };
+    if stale {
+        let st = Command::new(python())
+            .arg(&script)
+            .arg(&base)
+            .arg(default_model())
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TRANSFORMERS_VERBOSITY", "error")
+            .status()
+            .expect("run the peft reference script (did scripts/setup.sh run?)");
+        assert!(st.success(), "peft reference script failed");
+    }
+    out
+}
+
 /// A bound on a number that memscan computes in floating point: |got − want| ≤
 /// `abs` + `rel`·|want|. Each named bound below (and each one-off bound in a test) says
 /// which fault it guards and why it sits where it does. Figures quoted as "measured"
