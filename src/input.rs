@@ -1,6 +1,8 @@
-//! Reads the text inputs of `score`, `eval`, `forget-check` and `detect`: JSONL
-//! (one object per line with `text`, optional `id`, other fields carried through)
-//! or plain text (one text per line). Errors name the file and line.
+//! Reads the text inputs of `score`, `eval`, `forget-check`, `index` and `detect`:
+//! JSONL (one object per line with `text`, optional `id` (a string or a number), other
+//! fields carried through) or plain text (one text per line), told apart by one rule
+//! (`Format::of`) and streamed by one reader (`JsonlRecords`). Errors name the file and
+//! line.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -19,10 +21,106 @@ pub struct TextRecord {
     pub extra: Map<String, Value>,
 }
 
-fn is_jsonl(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jsonl" | "json" | "ndjson"))
+/// How a file's lines are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON Lines: one object with `text` per line.
+    Jsonl,
+    /// One text per line.
+    Text,
+}
+
+impl Format {
+    /// By extension (any case): `.jsonl` and `.ndjson` are JSON Lines; `.json` is JSON
+    /// Lines when its first non-blank line is a JSON object on its own (a pretty-printed
+    /// or single-document `.json` file is not); anything else is text. Every command
+    /// reads a file by this one rule.
+    pub fn of(path: &Path) -> Result<Format> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        Ok(match ext.as_deref() {
+            Some("jsonl" | "ndjson") => Format::Jsonl,
+            Some("json") => {
+                let file = std::fs::File::open(path).with_file(path)?;
+                let first = BufReader::new(file)
+                    .split(b'\n')
+                    .map_while(std::result::Result::ok)
+                    .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+                match first {
+                    Some(l) if serde_json::from_slice::<Map<String, Value>>(&l).is_ok() => {
+                        Format::Jsonl
+                    }
+                    _ => Format::Text,
+                }
+            }
+            _ => Format::Text,
+        })
+    }
+}
+
+/// Streams the records of a JSON Lines reader: each item is a record and its 1-based
+/// line; blank lines are skipped. Errors name the file and the line.
+pub struct JsonlRecords<'a, R> {
+    reader: R,
+    path: &'a Path,
+    lineno: u64,
+    buf: Vec<u8>,
+    /// Bytes read so far.
+    pub bytes: u64,
+}
+
+impl<'a, R: BufRead> JsonlRecords<'a, R> {
+    pub fn new(reader: R, path: &'a Path) -> Self {
+        JsonlRecords {
+            reader,
+            path,
+            lineno: 0,
+            buf: Vec::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlRecords<'_, R> {
+    type Item = Result<(u64, TextRecord)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buf.clear();
+            let n = match self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .with_file(self.path)
+            {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
+            if n == 0 {
+                return None;
+            }
+            self.bytes += n as u64;
+            self.lineno += 1;
+            let line = match line_str(self.path, self.lineno, &mut self.buf) {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Some(parse_json_line(self.path, self.lineno, line).map(|r| (self.lineno, r)));
+        }
+    }
+}
+
+/// A line without its line ending, as UTF-8.
+fn line_str<'b>(path: &Path, lineno: u64, buf: &'b mut Vec<u8>) -> Result<&'b str> {
+    while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+        buf.pop();
+    }
+    std::str::from_utf8(buf)
+        .map_err(|e| Error::file(path, format!("line {lineno}: invalid UTF-8 ({e})")))
 }
 
 /// Reads every record of `path`; an empty input is an error.
@@ -34,34 +132,38 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
             "is a folder; expected a .jsonl or .txt file",
         ));
     }
-    let jsonl = is_jsonl(path);
     let mut reader = BufReader::new(file);
     let mut out = Vec::new();
-    let mut buf = Vec::new();
-    let mut lineno = 0u64;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).with_file(path)?;
-        if n == 0 {
-            break;
+    match Format::of(path)? {
+        Format::Jsonl => {
+            for r in JsonlRecords::new(reader, path) {
+                out.push(r?.1);
+            }
         }
-        lineno += 1;
-        while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-            buf.pop();
+        Format::Text if has_ext(path, "json") => {
+            return Err(Error::file(
+                path,
+                "not JSON Lines: expected one JSON object with a \"text\" field per line",
+            ))
         }
-        let line = std::str::from_utf8(&buf)
-            .map_err(|e| Error::file(path, format!("line {lineno}: invalid UTF-8 ({e})")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if jsonl {
-            out.push(parse_json_line(path, lineno, line)?);
-        } else {
-            out.push(TextRecord {
-                id: Value::from(lineno),
-                text: line.to_string(),
-                extra: Map::new(),
-            });
+        Format::Text => {
+            let mut buf = Vec::new();
+            let mut lineno = 0u64;
+            loop {
+                buf.clear();
+                if reader.read_until(b'\n', &mut buf).with_file(path)? == 0 {
+                    break;
+                }
+                lineno += 1;
+                let line = line_str(path, lineno, &mut buf)?;
+                if !line.trim().is_empty() {
+                    out.push(TextRecord {
+                        id: Value::from(lineno),
+                        text: line.to_string(),
+                        extra: Map::new(),
+                    });
+                }
+            }
         }
     }
     if out.is_empty() {
@@ -71,6 +173,12 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
         ));
     }
     Ok(out)
+}
+
+fn has_ext(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 fn parse_json_line(path: &Path, lineno: u64, line: &str) -> Result<TextRecord> {
@@ -148,5 +256,43 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("UTF-8"), "{e}");
         let (_d, p) = write("d.txt", b"\n\n");
         assert!(read_texts(&p).is_err());
+    }
+
+    #[test]
+    fn one_rule_for_what_is_jsonl() {
+        // any case of .jsonl / .ndjson
+        let (_d, p) = write("A.JSONL", b"{\"text\":\"x\"}\n");
+        assert_eq!(Format::of(&p).unwrap(), Format::Jsonl);
+        // a .json file of one object per line is JSON Lines ...
+        let (_d, p) = write("b.json", b"\n{\"text\":\"x\"}\n{\"text\":\"y\"}\n");
+        assert_eq!(Format::of(&p).unwrap(), Format::Jsonl);
+        assert_eq!(read_texts(&p).unwrap().len(), 2);
+        // ... a pretty-printed document is not: text to detect, an error to score
+        let (_d, p) = write("c.json", b"{\n  \"a\": 1\n}\n");
+        assert_eq!(Format::of(&p).unwrap(), Format::Text);
+        let e = read_texts(&p).unwrap_err().to_string();
+        assert!(e.contains("c.json") && e.contains("not JSON Lines"), "{e}");
+        let (_d, p) = write("d.txt", b"{\"text\":\"x\"}\n");
+        assert_eq!(Format::of(&p).unwrap(), Format::Text);
+    }
+
+    #[test]
+    fn streamed_records_keep_lines_and_bytes() {
+        let data = b"{\"text\":\"a\"}\r\n\n{\"id\":7,\"text\":\"b\"}";
+        let p = Path::new("mem.jsonl");
+        let mut it = JsonlRecords::new(&data[..], p);
+        let got: Vec<(u64, TextRecord)> = it.by_ref().collect::<Result<_>>().unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].0, got[1].0), (1, 3));
+        assert_eq!(got[1].1.id, Value::from(7));
+        assert_eq!(it.bytes, data.len() as u64);
+        // an id that is neither a string nor a number is refused, naming the line
+        let bad = b"{\"id\":{\"x\":1},\"text\":\"a\"}\n";
+        let e = JsonlRecords::new(&bad[..], p)
+            .next()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mem.jsonl") && e.contains("line 1"), "{e}");
     }
 }

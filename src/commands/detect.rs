@@ -1,7 +1,7 @@
 //! `memscan detect`: PII and secrets in files, folders, JSONL records or stdin,
 //! reported masked (raw values only with `--reveal`) as text, JSON, JSONL or SARIF.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::cli::{DetectArgs, DetectFormat, FailOn};
 use crate::detect::{rules, Category, Engine, Finding};
 use crate::error::{Error, IoContext, Result, EXIT_FINDINGS};
+use crate::input::{Format, JsonlRecords, TextRecord};
 use crate::report::rows::DetectFinding;
 use crate::report::schema::{CategoryCounts, DetectReport, DetectSummary, Tool};
 use crate::report::{sarif, SCHEMA_VERSION};
@@ -142,12 +143,6 @@ fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn is_jsonl(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e, "jsonl" | "ndjson"))
-}
-
 fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
@@ -166,7 +161,7 @@ fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
         });
     }
     let whole = std::io::Cursor::new(head).chain(file);
-    if is_jsonl(path) {
+    if Format::of(path)? == Format::Jsonl {
         return scan_jsonl(engine, path, whole);
     }
     scan_reader(engine, whole, &path.display().to_string()).with_file(path)
@@ -192,39 +187,24 @@ fn scan_reader(engine: &Engine, reader: impl Read, name: &str) -> std::io::Resul
 }
 
 /// Each record's `text`; findings carry the record's id (default: its line number),
-/// offsets into the text and the JSONL line.
+/// offsets into the text and the JSONL line. Records stream through in batches that
+/// the engine scans in parallel.
 fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned> {
+    const BATCH: usize = 4096;
     let name = path.display().to_string();
-    let mut records = Vec::new();
-    let mut bytes = 0u64;
-    for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
-        let line = line.with_file(path)?;
-        bytes += line.len() as u64 + 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    let mut records = JsonlRecords::new(BufReader::new(reader), path);
+    let mut found = Vec::new();
+    loop {
+        let batch = records
+            .by_ref()
+            .take(BATCH)
+            .collect::<Result<Vec<(u64, TextRecord)>>>()?;
+        if batch.is_empty() {
+            break;
         }
-        let v: Value = serde_json::from_slice(&line)
-            .map_err(|e| Error::file(path, format!("line {}: invalid JSON ({e})", i + 1)))?;
-        let text = match v.get("text") {
-            Some(Value::String(s)) => s.clone(),
-            _ => {
-                return Err(Error::file(
-                    path,
-                    format!("line {}: no \"text\" string field", i + 1),
-                ))
-            }
-        };
-        let id = v
-            .get("id")
-            .cloned()
-            .filter(|x| !x.is_null())
-            .unwrap_or_else(|| Value::from(i + 1));
-        records.push((i as u64 + 1, id, text));
-    }
-    let found = records
-        .par_iter()
-        .flat_map_iter(|(line, id, text)| {
+        found.par_extend(batch.par_iter().flat_map_iter(|(line, r)| {
             let name = &name;
+            let text = &r.text;
             engine.scan(text.as_bytes()).into_iter().map(move |f| {
                 let column = text.as_bytes()[..f.start]
                     .iter()
@@ -237,14 +217,14 @@ fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned
                     path: name.clone(),
                     line: *line,
                     column,
-                    record: Some(id.clone()),
+                    record: Some(r.id.clone()),
                 }
             })
-        })
-        .collect();
+        }));
+    }
     Ok(Scanned {
         found,
-        bytes,
+        bytes: records.bytes,
         binary: false,
     })
 }
