@@ -1,21 +1,21 @@
 //! memscan: measures how much of its training data a causal language model
 //! memorized and will give back. See docs/ARCHITECTURE.md for the map.
 
-pub mod canary;
+pub(crate) mod canary;
 pub mod cli;
-pub mod commands;
-pub mod dedup;
+pub(crate) mod commands;
+pub(crate) mod dedup;
 pub mod detect;
 pub mod error;
-pub mod forget;
+pub(crate) mod forget;
 pub mod generate;
 pub mod input;
 pub mod model;
 pub mod prompts;
-pub mod report;
-pub mod scan;
+pub(crate) mod report;
+pub(crate) mod scan;
 pub mod scorer;
-pub mod signals;
+pub(crate) mod signals;
 pub mod stats;
 pub mod verbatim;
 

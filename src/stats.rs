@@ -15,7 +15,7 @@ fn oriented(x: f64, d: Direction) -> f64 {
 
 /// One ROC point: (FPR, TPR) at a threshold (member when score ≥ threshold, oriented).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RocPoint {
+pub(crate) struct RocPoint {
     pub fpr: f64,
     pub tpr: f64,
     /// The threshold in the signal's own units.
@@ -24,7 +24,7 @@ pub struct RocPoint {
 
 /// The ROC curve of members vs non-members, from (0,0) to (1,1), one point per
 /// distinct score (ties move both rates at once).
-pub fn roc(members: &[f64], nonmembers: &[f64], d: Direction) -> Vec<RocPoint> {
+pub(crate) fn roc(members: &[f64], nonmembers: &[f64], d: Direction) -> Vec<RocPoint> {
     let mut all: Vec<(f64, bool)> = members
         .iter()
         .map(|&x| (oriented(x, d), true))
@@ -68,7 +68,7 @@ pub fn roc(members: &[f64], nonmembers: &[f64], d: Direction) -> Vec<RocPoint> {
 
 /// Area under the ROC curve = P(member score > non-member score) + ½ P(tie)
 /// (the Mann–Whitney statistic). `None` when a class is empty.
-pub fn auc(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f64> {
+pub(crate) fn auc(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f64> {
     let pts = roc(members, nonmembers, d);
     if members.is_empty() || nonmembers.is_empty() {
         return None;
@@ -85,7 +85,7 @@ pub fn auc(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f64> {
 /// non-members back the FPR (with few negatives, small α cannot be resolved:
 /// the smallest non-zero FPR is 1/n).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TprAtFpr {
+pub(crate) struct TprAtFpr {
     pub alpha: f64,
     pub tpr: f64,
     pub fpr: f64,
@@ -95,7 +95,7 @@ pub struct TprAtFpr {
     pub false_positives: usize,
 }
 
-pub fn tpr_at_fpr(members: &[f64], nonmembers: &[f64], d: Direction, alpha: f64) -> TprAtFpr {
+pub(crate) fn tpr_at_fpr(members: &[f64], nonmembers: &[f64], d: Direction, alpha: f64) -> TprAtFpr {
     let n = nonmembers.iter().filter(|x| x.is_finite()).count();
     let best = roc(members, nonmembers, d)
         .into_iter()
@@ -134,7 +134,7 @@ impl SplitMix {
 
 /// Percentile bootstrap interval of the AUC (members and non-members resampled
 /// separately, `rounds` times) at confidence `conf` (e.g. 0.95).
-pub fn auc_bootstrap_ci(
+pub(crate) fn auc_bootstrap_ci(
     members: &[f64],
     nonmembers: &[f64],
     d: Direction,
@@ -224,7 +224,7 @@ fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
 }
 
 /// The regularized incomplete beta function I_x(a, b).
-pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
+pub(crate) fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }
@@ -240,7 +240,7 @@ pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
 }
 
 /// The p-quantile of Beta(a, b), by bisection on I_x(a, b).
-pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+pub(crate) fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
@@ -255,7 +255,7 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
 
 /// Clopper–Pearson (exact binomial) interval for k successes in n trials at
 /// confidence `conf`: (Beta(α/2; k, n−k+1), Beta(1−α/2; k+1, n−k)).
-pub fn clopper_pearson(k: u64, n: u64, conf: f64) -> (f64, f64) {
+pub(crate) fn clopper_pearson(k: u64, n: u64, conf: f64) -> (f64, f64) {
     let alpha = 1.0 - conf;
     let (k, n) = (k as f64, n as f64);
     let lo = if k == 0.0 {
@@ -276,7 +276,7 @@ pub fn clopper_pearson(k: u64, n: u64, conf: f64) -> (f64, f64) {
 /// TPR ≤ e^ε FPR + δ and 1 − FPR ≤ e^ε (1 − TPR) + δ, so
 /// ε ≥ max(ln((TPR − δ)/FPR), ln((1 − FPR − δ)/(1 − TPR))). Use a lower confidence
 /// bound for TPR and an upper one for FPR to make it a statistical lower bound.
-pub fn epsilon_lower_bound(tpr: f64, fpr: f64, delta: f64) -> f64 {
+pub(crate) fn epsilon_lower_bound(tpr: f64, fpr: f64, delta: f64) -> f64 {
     let a = if fpr > 0.0 && tpr - delta > 0.0 {
         ((tpr - delta) / fpr).ln()
     } else if tpr - delta > 0.0 {
@@ -295,23 +295,23 @@ pub fn epsilon_lower_bound(tpr: f64, fpr: f64, delta: f64) -> f64 {
 }
 
 /// The most membership advantage (TPR − FPR) an ε-DP algorithm allows: (e^ε − 1)/(e^ε + 1).
-pub fn max_advantage(epsilon: f64) -> f64 {
+pub(crate) fn max_advantage(epsilon: f64) -> f64 {
     (epsilon.exp() - 1.0) / (epsilon.exp() + 1.0)
 }
 
 /// The most balanced accuracy an ε-DP algorithm allows: e^ε/(1 + e^ε).
-pub fn max_accuracy(epsilon: f64) -> f64 {
+pub(crate) fn max_accuracy(epsilon: f64) -> f64 {
     epsilon.exp() / (1.0 + epsilon.exp())
 }
 
 /// Secret Sharer exposure of a canary: log2 |R| − log2 rank, rank 1 = the most likely
 /// of the |R| candidates.
-pub fn exposure(space_size: f64, rank: f64) -> f64 {
+pub(crate) fn exposure(space_size: f64, rank: f64) -> f64 {
     space_size.log2() - rank.max(1.0).log2()
 }
 
 /// Best balanced accuracy over thresholds: max over the ROC of (TPR + 1 − FPR)/2.
-pub fn best_balanced_accuracy(members: &[f64], nonmembers: &[f64], d: Direction) -> f64 {
+pub(crate) fn best_balanced_accuracy(members: &[f64], nonmembers: &[f64], d: Direction) -> f64 {
     roc(members, nonmembers, d)
         .iter()
         .map(|p| (p.tpr + 1.0 - p.fpr) / 2.0)
@@ -319,7 +319,7 @@ pub fn best_balanced_accuracy(members: &[f64], nonmembers: &[f64], d: Direction)
 }
 
 /// P(member | score above threshold) under `prior`, from the TPR and FPR there (Bayes).
-pub fn posterior(tpr: f64, fpr: f64, prior: f64) -> f64 {
+pub(crate) fn posterior(tpr: f64, fpr: f64, prior: f64) -> f64 {
     let num = tpr * prior;
     let den = num + fpr * (1.0 - prior);
     if den > 0.0 {
@@ -330,7 +330,7 @@ pub fn posterior(tpr: f64, fpr: f64, prior: f64) -> f64 {
 }
 
 /// Mean and sample standard deviation (n − 1) of `v`; `None` with fewer than 2 values.
-pub fn normal_fit(v: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn normal_fit(v: &[f64]) -> Option<(f64, f64)> {
     if v.len() < 2 {
         return None;
     }
@@ -344,7 +344,7 @@ pub fn normal_fit(v: &[f64]) -> Option<(f64, f64)> {
 /// `d`: from a normal fit to the null (`1 − Φ(z)`), and from ranks with add-one
 /// smoothing (`(1 + #{null at least as extreme}) / (n + 1)`, the smallest that n
 /// null values can support). `(None, None)` with fewer than 2 null values.
-pub fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
+pub(crate) fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
     let Some((mu, sd)) = normal_fit(null) else {
         return (None, None);
     };
@@ -367,7 +367,7 @@ pub fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>
 
 /// Bonferroni: the smallest of `ps` times their number (capped at 1), the
 /// family-wise p-value of "any of these tests rejects"; `None` for no tests.
-pub fn bonferroni_min(ps: &[f64]) -> Option<f64> {
+pub(crate) fn bonferroni_min(ps: &[f64]) -> Option<f64> {
     ps.iter()
         .copied()
         .fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))))
@@ -377,7 +377,7 @@ pub fn bonferroni_min(ps: &[f64]) -> Option<f64> {
 /// The flag threshold at false-positive rate `fpr` over null values: the value that
 /// at most ⌊fpr·n⌋ of them are strictly beyond toward `d` (member-like), and the
 /// fraction that are beyond it. `None` for no values.
-pub fn threshold_at_fpr(null: &[f64], d: Direction, fpr: f64) -> Option<(f64, f64)> {
+pub(crate) fn threshold_at_fpr(null: &[f64], d: Direction, fpr: f64) -> Option<(f64, f64)> {
     if null.is_empty() {
         return None;
     }
@@ -394,7 +394,7 @@ pub fn threshold_at_fpr(null: &[f64], d: Direction, fpr: f64) -> Option<(f64, f6
 }
 
 /// Whether `v` is strictly beyond threshold `t` toward member-like.
-pub fn is_beyond(d: Direction, v: f64, t: f64) -> bool {
+pub(crate) fn is_beyond(d: Direction, v: f64, t: f64) -> bool {
     match d {
         Direction::Lower => v < t,
         Direction::Higher => v > t,
@@ -402,7 +402,7 @@ pub fn is_beyond(d: Direction, v: f64, t: f64) -> bool {
 }
 
 /// The median (mean of the middle two for an even count); `None` when empty.
-pub fn median(v: &[f64]) -> Option<f64> {
+pub(crate) fn median(v: &[f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -417,7 +417,7 @@ pub fn median(v: &[f64]) -> Option<f64> {
 }
 
 /// `bins` equal-width bins over [min, max]: (edges, counts).
-pub fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
+pub(crate) fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
     if v.is_empty() || bins == 0 {
         return (Vec::new(), Vec::new());
     }
@@ -438,7 +438,7 @@ pub fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
 }
 
 /// 1 − Levenshtein distance / longer length, over characters (first 400 of each).
-pub fn similarity(a: &str, b: &str) -> f64 {
+pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     let a: Vec<char> = a.chars().take(400).collect();
     let b: Vec<char> = b.chars().take(400).collect();
     if a.is_empty() && b.is_empty() {
@@ -458,7 +458,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 }
 
 /// Standard normal CDF Φ(z) (Abramowitz–Stegun 7.1.26 on erfc; |error| < 1.5e-7).
-pub fn normal_cdf(z: f64) -> f64 {
+pub(crate) fn normal_cdf(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
@@ -586,7 +586,7 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// Out-of-fold scores of a logistic regression over the feature rows (higher =
 /// member): the rows are split into `folds` seeded, label-stratified folds and each
 /// fold is scored by a model fitted on the others only.
-pub fn logistic_cv(x: &[Vec<f64>], y: &[bool], folds: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn logistic_cv(x: &[Vec<f64>], y: &[bool], folds: usize, seed: u64) -> Vec<f64> {
     let folds = folds.max(2);
     let mut fold_of = vec![0usize; x.len()];
     let mut rng = SplitMix(seed);

@@ -25,14 +25,6 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 5] = [
-        Reason::Secret,
-        Reason::Pii,
-        Reason::Verbatim,
-        Reason::Suffix,
-        Reason::Signal,
-    ];
-
     /// "secret, pii", as reports print a sample's reasons.
     pub fn join(reasons: &[Reason]) -> String {
         reasons

@@ -181,19 +181,6 @@ pub struct ReasonCounts {
     pub signal: usize,
 }
 
-impl ReasonCounts {
-    pub fn get(&self, r: super::rows::Reason) -> usize {
-        use super::rows::Reason;
-        match r {
-            Reason::Secret => self.secret,
-            Reason::Pii => self.pii,
-            Reason::Verbatim => self.verbatim,
-            Reason::Suffix => self.suffix,
-            Reason::Signal => self.signal,
-        }
-    }
-}
-
 /// A count per finding category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CategoryCounts {
