@@ -95,7 +95,12 @@ pub(crate) struct TprAtFpr {
     pub false_positives: usize,
 }
 
-pub(crate) fn tpr_at_fpr(members: &[f64], nonmembers: &[f64], d: Direction, alpha: f64) -> TprAtFpr {
+pub(crate) fn tpr_at_fpr(
+    members: &[f64],
+    nonmembers: &[f64],
+    d: Direction,
+    alpha: f64,
+) -> TprAtFpr {
     let n = nonmembers.iter().filter(|x| x.is_finite()).count();
     let best = roc(members, nonmembers, d)
         .into_iter()

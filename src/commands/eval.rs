@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::canary::Format;
 use crate::cli::EvalArgs;
 use crate::error::{Error, Result};
-use crate::input::read_texts;
+use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
     self, Audit, CanaryExposure, EvalReport, NeymanPearson, SignalEval, TprAtFprItem,
@@ -25,52 +25,14 @@ const FPR_TARGETS: [f64; 3] = [0.1, 0.01, 0.001];
 const AUDIT_CONFIDENCE: f64 = 0.95;
 
 pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
-    super::check_batch_size(args.batch_size)?;
-    if !(args.prior > 0.0 && args.prior < 1.0) {
-        return Err(Error::input(format!(
-            "--prior {}: must be in (0, 1)",
-            args.prior
-        )));
-    }
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        return Err(Error::input(format!(
-            "--alpha {}: must be in (0, 1)",
-            args.alpha
-        )));
-    }
-    if let Some(e) = args.claimed_epsilon {
-        if !(e >= 0.0 && e.is_finite()) {
-            return Err(Error::input(format!("--claimed-epsilon {e}: must be ≥ 0")));
-        }
-    }
-    if !(0.0..1.0).contains(&args.delta) {
-        return Err(Error::input(format!(
-            "--delta {}: must be in [0, 1)",
-            args.delta
-        )));
-    }
+    check_args(args)?;
     let members = read_texts(&args.members)?;
     let nonmembers = read_texts(&args.nonmembers)?;
     let canaries = match &args.canaries {
         Some(p) => read_texts(p)?,
         None => Vec::new(),
     };
-    let formats: Vec<Option<Format>> = canaries
-        .iter()
-        .map(|c| match c.extra.get("format").and_then(Value::as_str) {
-            Some(f) => Format::parse(f)
-                .and_then(|fm| fm.check(&c.text).map(|_| fm))
-                .map(Some)
-                .map_err(|e| {
-                    Error::input(format!(
-                        "{}: canary {}: {e}",
-                        path_str(&args.canaries),
-                        c.id
-                    ))
-                }),
-            None => Ok(None),
-        })
-        .collect::<Result<_>>()?;
+    let formats = canary_formats(&canaries, args)?;
     let model = super::load_model(&args.model, quiet)?;
     let reference = super::load_reference(
         &args.model,
@@ -95,27 +57,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     for &(n, d) in &names {
         evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), args));
     }
-    // the combined attack: every signal as a feature (missing values → the column mean)
-    let feats: Vec<Vec<f64>> = {
-        let means: Vec<f64> = names
-            .iter()
-            .map(|(n, _)| {
-                let c = column(&rows, n);
-                c.iter().sum::<f64>() / c.len().max(1) as f64
-            })
-            .collect();
-        rows.iter()
-            .map(|r| {
-                names
-                    .iter()
-                    .zip(&means)
-                    .map(|((n, _), m)| r.get(n).unwrap_or(*m))
-                    .collect()
-            })
-            .collect()
-    };
-    let labels: Vec<bool> = (0..rows.len()).map(|i| i < members.len()).collect();
-    let combined = stats::logistic_cv(&feats, &labels, 5, args.seed);
+    let combined = combined_attack(&names, &rows, members.len(), args.seed);
     let (cm, cn) = combined.split_at(members.len());
     evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, args));
     names.push(("combined_lr", Direction::Higher));
@@ -161,24 +103,105 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     };
     crate::report::folder::write_report(&out, &crate::report::folder::AnyReport::Eval(&report))?;
     if !quiet {
-        let best = report
-            .signals
-            .iter()
-            .filter(|s| s.auc.is_some())
-            .max_by(|a, b| a.auc.unwrap_or(0.0).total_cmp(&b.auc.unwrap_or(0.0)));
-        if let Some(b) = best {
-            eprintln!(
-                "memscan: best signal {} (AUC {:.3}); report in {}",
-                b.name,
-                b.auc.unwrap_or(0.0),
-                out.display()
-            );
-        }
-        if let Some(a) = &report.audit {
-            eprintln!("memscan: audit: {}", a.verdict);
-        }
+        say_done(&report, &out);
     }
     Ok(0)
+}
+
+fn check_args(args: &EvalArgs) -> Result<()> {
+    super::check_batch_size(args.batch_size)?;
+    if !(args.prior > 0.0 && args.prior < 1.0) {
+        return Err(Error::input(format!(
+            "--prior {}: must be in (0, 1)",
+            args.prior
+        )));
+    }
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Error::input(format!(
+            "--alpha {}: must be in (0, 1)",
+            args.alpha
+        )));
+    }
+    if let Some(e) = args.claimed_epsilon {
+        if !(e >= 0.0 && e.is_finite()) {
+            return Err(Error::input(format!("--claimed-epsilon {e}: must be ≥ 0")));
+        }
+    }
+    if !(0.0..1.0).contains(&args.delta) {
+        return Err(Error::input(format!(
+            "--delta {}: must be in [0, 1)",
+            args.delta
+        )));
+    }
+    Ok(())
+}
+
+/// Each canary's `format`, parsed and checked against its text.
+fn canary_formats(canaries: &[TextRecord], args: &EvalArgs) -> Result<Vec<Option<Format>>> {
+    canaries
+        .iter()
+        .map(|c| match c.extra.get("format").and_then(Value::as_str) {
+            Some(f) => Format::parse(f)
+                .and_then(|fm| fm.check(&c.text).map(|_| fm))
+                .map(Some)
+                .map_err(|e| {
+                    Error::input(format!(
+                        "{}: canary {}: {e}",
+                        path_str(&args.canaries),
+                        c.id
+                    ))
+                }),
+            None => Ok(None),
+        })
+        .collect()
+}
+
+/// The combined attack: every signal as a feature of a cross-validated logistic
+/// regression (a missing value is the column's mean); members are the first rows.
+fn combined_attack(
+    names: &[(&'static str, Direction)],
+    rows: &[SignalSet],
+    members: usize,
+    seed: u64,
+) -> Vec<f64> {
+    let means: Vec<f64> = names
+        .iter()
+        .map(|(n, _)| {
+            let c = column(rows, n);
+            c.iter().sum::<f64>() / c.len().max(1) as f64
+        })
+        .collect();
+    let feats: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| {
+            names
+                .iter()
+                .zip(&means)
+                .map(|((n, _), m)| r.get(n).unwrap_or(*m))
+                .collect()
+        })
+        .collect();
+    let labels: Vec<bool> = (0..rows.len()).map(|i| i < members).collect();
+    stats::logistic_cv(&feats, &labels, 5, seed)
+}
+
+fn say_done(report: &EvalReport, out: &Path) {
+    let best = report
+        .signals
+        .iter()
+        .filter(|s| s.auc.is_some())
+        .max_by(|a, b| a.auc.unwrap_or(0.0).total_cmp(&b.auc.unwrap_or(0.0)));
+    if let Some(b) = best {
+        eprintln!(
+            "memscan: best signal {} (AUC {:.3}); report in {}",
+            b.name,
+            b.auc.unwrap_or(0.0),
+            out.display()
+        );
+    }
+    if let Some(a) = &report.audit {
+        eprintln!("memscan: audit: {}", a.verdict);
+    }
 }
 
 /// The values of signal `n` over the rows that have one.

@@ -33,27 +33,8 @@ const TESTED: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
 const MAX_EXTRACT: usize = 128;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
-    super::check_batch_size(args.batch_size)?;
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        return Err(Error::input(format!(
-            "--alpha {}: must be in (0, 1)",
-            args.alpha
-        )));
-    }
-    if args.variants < 2 && args.calibration.is_none() {
-        return Err(Error::input("--variants must be at least 2"));
-    }
-    let records = read_texts(&args.records)?;
-    for r in &records {
-        if let Some(f) = r.extra.get("fields") {
-            if !f.is_object() {
-                return Err(Error::file(
-                    &args.records,
-                    format!("record {}: \"fields\" must be an object", r.id),
-                ));
-            }
-        }
-    }
+    check_args(args)?;
+    let records = read_records(&args.records)?;
     let calibration = match &args.calibration {
         Some(p) => Some(read_texts(p)?),
         None => None,
@@ -94,54 +75,24 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         scorer: &scorer,
         reference: ref_scorer.as_ref(),
     };
-    let values = |texts: &[String]| sig.values(texts);
-    let cal_values = match &calibration {
-        Some(c) => Some(values(
-            &c.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
-        )?),
-        None => None,
+    let mut nulls = Nulls {
+        calibration: match &calibration {
+            Some(c) => Some(sig.values(&c.iter().map(|r| r.text.clone()).collect::<Vec<_>>())?),
+            None => None,
+        },
+        builtin: None,
     };
 
     let pb = super::progress_bar(records.len() as u64, quiet, "records");
-    let mut builtin: Option<Vec<SignalSet>> = None;
     let mut results = Vec::new();
     for (ri, r) in records.iter().enumerate() {
         let mut rng = SplitMix(args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let pers = personal(r, &engine);
-        let own = values(std::slice::from_ref(&r.text))?.remove(0);
-        let (null_rows, cal_name) = match &cal_values {
-            Some(v) => (
-                v.clone(),
-                args.calibration
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-            ),
-            None if !pers.values.is_empty() => {
-                let vs: Vec<String> = (0..args.variants)
-                    .map(|_| variant(&r.text, &pers, &mut rng))
-                    .collect();
-                (
-                    values(&vs)?,
-                    format!("{} same-format variants of the record", args.variants),
-                )
-            }
-            // nothing personal to vary: compare with texts written for memscan
-            None => {
-                if builtin.is_none() {
-                    builtin = Some(values(&crate::prompts::calibration_texts())?);
-                }
-                (
-                    builtin.clone().unwrap_or_default(),
-                    "the built-in non-member texts (prompts/calibration.jsonl)".into(),
-                )
-            }
-        };
+        let own = sig.values(std::slice::from_ref(&r.text))?.remove(0);
+        let (null_rows, cal_name) = nulls.for_record(&sig, r, &pers, args, &mut rng)?;
         let mut tests = membership_tests(&tested, &own, &null_rows);
         let attributes = attribute_tests(&model, &scorer, r, &pers, args, &mut rng, &mut tests)?;
         let extraction = extraction(&model, r, &pers, args, ri)?;
-
-        let n_tokens = model.tokenizer().encode(&r.text)?.len();
         let decision = decide(
             &tests,
             &extraction,
@@ -156,7 +107,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             },
             verdict: decision.verdict,
             evidence: decision.evidence,
-            n_tokens,
+            n_tokens: model.tokenizer().encode(&r.text)?.len(),
             calibration: cal_name,
             tests,
             p_corrected: decision.p_corrected,
@@ -167,6 +118,106 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     }
     pb.finish_and_clear();
 
+    let report = build_report(args, &model, results)?;
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => super::default_out(&model, Some("forget")),
+    };
+    crate::report::folder::write_report(&out, &crate::report::folder::AnyReport::Forget(&report))?;
+    if !quiet {
+        eprintln!("memscan: {}", report.summary.statement);
+        eprintln!("memscan: report in {}", out.display());
+    }
+    let s = &report.summary;
+    Ok(if s.extractable + s.memorized > 0 {
+        crate::error::EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+fn check_args(args: &ForgetArgs) -> Result<()> {
+    super::check_batch_size(args.batch_size)?;
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Error::input(format!(
+            "--alpha {}: must be in (0, 1)",
+            args.alpha
+        )));
+    }
+    if args.variants < 2 && args.calibration.is_none() {
+        return Err(Error::input("--variants must be at least 2"));
+    }
+    Ok(())
+}
+
+/// The person's records; `fields`, where given, must be an object.
+fn read_records(path: &Path) -> Result<Vec<TextRecord>> {
+    let records = read_texts(path)?;
+    for r in &records {
+        if let Some(f) = r.extra.get("fields") {
+            if !f.is_object() {
+                return Err(Error::file(
+                    path,
+                    format!("record {}: \"fields\" must be an object", r.id),
+                ));
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Where each record's null distribution comes from: the user's calibration texts, else
+/// same-format variants of the record, else (nothing personal to vary) the built-in
+/// non-member texts, scored once.
+struct Nulls {
+    calibration: Option<Vec<SignalSet>>,
+    builtin: Option<Vec<SignalSet>>,
+}
+
+impl Nulls {
+    /// The null rows for record `r` and how they were made.
+    fn for_record(
+        &mut self,
+        sig: &SignalScorer,
+        r: &TextRecord,
+        pers: &Personal,
+        args: &ForgetArgs,
+        rng: &mut SplitMix,
+    ) -> Result<(Vec<SignalSet>, String)> {
+        if let Some(v) = &self.calibration {
+            let name = args
+                .calibration
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            return Ok((v.clone(), name));
+        }
+        if !pers.values.is_empty() {
+            let vs: Vec<String> = (0..args.variants)
+                .map(|_| variant(&r.text, pers, rng))
+                .collect();
+            return Ok((
+                sig.values(&vs)?,
+                format!("{} same-format variants of the record", args.variants),
+            ));
+        }
+        if self.builtin.is_none() {
+            self.builtin = Some(sig.values(&crate::prompts::calibration_texts())?);
+        }
+        Ok((
+            self.builtin.clone().unwrap_or_default(),
+            "the built-in non-member texts (prompts/calibration.jsonl)".into(),
+        ))
+    }
+}
+
+/// The report: the settings, the counts per verdict and the statement a privacy
+/// officer can quote.
+fn build_report(
+    args: &ForgetArgs,
+    model: &Model,
+    results: Vec<RecordResult>,
+) -> Result<ForgetReport> {
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     let (e, m, n) = (
         count(Verdict::Extractable),
@@ -178,10 +229,10 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         results.len(),
         args.alpha
     );
-    let report = ForgetReport {
+    Ok(ForgetReport {
         header: schema::Header::new(
             "forget-check",
-            super::identity(&model, super::model_hash(Path::new(&model.info().path))?),
+            super::identity(model, super::model_hash(Path::new(&model.info().path))?),
             json!({
                 "records": args.records.display().to_string(),
                 "reference_model": args.reference_model,
@@ -207,20 +258,6 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             statement,
         },
         records: results,
-    };
-    let out = match &args.out {
-        Some(o) => o.clone(),
-        None => super::default_out(&model, Some("forget")),
-    };
-    crate::report::folder::write_report(&out, &crate::report::folder::AnyReport::Forget(&report))?;
-    if !quiet {
-        eprintln!("memscan: {}", report.summary.statement);
-        eprintln!("memscan: report in {}", out.display());
-    }
-    Ok(if e + m > 0 {
-        crate::error::EXIT_FINDINGS
-    } else {
-        0
     })
 }
 

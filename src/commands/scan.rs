@@ -15,7 +15,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::generate::SampleOptions;
 use crate::model::{chat, LanguageModel, Model};
 use crate::prompts::{self, Prompt};
-use crate::report::rows::Reason;
+use crate::report::rows::{Reason, SampleRow};
 use crate::report::schema::{Calibration, ScanReport};
 use crate::scan::batch::BatchContext;
 use crate::scan::calibrate::{self, Cal};
@@ -43,24 +43,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         top: args.top,
     };
     let model = super::load_model(&args.model, quiet)?;
-    let tok = model.tokenizer();
-
-    let mut prompts_list: Vec<Prompt> = Vec::new();
-    if let Some(p) = &args.prefixes_from {
-        let docs = crate::input::read_texts(p)?;
-        prompts_list.extend(prompts::prefixes(&docs, tok, args.prefix_tokens, p)?);
-    }
-    let sets: Vec<String> = if args.prompts.is_empty() && args.prefixes_from.is_none() {
-        prompts::BUILTIN
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .collect()
-    } else {
-        args.prompts.clone()
-    };
-    for s in &sets {
-        prompts_list.extend(prompts::load(s)?);
-    }
+    let (prompts_list, sets) = gather_prompts(args, &model)?;
     let encoded: Vec<Vec<u32>> = prompts_list
         .iter()
         .map(|p| encode_prompt(p, &model, args))
@@ -73,16 +56,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
     std::fs::create_dir_all(&out_dir).with_file(&out_dir)?;
     state::claim(&out_dir, &fingerprint, &settings)?;
 
-    let temperature = if args.greedy { 0.0 } else { args.temperature };
-    let sample_opts = SampleOptions {
-        max_new_tokens: args.max_new_tokens,
-        temperature,
-        temperature_decay: decay,
-        top_k: (args.top_k > 0).then_some(args.top_k),
-        top_p: (args.top_p < 1.0).then_some(args.top_p),
-        seed: args.seed,
-        stop_at_eos: true,
-    };
+    let sample_opts = sample_options(args, decay);
     let scorer = Scorer::new(
         &model,
         ScoreOptions {
@@ -116,26 +90,6 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         }
         None => None,
     };
-
-    // the work: (prompt, sample) pairs in order, cut into batches
-    let units: Vec<(usize, usize)> = (0..prompts_list.len())
-        .flat_map(|i| (0..args.samples_per_prompt).map(move |k| (i, k)))
-        .collect();
-    let n_batches = units.len().div_ceil(args.batch_size);
-    let samples_path = out_dir.join("samples.jsonl");
-    let (mut lines, done) = state::resume(&samples_path, &units, args.batch_size)?;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&samples_path)
-        .with_file(&samples_path)?;
-    if !quiet && done > 0 {
-        eprintln!(
-            "memscan: resuming {}: {done} of {n_batches} batches already done",
-            out_dir.display()
-        );
-    }
-
     let ctx = BatchContext {
         cfg: &cfg,
         model: &model,
@@ -146,60 +100,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         corpus: corpus.as_ref(),
         engine: &engine,
     };
-    // computed once per folder (deterministic from the settings), so a resume reuses it
-    let cal_path = out_dir.join("calibration.json");
-    let cached: Option<Calibration> = std::fs::read_to_string(&cal_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let calibration = match cached {
-        Some(report) => Cal {
-            report,
-            def: cfg.flag,
-        },
-        None => {
-            if !quiet && cfg.flag.is_some() {
-                eprintln!(
-                    "memscan: calibrating the {} threshold on continuations of non-member text",
-                    args.flag_signal
-                );
-            }
-            let c = calibrate::calibrate(&cfg, &ctx, &sample_opts)?;
-            crate::report::folder::write_json(
-                &cal_path,
-                &serde_json::to_value(&c.report).map_err(json_err)?,
-            )?;
-            c
-        }
-    };
-    let pb = super::progress_bar(units.len() as u64, quiet, "samples");
-    pb.inc((done * args.batch_size).min(units.len()) as u64);
-    let t0 = std::time::Instant::now();
-    let mut new_tokens = 0usize;
-    for b in done..n_batches {
-        let batch = &units[b * args.batch_size..((b + 1) * args.batch_size).min(units.len())];
-        let opts = SampleOptions {
-            seed: state::batch_seed(args.seed, b),
-            ..sample_opts.clone()
-        };
-        let rows = ctx.run_batch(b, batch, &opts, &calibration)?;
-        let mut buf = Vec::new();
-        for r in &rows {
-            new_tokens += r.n_new_tokens;
-            serde_json::to_writer(&mut buf, r)
-                .map_err(|e| Error::internal(format!("JSON: {e}")))?;
-            buf.push(b'\n');
-        }
-        file.write_all(&buf).with_file(&samples_path)?;
-        file.flush().with_file(&samples_path)?;
-        lines.extend(rows);
-        pb.inc(batch.len() as u64);
-        pb.set_message(format!(
-            "{:.0} new tok/s",
-            new_tokens as f64 / t0.elapsed().as_secs_f64().max(1e-9)
-        ));
-    }
-    pb.finish_and_clear();
-    let secs = t0.elapsed().as_secs_f64();
+    let calibration = calibration_of(&out_dir, args, &ctx, &sample_opts, quiet)?;
+    let sampled = sample_all(&out_dir, args, &ctx, &sample_opts, &calibration, quiet)?;
 
     let report = summary::build_report(BuildInputs {
         cfg: &cfg,
@@ -207,10 +109,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         model: &model,
         model_hash,
         prompts: prompts_list.len(),
-        lines,
+        lines: sampled.rows,
         calibration,
-        seconds: secs,
-        new_tokens_this_run: new_tokens,
+        seconds: sampled.seconds,
+        new_tokens_this_run: sampled.new_tokens,
     })?;
     crate::report::folder::write_report(
         &out_dir,
@@ -229,6 +131,147 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         );
     }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// The prompts of the run: prefixes of `--prefixes-from` documents, then the named sets
+/// (every built-in set when neither is given); and the names of those sets.
+fn gather_prompts(args: &ScanArgs, model: &Model) -> Result<(Vec<Prompt>, Vec<String>)> {
+    let mut list: Vec<Prompt> = Vec::new();
+    if let Some(p) = &args.prefixes_from {
+        let docs = crate::input::read_texts(p)?;
+        list.extend(prompts::prefixes(
+            &docs,
+            model.tokenizer(),
+            args.prefix_tokens,
+            p,
+        )?);
+    }
+    let sets: Vec<String> = if args.prompts.is_empty() && args.prefixes_from.is_none() {
+        prompts::BUILTIN
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        args.prompts.clone()
+    };
+    for s in &sets {
+        list.extend(prompts::load(s)?);
+    }
+    Ok((list, sets))
+}
+
+fn sample_options(args: &ScanArgs, decay: Option<(f64, usize)>) -> SampleOptions {
+    SampleOptions {
+        max_new_tokens: args.max_new_tokens,
+        temperature: if args.greedy { 0.0 } else { args.temperature },
+        temperature_decay: decay,
+        top_k: (args.top_k > 0).then_some(args.top_k),
+        top_p: (args.top_p < 1.0).then_some(args.top_p),
+        seed: args.seed,
+        stop_at_eos: true,
+    }
+}
+
+/// The flag threshold's calibration: computed once per report folder (deterministic
+/// from the settings) and kept in calibration.json, so a resumed run reuses it.
+fn calibration_of(
+    out_dir: &Path,
+    args: &ScanArgs,
+    ctx: &BatchContext,
+    sample_opts: &SampleOptions,
+    quiet: bool,
+) -> Result<Cal> {
+    let cal_path = out_dir.join("calibration.json");
+    let cached: Option<Calibration> = std::fs::read_to_string(&cal_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(report) = cached {
+        return Ok(Cal {
+            report,
+            def: ctx.cfg.flag,
+        });
+    }
+    if !quiet && ctx.cfg.flag.is_some() {
+        eprintln!(
+            "memscan: calibrating the {} threshold on continuations of non-member text",
+            args.flag_signal
+        );
+    }
+    let c = calibrate::calibrate(ctx.cfg, ctx, sample_opts)?;
+    crate::report::folder::write_json(
+        &cal_path,
+        &serde_json::to_value(&c.report).map_err(json_err)?,
+    )?;
+    Ok(c)
+}
+
+/// Every sample row of the run, and what this run itself did.
+struct Sampled {
+    rows: Vec<SampleRow>,
+    seconds: f64,
+    new_tokens: usize,
+}
+
+/// Samples every (prompt, sample) pair in batches, appending each batch's rows to
+/// samples.jsonl as it finishes; the batches a previous run of the same folder
+/// finished are read back, not redone.
+fn sample_all(
+    out_dir: &Path,
+    args: &ScanArgs,
+    ctx: &BatchContext,
+    sample_opts: &SampleOptions,
+    calibration: &Cal,
+    quiet: bool,
+) -> Result<Sampled> {
+    let units: Vec<(usize, usize)> = (0..ctx.prompts.len())
+        .flat_map(|i| (0..args.samples_per_prompt).map(move |k| (i, k)))
+        .collect();
+    let n_batches = units.len().div_ceil(args.batch_size);
+    let samples_path = out_dir.join("samples.jsonl");
+    let (mut rows, done) = state::resume(&samples_path, &units, args.batch_size)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&samples_path)
+        .with_file(&samples_path)?;
+    if !quiet && done > 0 {
+        eprintln!(
+            "memscan: resuming {}: {done} of {n_batches} batches already done",
+            out_dir.display()
+        );
+    }
+    let pb = super::progress_bar(units.len() as u64, quiet, "samples");
+    pb.inc((done * args.batch_size).min(units.len()) as u64);
+    let t0 = std::time::Instant::now();
+    let mut new_tokens = 0usize;
+    for b in done..n_batches {
+        let batch = &units[b * args.batch_size..((b + 1) * args.batch_size).min(units.len())];
+        let opts = SampleOptions {
+            seed: state::batch_seed(args.seed, b),
+            ..sample_opts.clone()
+        };
+        let batch_rows = ctx.run_batch(b, batch, &opts, calibration)?;
+        let mut buf = Vec::new();
+        for r in &batch_rows {
+            new_tokens += r.n_new_tokens;
+            serde_json::to_writer(&mut buf, r).map_err(json_err)?;
+            buf.push(b'\n');
+        }
+        file.write_all(&buf).with_file(&samples_path)?;
+        file.flush().with_file(&samples_path)?;
+        rows.extend(batch_rows);
+        pb.inc(batch.len() as u64);
+        pb.set_message(format!(
+            "{:.0} new tok/s",
+            new_tokens as f64 / t0.elapsed().as_secs_f64().max(1e-9)
+        ));
+    }
+    pb.finish_and_clear();
+    Ok(Sampled {
+        rows,
+        seconds: t0.elapsed().as_secs_f64(),
+        new_tokens,
+    })
 }
 
 fn json_err(e: serde_json::Error) -> Error {

@@ -103,33 +103,14 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
                 tokens_total as f64 / t0.elapsed().as_secs_f64().max(1e-9)
             ));
         })?;
-        let mut extras: Vec<Extra> = (0..window.len()).map(|_| Extra::default()).collect();
-        if args.lowercase {
-            let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
-            let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
-            for (e, s) in extras.iter_mut().zip(basic.score(&refs, |_, _| {})?) {
-                e.nll_lower = signals::nll_mean(&s.token_logprobs);
-            }
+        let extras = Extras {
+            scorer: &scorer,
+            basic: &basic,
+            reference: ref_scorer.as_ref(),
+            params: &params,
+            corpus: corpus.as_ref(),
         }
-        if let Some(rs) = &ref_scorer {
-            for (e, s) in extras.iter_mut().zip(rs.score(&texts, |_, _| {})?) {
-                e.nll_ref = signals::nll_mean(&s.token_logprobs);
-            }
-        }
-        if args.gradients {
-            for (e, t) in extras.iter_mut().zip(&texts) {
-                e.grad = scorer.grad_norms(t, &params)?;
-            }
-        }
-        if let Some(c) = &corpus {
-            for (e, t) in extras.iter_mut().zip(&texts) {
-                let toks = match &c.tokenizer {
-                    Some(tk) => Some(tk.encode_plain(t)?),
-                    None => None,
-                };
-                e.verbatim = Some(c.index.query(t.as_bytes(), toks.as_deref()));
-            }
-        }
+        .of(&texts, args)?;
         for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
             let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)?))
                 .map_err(|e| Error::internal(format!("JSON: {e}")))?;
@@ -149,6 +130,48 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// The passes besides the main one, each when its flag asks for it.
+struct Extras<'a> {
+    scorer: &'a Scorer<'a>,
+    basic: &'a Scorer<'a>,
+    reference: Option<&'a Scorer<'a>>,
+    params: &'a [(Option<usize>, tch::Tensor)],
+    corpus: Option<&'a Reference>,
+}
+
+impl Extras<'_> {
+    fn of(&self, texts: &[&str], args: &ScoreArgs) -> Result<Vec<Extra>> {
+        let mut extras: Vec<Extra> = (0..texts.len()).map(|_| Extra::default()).collect();
+        if args.lowercase {
+            let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
+            let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+            for (e, s) in extras.iter_mut().zip(self.basic.score(&refs, |_, _| {})?) {
+                e.nll_lower = signals::nll_mean(&s.token_logprobs);
+            }
+        }
+        if let Some(rs) = self.reference {
+            for (e, s) in extras.iter_mut().zip(rs.score(texts, |_, _| {})?) {
+                e.nll_ref = signals::nll_mean(&s.token_logprobs);
+            }
+        }
+        if args.gradients {
+            for (e, t) in extras.iter_mut().zip(texts) {
+                e.grad = self.scorer.grad_norms(t, self.params)?;
+            }
+        }
+        if let Some(c) = self.corpus {
+            for (e, t) in extras.iter_mut().zip(texts) {
+                let toks = match &c.tokenizer {
+                    Some(tk) => Some(tk.encode_plain(t)?),
+                    None => None,
+                };
+                e.verbatim = Some(c.index.query(t.as_bytes(), toks.as_deref()));
+            }
+        }
+        Ok(extras)
+    }
 }
 
 fn write_err(args: &ScoreArgs) -> impl Fn(std::io::Error) -> Error + '_ {
