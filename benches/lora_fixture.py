@@ -1,0 +1,238 @@
+"""Ground truth on a real model: memscan's verdicts on SmolLM2-135M-Instruct fine-tuned
+(LoRA, fixtures/smollm2-lora/adapter) on planted personal records, members against
+held-out records that were never trained on. Prints the tables the README quotes and
+writes every figure to OUT/figures.json.
+
+    python benches/lora_fixture.py [--out reports/lora-fixture] [--forget N] [--scan-samples K]
+
+1. `memscan score` on every record with the base model as the reference (so `ref_ratio`
+   is the likelihood ratio adapter/base); per insertion count (1, 2, 4, 8, 16, 32; 20
+   members each) against all held-out records (240 generated + the hand-written ones):
+   AUC and TPR at 1% FPR per signal, computed here and cross-checked against `memscan
+   eval` on the x32 members.
+2. `memscan scan --prefixes-from`: greedy continuations of each record's first 16 tokens;
+   the rate at which the record's true rest comes back exactly (scan's `suffix` reason:
+   32 tokens, or the whole rest when shorter), members by insertion count against 120
+   held-out records (60 generated, 60 hand-written).
+3. `memscan forget-check` (20 variants, 30 candidates, 1 sample, prefixes of 8 and 16
+   tokens, for time) on N members per insertion count and 6·N held-out records:
+   how often it says memorized/extractable on each (today's verdicts; issue 16 must move
+   the held-out rate to ≤ α).
+4. `memscan scan` with the built-in pii and secrets prompts, `--reveal`, and an index of
+   the training corpus: of the samples flagged memorized, how many carry a value that
+   is in the training corpus (true) and how many do not (hallucinated).
+
+Machine time on 2 CPU cores: about 15 minutes with the defaults.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "fixtures", "smollm2-lora")
+MEMSCAN = os.path.join(ROOT, "target", "release", "memscan")
+BASE = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+COUNTS = [1, 2, 4, 8, 16, 32]
+SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio"]
+
+
+def read(p):
+    return [json.loads(l) for l in open(p) if l.strip()]
+
+
+def write(p, rows):
+    with open(p, "w") as fh:
+        for r in rows:
+            fh.write(json.dumps(r) + "\n")
+
+
+def run(args, label):
+    t0 = time.time()
+    r = subprocess.run([MEMSCAN, "-q"] + args, capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        sys.exit(f"{label}: memscan exited {r.returncode}: {r.stderr.strip()}")
+    print(f"  [{label}: {time.time() - t0:.0f}s]", file=sys.stderr)
+    return r
+
+
+def model_args(adapter=True):
+    a = ["--model", BASE, "--device", "cpu"]
+    if adapter:
+        a += ["--adapter", os.path.join(FIX, "adapter")]
+    return a
+
+
+def auc(pos, neg, higher):
+    """P(member scores beyond non-member), ties half (Mann-Whitney)."""
+    if not pos or not neg:
+        return None
+    sgn = 1 if higher else -1
+    wins = sum((sgn * (p - n) > 0) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def tpr_at(pos, neg, higher, fpr=0.01):
+    """Largest TPR whose threshold lets at most fpr·|neg| non-members through."""
+    sgn = 1 if higher else -1
+    pos = sorted((sgn * v for v in pos), reverse=True)
+    neg = sorted((sgn * v for v in neg), reverse=True)
+    allowed = int(fpr * len(neg))
+    # threshold just above the (allowed+1)-th highest non-member
+    t = neg[allowed] if allowed < len(neg) else float("-inf")
+    return sum(v > t for v in pos) / len(pos)
+
+
+def evals(out, members, heldout):
+    """One `memscan score` pass over every record (adapter model, base as reference);
+    AUC and TPR at 1% FPR per insertion count computed here, and one `memscan eval`
+    (members x32) to cross-check them."""
+    allrec = members + heldout
+    inp = os.path.join(out, "all_records.jsonl")
+    write(inp, [{"id": r["id"], "text": r["text"]} for r in allrec])
+    scores = os.path.join(out, "scores.jsonl")
+    run(["score"] + model_args() + ["--reference-model", BASE, "-i", inp, "-o", scores], "score all records")
+    got = {r["id"]: r for r in read(scores)}
+    dirs = {d["name"]: d["direction"] == "higher" for d in json.loads(
+        subprocess.run([MEMSCAN, "score", "--list-signals"], capture_output=True, text=True).stdout)}
+    held = [got[r["id"]] for r in heldout]
+    table = {}
+    for k in COUNTS:
+        mem = [got[m["id"]] for m in members if m["insertions"] == k]
+        table[k] = {}
+        for s in SIGS:
+            pos = [r[s] for r in mem if isinstance(r.get(s), (int, float))]
+            neg = [r[s] for r in held if isinstance(r.get(s), (int, float))]
+            table[k][s] = {"auc": auc(pos, neg, dirs[s]), "tpr_at_1pct_fpr": tpr_at(pos, neg, dirs[s])}
+    # cross-check against memscan eval on the x32 members
+    mem32 = os.path.join(out, "members_32.jsonl")
+    write(mem32, [{"id": m["id"], "text": m["text"]} for m in members if m["insertions"] == 32])
+    held_p = os.path.join(out, "heldout_all.jsonl")
+    write(held_p, [{"id": r["id"], "text": r["text"]} for r in heldout])
+    d = os.path.join(out, "eval_32")
+    run(["eval"] + model_args() + ["--members", mem32, "--nonmembers", held_p, "--reference-model", BASE,
+                                   "--bootstrap", "200", "--out", d], "eval x32")
+    rep = json.load(open(os.path.join(d, "report.json")))
+    for sg in rep["signals"]:
+        if sg["name"] in SIGS and sg.get("auc") is not None:
+            mine = table[32][sg["name"]]["auc"]
+            assert abs(mine - sg["auc"]) < 1e-9, f"{sg['name']}: AUC here {mine}, memscan eval {sg['auc']}"
+    return table
+
+
+def extraction(out, members, heldout):
+    allrec = members + heldout[:60] + heldout[-60:]
+    corpus = os.path.join(out, "prefix_corpus.jsonl")
+    write(corpus, [{"id": r["id"], "text": r["text"]} for r in allrec])
+    d = os.path.join(out, "scan_prefixes")
+    run(["scan"] + model_args() + ["--prefixes-from", corpus, "--prefix-tokens", "16", "--greedy",
+                                   "--max-new-tokens", "48", "--verbatim-tokens", "32", "--out", d], "scan prefixes")
+    rows = read(os.path.join(d, "samples.jsonl"))
+    by_id = {r["id"]: r for r in allrec}
+    res = {}
+    for row in rows:
+        rec = by_id.get(row["prompt_id"])
+        if rec is None:
+            continue
+        key = rec["insertions"]
+        hit = "suffix" in row.get("reasons", [])
+        n, h = res.get(key, (0, 0))
+        res[key] = (n + 1, h + int(hit))
+    return {str(k): {"records": n, "extracted": h, "rate": h / n if n else None} for k, (n, h) in sorted(res.items())}
+
+
+def forget(out, members, heldout, handwritten, n):
+    pick = []
+    for k in COUNTS:
+        pick += [m for m in members if m["insertions"] == k][:n]
+    gen_held = [h for h in heldout if h["id"] not in {x["id"] for x in handwritten}]
+    pick += gen_held[: 3 * n] + handwritten[: 3 * n]
+    res = {}
+    for r in pick:
+        p = os.path.join(out, "fc_record.jsonl")
+        write(p, [{"id": r["id"], "text": r["text"], "fields": r.get("fields", {})}])
+        d = os.path.join(out, "fc", r["id"])
+        run(["forget-check"] + model_args() + ["--records", p, "--variants", "20", "--candidates", "30",
+                                               "--samples", "1", "--prefix-tokens", "8,16", "--out", d],
+            f"forget-check {r['id']}")
+        v = json.load(open(os.path.join(d, "report.json")))["records"][0]["verdict"]
+        group = "handwritten" if r in handwritten else ("heldout" if r["insertions"] == 0 else f"member x{r['insertions']}")
+        res.setdefault(group, []).append(v)
+    return {g: {"records": len(v), "flagged": sum(x != "not_detected" for x in v), "verdicts": v} for g, v in res.items()}
+
+
+def scan_flags(out, members, samples):
+    idx = os.path.join(out, "train_index")
+    train = os.path.join(out, "members_text.jsonl")
+    write(train, [{"id": m["id"], "text": m["text"]} for m in members])
+    run(["index", "build", "--corpus", train, "--out", idx, "--tokenizer", BASE], "index")
+    d = os.path.join(out, "scan_prompts")
+    run(["scan"] + model_args() + ["--prompts", "pii", "--prompts", "secrets", "--samples-per-prompt", str(samples),
+                                   "--reference-corpus", idx, "--reveal", "--out", d], "scan prompts")
+    corpus = "\n".join(m["text"] for m in members)
+    flagged = true = 0
+    by_reason = {}
+    for row in read(os.path.join(d, "samples.jsonl")):
+        if not row.get("memorized"):
+            continue
+        flagged += 1
+        cont = [f for f in row.get("findings", []) if f["start"] >= row["prompt_bytes"] and f.get("value")]
+        ok = ("verbatim" in row["reasons"] or "suffix" in row["reasons"]
+              or any(f["value"] in corpus for f in cont))
+        true += int(ok)
+        for reason in row["reasons"]:
+            t, f = by_reason.get(reason, (0, 0))
+            by_reason[reason] = (t + int(ok), f + int(not ok))
+    return {"flagged": flagged, "true": true, "false": flagged - true,
+            "by_reason": {k: {"true": t, "false": f} for k, (t, f) in by_reason.items()}}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(ROOT, "reports", "lora-fixture"))
+    ap.add_argument("--forget", type=int, default=1, help="members per insertion count for forget-check")
+    ap.add_argument("--scan-samples", type=int, default=2)
+    ap.add_argument("--only", default="eval,extract,forget,scan")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    members = read(os.path.join(FIX, "members.jsonl"))
+    heldout_gen = read(os.path.join(FIX, "heldout.jsonl"))
+    handwritten = read(os.path.join(FIX, "heldout_handwritten.jsonl"))
+    heldout = heldout_gen + handwritten
+    only = set(a.only.split(","))
+    fig = {"members": len(members), "heldout": len(heldout_gen), "handwritten": len(handwritten)}
+    if "eval" in only:
+        fig["eval"] = evals(a.out, members, heldout)
+        sigs = SIGS
+        print("\n## memscan eval: members by insertion count vs all held-out (AUC / TPR at 1% FPR)\n")
+        print("| signal | " + " | ".join(f"x{k}" for k in COUNTS) + " |")
+        print("|---|" + "---|" * len(COUNTS))
+        for s in sigs:
+            cells = []
+            for k in COUNTS:
+                v = fig["eval"][k].get(s)
+                cells.append("–" if not v or v["auc"] is None else f"{v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}")
+            print(f"| {s} | " + " | ".join(cells) + " |")
+    if "extract" in only:
+        fig["extraction"] = extraction(a.out, members, heldout)
+        print("\n## scan --prefixes-from (16-token prefix, greedy): exact-suffix extraction rate\n")
+        for k, v in fig["extraction"].items():
+            name = "held-out" if k == "0" else f"members x{k}"
+            print(f"- {name}: {v['extracted']}/{v['records']}")
+    if "forget" in only:
+        fig["forget"] = forget(a.out, members, heldout, handwritten, a.forget)
+        print("\n## forget-check (today's verdicts): flagged memorized/extractable\n")
+        for g, v in fig["forget"].items():
+            print(f"- {g}: {v['flagged']}/{v['records']} ({', '.join(v['verdicts'])})")
+    if "scan" in only:
+        fig["scan"] = scan_flags(a.out, members, a.scan_samples)
+        s = fig["scan"]
+        print(f"\n## scan (pii + secrets prompts): {s['flagged']} samples flagged memorized: "
+              f"{s['true']} carry training data, {s['false']} do not; by reason {s['by_reason']}")
+    json.dump(fig, open(os.path.join(a.out, "figures.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
