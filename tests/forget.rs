@@ -1,18 +1,21 @@
-//! `memscan forget-check` on the default model: a famous license paragraph is flagged,
-//! a freshly written record with personal details is not; bad records exit 2.
+//! `memscan forget-check` on the default model (which never saw these records): fresh
+//! records with personal details are not called memorized, a record with nothing to
+//! test is inconclusive, one person's records share one family-wise level, and bad
+//! records exit 2.
 
 mod common;
 use common::*;
 
 #[test]
-fn famous_passage_flagged_fresh_record_not() {
+fn fresh_records_not_detected_nothing_to_test_inconclusive() {
     let tmp = tempfile::tempdir().unwrap();
     let recs = tmp.path().join("records.jsonl");
     std::fs::write(
         &recs,
         concat!(
-            "{\"id\": \"mit\", \"text\": \"Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \\\"Software\\\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software.\"}\n",
-            "{\"id\": \"fresh\", \"text\": \"Marit Oyelaran moved to 14 Quillfeather Row in Dunmere last spring; you can reach her at marit.oyelaran@quillmail.net or on 0161 496 0742.\", \"fields\": {\"name\": \"Marit Oyelaran\", \"email\": \"marit.oyelaran@quillmail.net\", \"phone\": \"0161 496 0742\"}}\n",
+            "{\"id\": \"mit\", \"text\": \"Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \\\"Software\\\"), to deal in the Software without restriction.\"}\n",
+            "{\"id\": \"fresh\", \"person\": \"marit\", \"text\": \"Marit Oyelaran moved to 14 Quillfeather Row in Dunmere last spring; you can reach her at marit.oyelaran@quillmail.net or on 0161 496 0742.\", \"fields\": {\"name\": \"Marit Oyelaran\", \"email\": \"marit.oyelaran@quillmail.net\", \"phone\": \"0161 496 0742\"}}\n",
+            "{\"id\": \"fresh2\", \"person\": \"marit\", \"text\": \"Patient: Marit Oyelaran, born 03/11/1987. Seen for a sprained left ankle; follow-up booked for 14 June.\", \"fields\": {\"name\": \"Marit Oyelaran\", \"dob\": \"03/11/1987\"}}\n",
         ),
     )
     .unwrap();
@@ -25,18 +28,10 @@ fn famous_passage_flagged_fresh_record_not() {
         "2",
         "--records",
         recs.to_str().unwrap(),
-        "--prefix-tokens",
-        "16",
-        "--samples",
-        "1",
-        "--variants",
-        "30",
-        "--candidates",
-        "30",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let rec = |id: &str| {
@@ -48,20 +43,37 @@ fn famous_passage_flagged_fresh_record_not() {
             .unwrap()
             .clone()
     };
+    // no personal value and no --calibration: nothing to test, no verdict either way
     let mit = rec("mit");
-    assert!(
-        mit["verdict"] == "memorized" || mit["verdict"] == "extractable",
-        "{mit}"
-    );
-    let fresh = rec("fresh");
-    assert_eq!(fresh["verdict"], "not_detected", "{fresh}");
-    assert_eq!(r["summary"]["records"], 2);
+    assert_eq!(mit["verdict"], "inconclusive", "{mit}");
+    assert!(mit["statement"].as_str().unwrap().contains("--calibration"));
+    for id in ["fresh", "fresh2"] {
+        let f = rec(id);
+        assert_eq!(f["verdict"], "not_detected", "{f}");
+        // one person: both records' tests share the level α / (their tests)
+        let tests = rec("fresh")["tests"].as_array().unwrap().len()
+            + rec("fresh2")["tests"].as_array().unwrap().len();
+        assert!(tests >= 4, "{tests} tests");
+        let level = f["test_level"].as_f64().unwrap();
+        assert!((level - 0.01 / tests as f64).abs() < 1e-12, "{level}");
+        for t in f["tests"].as_array().unwrap() {
+            assert!(t["name"].as_str().unwrap().starts_with("value:"), "{t}");
+            assert!(t["min_p"].as_f64().unwrap() <= level, "{t}");
+            assert_eq!(t["null_quantiles"].as_array().unwrap().len(), 7, "{t}");
+        }
+        assert!(f["statement"].as_str().unwrap().contains("does not show"));
+    }
+    assert_eq!(r["summary"]["records"], 3);
+    assert_eq!(r["summary"]["inconclusive"], 1);
     let json = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(
-        !json.contains("marit.oyelaran@quillmail.net"),
-        "raw email in the report"
+        !json.contains("marit.oyelaran@quillmail.net") && !json.contains("0161 496 0742"),
+        "raw personal value in the report"
     );
-    assert!(out.join("report.md").is_file() && out.join("report.html").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("▲") && md.contains("value:email"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("value:phone"));
 }
 
 #[test]

@@ -6,8 +6,7 @@
 //! Positive control: members inserted 32 times separate from held-out records on the
 //! likelihood ratio against the base model and on the plain loss. The full tables (every
 //! insertion count, extraction, forget-check and scan verdicts) come from
-//! benches/lora_fixture.py; this test prints today's forget-check verdicts on a few
-//! records, the figures the forget-check issue must move.
+//! benches/lora_fixture.py; this test checks forget-check's verdicts on a few records.
 
 mod common;
 use common::*;
@@ -92,65 +91,57 @@ fn members_inserted_32_times_separate_from_heldout() {
     assert!(auc("nll_mean") >= 0.9, "nll_mean AUC {}", auc("nll_mean"));
 }
 
-/// Today's forget-check verdicts on two members inserted 32 times and two hand-written
-/// held-out records (never trained on): printed for the forget-check issue, which must
-/// bring the held-out flag rate to ≤ α. Asserted: the members are found.
+/// forget-check with the base model as reference on two members inserted 32 times and
+/// four hand-written held-out records (never trained on), each its own person: the
+/// members are flagged, the held-out records are not. The rates over 200 held-out
+/// records and by insertion count come from benches/lora_fixture.py (README).
 #[test]
-fn forget_check_verdicts_on_the_fixture() {
+fn forget_check_finds_members_and_spares_heldout() {
     let dir = tempfile::tempdir().unwrap();
     let mut pick: Vec<serde_json::Value> = records("members.jsonl")
         .into_iter()
         .filter(|m| m["insertions"] == 32)
         .take(2)
         .collect();
-    pick.extend(records("heldout_handwritten.jsonl").into_iter().take(2));
-    let mut verdicts = Vec::new();
-    for r in &pick {
-        let p = dir.path().join("r.jsonl");
-        write_jsonl(
-            &p,
-            &[serde_json::json!({"id": r["id"], "text": r["text"], "fields": r["fields"]})],
-        );
-        let out = dir.path().join(r["id"].as_str().unwrap());
-        let o = memscan(&[
-            "-q",
-            "forget-check",
-            "--model",
-            default_model().to_str().unwrap(),
-            "--adapter",
-            fixture().join("adapter").to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--records",
-            p.to_str().unwrap(),
-            "--variants",
-            "20",
-            "--candidates",
-            "30",
-            "--samples",
-            "1",
-            "--prefix-tokens",
-            "8,16",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
-        let rep: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
-                .unwrap();
-        let v = rep["records"][0]["verdict"].as_str().unwrap().to_string();
+    pick.extend(records("heldout_handwritten.jsonl").into_iter().take(4));
+    let rows: Vec<serde_json::Value> = pick
+        .iter()
+        .map(|r| serde_json::json!({"id": r["id"], "person": r["id"], "text": r["text"], "fields": r["fields"]}))
+        .collect();
+    let p = dir.path().join("r.jsonl");
+    write_jsonl(&p, &rows);
+    let out = dir.path().join("fc");
+    let base = default_model();
+    let o = memscan(&[
+        "-q",
+        "forget-check",
+        "--model",
+        base.to_str().unwrap(),
+        "--adapter",
+        fixture().join("adapter").to_str().unwrap(),
+        "--reference-model",
+        base.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--records",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for (r, got) in pick.iter().zip(rep["records"].as_array().unwrap()) {
+        let v = got["verdict"].as_str().unwrap();
         eprintln!(
             "forget-check {} (insertions {}): {v}",
             r["id"], r["insertions"]
         );
-        verdicts.push((r["insertions"].as_u64().unwrap(), v));
-    }
-    for (k, v) in &verdicts {
-        if *k == 32 {
-            assert_ne!(
-                v, "not_detected",
-                "a member inserted 32 times was not found"
-            );
+        let flagged = v == "memorized" || v == "extractable";
+        if r["insertions"] == 32 {
+            assert!(flagged, "a member inserted 32 times was not found: {got}");
+        } else {
+            assert!(!flagged, "a held-out record was flagged: {got}");
         }
     }
 }

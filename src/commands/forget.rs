@@ -1,44 +1,41 @@
-//! `memscan forget-check`: for each of a person's records, is it still memorized, and
-//! can it be extracted? Membership: each signal of the record against a calibration
-//! distribution (by default variants of the record with its personal values replaced
-//! by random values of the same format, so the comparison is like for like), turned
-//! into p-values. Extraction: greedy and sampled continuations of the record's first
-//! tokens against its true rest. Attributes: the rank of each field's true value among
-//! same-format candidates when prompted with its context. Verdicts use a family-wise α
-//! (Bonferroni over the record's tests).
+//! `memscan forget-check`: for each of a person's records, does the model still hold
+//! it? Value tests: each personal value, given the text before it, ranked against
+//! values the model itself writes in its place (with a reference model, by the
+//! likelihood ratio), as rank p-values (`forget::values`). Record tests, with
+//! `--calibration`: the record's membership signals ranked among non-member records.
+//! Extraction: greedy continuations of the record's first tokens against its rest.
+//! Every test of one person's records is held to α / (their number of tests), and a
+//! record whose tests cannot reach that level is `inconclusive` (`forget::verdict`).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use crate::cli::ForgetArgs;
-use crate::detect::{rules, Engine};
+use crate::detect::{engine::mask, rules, Engine};
 use crate::error::{Error, Result};
-use crate::forget::variants::{personal, same_format, variant, Personal};
-use crate::forget::verdict::{decide, membership_tests};
-use crate::generate::{generate, SampleOptions};
+use crate::forget::personal::personal;
+use crate::forget::values::{locate, rank_p, value_test, Models, ValueOutcome};
+use crate::forget::verdict::decide;
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
     self, AttributeResult, ExtractionAttempt, ForgetReport, ForgetSummary, ForgetTest,
     RecordResult, Verdict,
 };
-use crate::scorer::{ScoreOptions, Scorer};
+use crate::scorer::{ScoreOptions, ScoredText, Scorer};
 use crate::signals::{self, Direction, SignalSet};
 use crate::stats::{self, SplitMix};
 
-/// The membership signals tested (plus `ref_ratio` with a reference model).
-const TESTED: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
-/// Longest continuation generated in an extraction attempt.
-const MAX_EXTRACT: usize = 128;
+/// The record signals tested against `--calibration` (plus `ref_ratio` with a reference).
+const RECORD_SIGNALS: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
+/// Characters of a value's context shown in the report.
+const SHOWN_CONTEXT: usize = 160;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     check_args(args)?;
     let records = read_records(&args.records)?;
-    let calibration = match &args.calibration {
-        Some(p) => Some(read_texts(p)?),
-        None => None,
-    };
     let engine = Engine::new(rules::load(&[], &[])?)?;
     let model = super::load_model(&args.model, quiet)?;
     let reference = super::load_reference(
@@ -47,56 +44,91 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         &args.reference_adapter,
         quiet,
     )?;
-    let scorer = Scorer::new(
-        &model,
-        ScoreOptions {
-            batch_size: args.batch_size,
-            max_tokens: None,
-            vocab_stats: true,
-            attention: false,
-        },
-    )?;
+    let same_tokenizer = match &reference {
+        Some(r) => shares_tokenizer(&model, r, &records)?,
+        None => false,
+    };
+    let opts = |vocab_stats| ScoreOptions {
+        batch_size: args.batch_size,
+        max_tokens: None,
+        vocab_stats,
+        attention: false,
+    };
+    let scorer = Scorer::new(&model, opts(true))?;
     let ref_scorer = match &reference {
-        Some(r) => Some(Scorer::new(
-            r,
-            ScoreOptions {
-                batch_size: args.batch_size,
-                ..Default::default()
-            },
+        Some(r) => Some(Scorer::new(r, opts(same_tokenizer))?),
+        None => None,
+    };
+    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    let scored = scorer.score(&texts, |_, _| {})?;
+    let ref_scored = match &ref_scorer {
+        Some(s) => Some(s.score(&texts, |_, _| {})?),
+        None => None,
+    };
+    let plans = records
+        .iter()
+        .zip(&scored)
+        .map(|(r, s)| plan(&model, r, s, &engine))
+        .collect::<Result<Vec<_>>>()?;
+    let calibration = match &args.calibration {
+        Some(p) => Some(Calibration::new(
+            p,
+            &scorer,
+            ref_scorer.as_ref(),
+            reference.is_some(),
         )?),
         None => None,
     };
-    let mut tested: Vec<&'static signals::SignalDef> =
-        TESTED.iter().filter_map(|n| signals::def(n)).collect();
-    if reference.is_some() {
-        tested.extend(signals::def("ref_ratio"));
+    let record_tests = calibration.as_ref().map_or(0, |c| c.signals.len());
+    let mut family: HashMap<Option<String>, usize> = HashMap::new();
+    for p in &plans {
+        *family.entry(p.person.clone()).or_default() += p.values.len() + record_tests;
     }
-    let sig = SignalScorer {
-        scorer: &scorer,
-        reference: ref_scorer.as_ref(),
-    };
-    let mut nulls = Nulls {
-        calibration: match &calibration {
-            Some(c) => Some(sig.values(&c.iter().map(|r| r.text.clone()).collect::<Vec<_>>())?),
-            None => None,
+    let models = Models {
+        target: &model,
+        reference: match &reference {
+            Some(r) if same_tokenizer => Some(r as &dyn LanguageModel),
+            _ => None,
         },
-        builtin: None,
     };
 
     let pb = super::progress_bar(records.len() as u64, quiet, "records");
     let mut results = Vec::new();
-    for (ri, r) in records.iter().enumerate() {
-        let mut rng = SplitMix(args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let pers = personal(r, &engine);
-        let own = sig.values(std::slice::from_ref(&r.text))?.remove(0);
-        let (null_rows, cal_name) = nulls.for_record(&sig, r, &pers, args, &mut rng)?;
-        let mut tests = membership_tests(&tested, &own, &null_rows);
-        let attributes = attribute_tests(&model, &scorer, r, &pers, args, &mut rng, &mut tests)?;
-        let extraction = extraction(&model, r, &pers, args, ri)?;
-        let decision = decide(
+    for (ri, (r, p)) in records.iter().zip(&plans).enumerate() {
+        let family_tests = family.get(&p.person).copied().unwrap_or(0).max(1);
+        let level = args.alpha / family_tests as f64;
+        // enough draws that a value ranked first (or tied with one draw) reaches the level
+        let n_max = args.candidates.min((2.0 / level).ceil() as usize).max(1);
+        let mut tests = Vec::new();
+        let mut attributes = Vec::new();
+        for (vi, v) in p.values.iter().enumerate() {
+            let mut rng = SplitMix(
+                args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (vi as u64) << 48,
+            );
+            let o = value_test(&models, &v.ctx, &v.truth, n_max, level, &mut rng)?;
+            let (test, attribute) = value_result(v, &o, n_max, level, &models, p, args.reveal);
+            tests.push(test);
+            attributes.push(attribute);
+        }
+        let own = signal_set(r, &scored[ri], ref_scored.as_ref().map(|s| &s[ri]));
+        if let Some(c) = &calibration {
+            tests.extend(c.tests(&own, level));
+        }
+        let extraction = extraction(
+            p,
+            &scored[ri],
+            ref_scored
+                .as_ref()
+                .filter(|_| same_tokenizer)
+                .map(|s| &s[ri]),
+            &args.prefix_tokens,
+            model.tokenizer(),
+        );
+        let d = decide(
             &tests,
             &extraction,
-            &cal_name,
+            level,
+            family_tests,
             args.alpha,
             args.extract_tokens,
         );
@@ -105,12 +137,18 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
                 Value::String(s) => s.clone(),
                 v => v.to_string(),
             },
-            verdict: decision.verdict,
-            evidence: decision.evidence,
-            n_tokens: model.tokenizer().encode(&r.text)?.len(),
-            calibration: cal_name,
+            person: p.person.clone(),
+            verdict: d.verdict,
+            statement: d.statement,
+            evidence: d.evidence,
+            n_tokens: scored[ri].token_ids.len(),
+            nll_target: signals::nll_mean(&scored[ri].token_logprobs).unwrap_or(f64::NAN),
+            nll_reference: ref_scored
+                .as_ref()
+                .and_then(|s| signals::nll_mean(&s[ri].token_logprobs)),
+            test_level: level,
             tests,
-            p_corrected: decision.p_corrected,
+            p_corrected: d.p_corrected,
             extraction,
             attributes,
         });
@@ -144,8 +182,8 @@ fn check_args(args: &ForgetArgs) -> Result<()> {
             args.alpha
         )));
     }
-    if args.variants < 2 && args.calibration.is_none() {
-        return Err(Error::input("--variants must be at least 2"));
+    if args.candidates < 1 {
+        return Err(Error::input("--candidates must be at least 1"));
     }
     Ok(())
 }
@@ -166,49 +204,303 @@ fn read_records(path: &Path) -> Result<Vec<TextRecord>> {
     Ok(records)
 }
 
-/// Where each record's null distribution comes from: the user's calibration texts, else
-/// same-format variants of the record, else (nothing personal to vary) the built-in
-/// non-member texts, scored once.
-struct Nulls {
-    calibration: Option<Vec<SignalSet>>,
-    builtin: Option<Vec<SignalSet>>,
+/// Whether the reference tokenizes like the target (same vocabulary size and the same
+/// tokens for every record): value tests and extraction then compare token for token.
+fn shares_tokenizer(model: &Model, reference: &Model, records: &[TextRecord]) -> Result<bool> {
+    let (a, b) = (model.tokenizer(), reference.tokenizer());
+    if a.vocab_size() != b.vocab_size() {
+        return Ok(false);
+    }
+    for r in records {
+        if a.encode(&r.text)? != b.encode(&r.text)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
-impl Nulls {
-    /// The null rows for record `r` and how they were made.
-    fn for_record(
-        &mut self,
-        sig: &SignalScorer,
-        r: &TextRecord,
-        pers: &Personal,
-        args: &ForgetArgs,
-        rng: &mut SplitMix,
-    ) -> Result<(Vec<SignalSet>, String)> {
-        if let Some(v) = &self.calibration {
-            let name = args
-                .calibration
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            return Ok((v.clone(), name));
+/// A personal value and the tokens of its test: the context before it and its own.
+struct ValueSpan {
+    label: String,
+    ctx: Vec<u32>,
+    truth: Vec<u32>,
+}
+
+/// What is tested in one record.
+struct Plan {
+    person: Option<String>,
+    /// (label, value) of every personal value, for masking and extraction.
+    personal: Vec<(String, String)>,
+    /// The values with a context to test them in.
+    values: Vec<ValueSpan>,
+    /// Token span of each value found in the record's tokens: (label, start, end).
+    spans: Vec<(String, usize, usize)>,
+}
+
+/// The record's personal values and where each is tested: after the text before it
+/// when it occurs there, else after the record's other values as `label: value` lines.
+fn plan(model: &Model, r: &TextRecord, scored: &ScoredText, engine: &Engine) -> Result<Plan> {
+    let tok = model.tokenizer();
+    let encode = |s: &str| tok.encode(s);
+    let ids = &scored.token_ids;
+    let max = model.info().max_positions.max(2) as usize;
+    let pers = personal(r, engine);
+    let mut values = Vec::new();
+    let mut spans = Vec::new();
+    for (label, value) in &pers {
+        let in_text = match r.text.find(value.as_str()) {
+            Some(pos) => locate(encode, &r.text, pos, pos + value.len(), ids)?,
+            None => None,
+        };
+        let (ctx, truth) = match in_text {
+            Some((a, b)) => {
+                spans.push((label.clone(), a, b));
+                (ids[..a].to_vec(), ids[a..b].to_vec())
+            }
+            None => {
+                let others: Vec<String> = pers
+                    .iter()
+                    .filter(|(l, _)| l != label)
+                    .map(|(l, v)| format!("{l}: {v}"))
+                    .collect();
+                if others.is_empty() {
+                    continue;
+                }
+                let prompt = format!("{}\n{label}:", others.join("\n"));
+                let text = format!("{prompt} {value}");
+                let ids = tok.encode(&text)?;
+                match locate(encode, &text, prompt.len() + 1, text.len(), &ids)? {
+                    Some((a, b)) => (ids[..a].to_vec(), ids[a..b].to_vec()),
+                    None => continue,
+                }
+            }
+        };
+        // keep the value whole and as much context as the model's window allows
+        let keep = max.saturating_sub(truth.len()).min(ctx.len());
+        if keep == 0 {
+            continue;
         }
-        if !pers.values.is_empty() {
-            let vs: Vec<String> = (0..args.variants)
-                .map(|_| variant(&r.text, pers, rng))
-                .collect();
-            return Ok((
-                sig.values(&vs)?,
-                format!("{} same-format variants of the record", args.variants),
-            ));
-        }
-        if self.builtin.is_none() {
-            self.builtin = Some(sig.values(&crate::prompts::calibration_texts())?);
-        }
-        Ok((
-            self.builtin.clone().unwrap_or_default(),
-            "the built-in non-member texts (prompts/calibration.jsonl)".into(),
-        ))
+        values.push(ValueSpan {
+            label: label.clone(),
+            ctx: ctx[ctx.len() - keep..].to_vec(),
+            truth,
+        });
     }
+    Ok(Plan {
+        person: r.extra.get("person").and_then(|p| match p {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            v => Some(v.to_string()),
+        }),
+        personal: pers,
+        values,
+        spans,
+    })
+}
+
+/// A value test as a report row, and the value's rank among the draws.
+fn value_result(
+    v: &ValueSpan,
+    o: &ValueOutcome,
+    n_max: usize,
+    level: f64,
+    models: &Models,
+    plan: &Plan,
+    reveal: bool,
+) -> (ForgetTest, AttributeResult) {
+    let p = o.p_value();
+    let tok = models.target.tokenizer();
+    let mut prompt = tok.decode(&v.ctx);
+    if prompt.len() > SHOWN_CONTEXT {
+        let mut cut = prompt.len() - SHOWN_CONTEXT;
+        while !prompt.is_char_boundary(cut) {
+            cut += 1;
+        }
+        prompt = format!("…{}", &prompt[cut..]);
+    }
+    if !reveal {
+        for (_, value) in &plan.personal {
+            prompt = prompt.replace(value.as_str(), &mask(value));
+        }
+    }
+    let rank = 1 + o.at_least;
+    let test = ForgetTest {
+        name: format!("value:{}", v.label),
+        statistic: if models.reference.is_some() {
+            "log p(value | text before it) under the target minus under the reference".into()
+        } else {
+            "log p(value | text before it) under the target".into()
+        },
+        value: Some(o.statistic),
+        p_value: Some(p),
+        n_null: o.null.len(),
+        null: "values the target samples (temperature 1) after the same text".into(),
+        min_p: rank_p(0, n_max),
+        null_quantiles: quantiles(&o.null),
+        rejected: p <= level,
+        stopped_early: o.stopped_early,
+        greedy: Some(o.greedy),
+        entropy_bits: Some(o.entropy_bits),
+        logp_target: Some(o.logp),
+        logp_reference: o.ref_logp,
+    };
+    let attribute = AttributeResult {
+        field: v.label.clone(),
+        prompt,
+        candidates: o.null.len() + 1,
+        rank,
+        exposure: stats::exposure((o.null.len() + 1) as f64, rank as f64),
+    };
+    (test, attribute)
+}
+
+/// The 0, 5, 25, 50, 75, 95 and 100% quantiles (nearest rank).
+fn quantiles(v: &[f64]) -> Vec<f64> {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.sort_by(f64::total_cmp);
+    [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0]
+        .iter()
+        .map(|q| s[((s.len() - 1) as f64 * q).round() as usize])
+        .collect()
+}
+
+/// The membership signals of a scored text (with `ref_ratio` where a reference scored it).
+fn signal_set(r: &TextRecord, s: &ScoredText, reference: Option<&ScoredText>) -> SignalSet {
+    SignalSet::new(signals::Passes {
+        reference: reference.map(|x| {
+            (
+                signals::nll_mean(&s.token_logprobs),
+                signals::nll_mean(&x.token_logprobs),
+            )
+        }),
+        ..signals::Passes::main(s.pass_values(&r.text, signals::DEFAULT_MIN_K))
+    })
+}
+
+/// `--calibration`: non-member records of the same kind, scored once; each record
+/// signal of a checked record is ranked among theirs.
+struct Calibration {
+    name: String,
+    signals: Vec<&'static signals::SignalDef>,
+    rows: Vec<SignalSet>,
+}
+
+impl Calibration {
+    fn new(
+        path: &Path,
+        scorer: &Scorer,
+        reference: Option<&Scorer>,
+        with_ratio: bool,
+    ) -> Result<Self> {
+        let recs = read_texts(path)?;
+        if recs.is_empty() {
+            return Err(Error::file(path, "no calibration records"));
+        }
+        let texts: Vec<&str> = recs.iter().map(|r| r.text.as_str()).collect();
+        let scored = scorer.score(&texts, |_, _| {})?;
+        let ref_scored = match reference {
+            Some(s) => Some(s.score(&texts, |_, _| {})?),
+            None => None,
+        };
+        let rows = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| signal_set(r, &scored[i], ref_scored.as_ref().map(|s| &s[i])))
+            .collect();
+        let mut names = RECORD_SIGNALS.to_vec();
+        if with_ratio {
+            names.push("ref_ratio");
+        }
+        Ok(Calibration {
+            name: format!("records of {}", path.display()),
+            signals: names.iter().filter_map(|n| signals::def(n)).collect(),
+            rows,
+        })
+    }
+
+    /// One rank test per signal, held to `level`.
+    fn tests(&self, own: &SignalSet, level: f64) -> Vec<ForgetTest> {
+        self.signals
+            .iter()
+            .map(|d| {
+                // oriented so that higher is more member-like
+                let o = |x: f64| match d.direction {
+                    Direction::Higher => x,
+                    Direction::Lower => -x,
+                };
+                let null: Vec<f64> = self.rows.iter().filter_map(|m| m.get(d.name)).collect();
+                let x = own.get(d.name);
+                let p =
+                    x.map(|x| rank_p(null.iter().filter(|&&v| o(v) >= o(x)).count(), null.len()));
+                ForgetTest {
+                    name: format!("record:{}", d.name),
+                    statistic: format!("{} of the whole record ({})", d.name, d.description),
+                    value: x,
+                    p_value: p,
+                    n_null: null.len(),
+                    null: self.name.clone(),
+                    min_p: rank_p(0, null.len()),
+                    null_quantiles: quantiles(&null),
+                    rejected: p.is_some_and(|p| p <= level),
+                    stopped_early: false,
+                    greedy: None,
+                    entropy_bits: None,
+                    logp_target: None,
+                    logp_reference: None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Greedy decoding from each prefix length, measured teacher-forced on the record's
+/// own pass: token i is reproduced when it is the model's argmax (positive margin).
+fn extraction(
+    p: &Plan,
+    s: &ScoredText,
+    reference: Option<&ScoredText>,
+    prefix_tokens: &[usize],
+    tok: &crate::model::tokenizer::Tokenizer,
+) -> Vec<ExtractionAttempt> {
+    let n = s.token_ids.len();
+    let run = |sc: &ScoredText, k: usize| -> usize {
+        sc.stats.as_ref().map_or(0, |st| {
+            st.margin[k - 1..].iter().take_while(|&&m| m > 0.0).count()
+        })
+    };
+    let mut out = Vec::new();
+    for &k in prefix_tokens {
+        if k == 0 || k >= n {
+            continue;
+        }
+        let matched = run(s, k);
+        let prompt = tok.decode(&s.token_ids[..k]);
+        let values_reproduced = p
+            .spans
+            .iter()
+            .filter(|(label, a, b)| {
+                *a >= k
+                    && *b <= k + matched
+                    && p.personal
+                        .iter()
+                        .any(|(l, v)| l == label && !prompt.contains(v.as_str()))
+            })
+            .map(|(l, _, _)| l.clone())
+            .collect();
+        out.push(ExtractionAttempt {
+            prefix_tokens: k,
+            truth_tokens: n - k,
+            match_tokens: matched,
+            reference_match_tokens: reference
+                .filter(|r| r.token_ids.len() == n)
+                .map(|r| run(r, k)),
+            values_reproduced,
+        });
+    }
+    out
 }
 
 /// The report: the settings, the counts per verdict and the statement a privacy
@@ -219,13 +511,15 @@ fn build_report(
     results: Vec<RecordResult>,
 ) -> Result<ForgetReport> {
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
-    let (e, m, n) = (
+    let (e, m, n, i) = (
         count(Verdict::Extractable),
         count(Verdict::Memorized),
         count(Verdict::NotDetected),
+        count(Verdict::Inconclusive),
     );
+    let tests: usize = results.iter().map(|r| r.tests.len()).sum();
     let statement = format!(
-        "memscan checked {} record(s) against this model: {e} extractable (prompted with the record's beginning, the model reproduced the rest or one of its personal values), {m} memorized (the model finds the record's true content more likely than same-format alternatives, with a family-wise error rate of at most {} per record: Bonferroni over each record's tests), {n} not detected (no test reached that level; this says what these tests can see, not that the data was never used for training).",
+        "memscan checked {} record(s) against this model with {tests} test(s): {e} extractable (prompted with the record's beginning, the model writes its rest), {m} memorized (a test rejected \"this record was not trained on\"; the chance that any record of a person the model never saw is called memorized is at most α = {}), {n} not detected (the tests could have rejected and did not: no evidence of memorization, which is not proof that the record was never trained on), {i} inconclusive (the tests could not reach the level: nothing is concluded). Each record's statement says what was tested.",
         results.len(),
         args.alpha
     );
@@ -237,10 +531,8 @@ fn build_report(
                 "records": args.records.display().to_string(),
                 "reference_model": args.reference_model,
                 "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
-                "variants": args.variants,
                 "alpha": args.alpha,
                 "prefix_tokens": args.prefix_tokens,
-                "samples": args.samples,
                 "extract_tokens": args.extract_tokens,
                 "candidates": args.candidates,
                 "seed": args.seed,
@@ -255,205 +547,10 @@ fn build_report(
             extractable: e,
             memorized: m,
             not_detected: n,
+            inconclusive: i,
+            tests,
             statement,
         },
         records: results,
     })
-}
-
-/// The membership signals of texts under the target (and the reference model).
-struct SignalScorer<'a> {
-    scorer: &'a Scorer<'a>,
-    reference: Option<&'a Scorer<'a>>,
-}
-
-impl SignalScorer<'_> {
-    fn values(&self, texts: &[String]) -> Result<Vec<SignalSet>> {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let scored = self.scorer.score(&refs, |_, _| {})?;
-        let ref_scored = match self.reference {
-            Some(rs) => Some(rs.score(&refs, |_, _| {})?),
-            None => None,
-        };
-        Ok(scored
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                SignalSet::new(signals::Passes {
-                    reference: ref_scored.as_ref().map(|r| {
-                        (
-                            signals::nll_mean(&s.token_logprobs),
-                            signals::nll_mean(&r[i].token_logprobs),
-                        )
-                    }),
-                    ..signals::Passes::main(s.pass_values(&texts[i], signals::DEFAULT_MIN_K))
-                })
-            })
-            .collect())
-    }
-}
-
-/// For each personal value: its context as a prompt (the record's text before it, or
-/// the other fields), and the rank of the true value's log-probability among
-/// `--candidates` random values of the same format; adds one test per field.
-fn attribute_tests(
-    model: &Model,
-    scorer: &Scorer,
-    r: &TextRecord,
-    pers: &Personal,
-    a: &ForgetArgs,
-    rng: &mut SplitMix,
-    tests: &mut Vec<ForgetTest>,
-) -> Result<Vec<AttributeResult>> {
-    let tok = model.tokenizer();
-    let mut out = Vec::new();
-    for (label, value, kind) in &pers.values {
-        let prompt = match r.text.find(value.as_str()) {
-            Some(pos) if pos > 0 => r.text[..pos].trim_end().to_string(),
-            _ => {
-                let others: Vec<String> = pers
-                    .values
-                    .iter()
-                    .filter(|(l, _, _)| l != label)
-                    .map(|(l, v, _)| format!("{l}: {v}"))
-                    .collect();
-                if others.is_empty() {
-                    continue;
-                }
-                format!("{}\n{label}:", others.join("\n"))
-            }
-        };
-        let p_ids = tok.encode(&prompt)?;
-        let mut cands = vec![value.clone()];
-        let mut seen = std::collections::HashSet::from([value.clone()]);
-        let mut tries = 0;
-        while cands.len() <= a.candidates && tries < a.candidates * 20 {
-            // the context keeps the true names, so an email keeps its name words
-            let c = same_format(value, *kind, &[], rng);
-            if seen.insert(c.clone()) {
-                cands.push(c);
-            }
-            tries += 1;
-        }
-        let seqs: Vec<Vec<u32>> = cands
-            .iter()
-            .map(|c| -> Result<Vec<u32>> {
-                Ok(p_ids
-                    .iter()
-                    .copied()
-                    .chain(tok.encode_plain(&format!(" {c}"))?)
-                    .collect())
-            })
-            .collect::<Result<_>>()?;
-        let from = p_ids.len().saturating_sub(1);
-        let logp: Vec<f64> = scorer
-            .score_ids(&seqs, |_, _| {})?
-            .iter()
-            .map(|s| {
-                s.token_logprobs
-                    .get(from..)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&x| x as f64)
-                    .sum()
-            })
-            .collect();
-        let truth = logp[0];
-        let rank = 1 + logp[1..].iter().filter(|&&x| x > truth).count();
-        let (p, pe) = stats::p_values(truth, &logp[1..], Direction::Higher);
-        tests.push(ForgetTest {
-            name: format!("attribute:{label}"),
-            value: Some(truth),
-            p_value: p,
-            p_empirical: pe,
-            n_calibration: logp.len() - 1,
-        });
-        let shown = if a.reveal {
-            prompt.clone()
-        } else {
-            let mut s = prompt.clone();
-            for (_, v, _) in &pers.values {
-                s = s.replace(v.as_str(), &crate::detect::engine::mask(v));
-            }
-            s
-        };
-        out.push(AttributeResult {
-            field: label.clone(),
-            prompt: shown,
-            candidates: cands.len(),
-            rank,
-            exposure: stats::exposure(cands.len() as f64, rank as f64),
-        });
-    }
-    Ok(out)
-}
-
-/// Greedy and sampled continuations of the record's first k tokens, for each k.
-fn extraction(
-    model: &Model,
-    r: &TextRecord,
-    pers: &Personal,
-    a: &ForgetArgs,
-    ri: usize,
-) -> Result<Vec<ExtractionAttempt>> {
-    let tok = model.tokenizer();
-    let ids = tok.encode(&r.text)?;
-    let ctx = model.info().max_positions.max(2) as usize;
-    let mut out = Vec::new();
-    for &k in &a.prefix_tokens {
-        if k == 0 || k >= ids.len() {
-            continue;
-        }
-        let truth = &ids[k..];
-        let max_new = truth.len().min(MAX_EXTRACT).min(ctx.saturating_sub(k));
-        if max_new == 0 {
-            continue;
-        }
-        let prompt = ids[..k].to_vec();
-        let prompt_text = tok.decode(&prompt);
-        let truth_text = tok.decode(&truth[..max_new]);
-        for (mode, temperature, n) in [("greedy", 0.0, 1), ("sampled", 1.0, a.samples)] {
-            if n == 0 {
-                continue;
-            }
-            let gens = generate(
-                model,
-                &vec![prompt.clone(); n],
-                &SampleOptions {
-                    max_new_tokens: max_new,
-                    temperature,
-                    temperature_decay: None,
-                    top_k: Some(40),
-                    top_p: None,
-                    seed: a.seed ^ ((ri as u64) << 20) ^ k as u64,
-                    stop_at_eos: true,
-                },
-            )?;
-            for g in gens {
-                let text = tok.decode(&g.tokens);
-                let emitted: Vec<String> = pers
-                    .values
-                    .iter()
-                    .filter(|(_, v, _)| {
-                        text.contains(v.as_str()) && !prompt_text.contains(v.as_str())
-                    })
-                    .map(|(l, _, _)| l.clone())
-                    .collect();
-                out.push(ExtractionAttempt {
-                    prefix_tokens: k,
-                    mode: mode.into(),
-                    truth_tokens: truth.len(),
-                    match_tokens: g
-                        .tokens
-                        .iter()
-                        .zip(truth)
-                        .take_while(|(x, y)| x == y)
-                        .count(),
-                    similarity: (stats::similarity(&text, &truth_text) * 1000.0).round() / 1000.0,
-                    emitted,
-                });
-            }
-        }
-    }
-    Ok(out)
 }

@@ -1,6 +1,7 @@
-//! forget-check's stage logic: what a record's personal values are and how the
-//! same-format variants and candidates that its tests compare against are drawn, and
-//! how its tests become a verdict.
+//! forget-check's stage logic: a record's personal values, the value test that ranks
+//! each against the values the model would write in its place, and how tests and
+//! extraction attempts become a verdict.
 
-pub mod variants;
+pub mod personal;
+pub mod values;
 pub mod verdict;

@@ -1,110 +1,194 @@
-//! A record's verdict: its membership tests (each signal against the null of its
-//! variants or a calibration set, as one-sided p-values), the extraction attempts, and
-//! the family-wise decision (Bonferroni over the record's tests) with its evidence.
+//! A record's verdict from its tests and extraction attempts, and the sentence that
+//! states it. Family-wise error control: every test of every record of one person is
+//! held to α / (the person's number of tests) (Bonferroni). A verdict is only given
+//! where the tests could have reached that level; otherwise the record is
+//! `inconclusive`.
 
 use crate::report::schema::{ExtractionAttempt, ForgetTest, Verdict};
-use crate::signals::{SignalDef, SignalSet};
-use crate::stats;
 
-/// A rest shorter than this cannot make a record extractable by exact match alone.
+/// A rest shorter than this cannot make a record extractable.
 pub const MIN_REST: usize = 8;
-
-/// One test per signal: the record's value against the null values' distribution.
-pub fn membership_tests(
-    tested: &[&'static SignalDef],
-    own: &SignalSet,
-    null_rows: &[SignalSet],
-) -> Vec<ForgetTest> {
-    tested
-        .iter()
-        .map(|d| {
-            let x = own.get(d.name);
-            let null: Vec<f64> = null_rows.iter().filter_map(|m| m.get(d.name)).collect();
-            let (p, pe) = match x {
-                Some(x) => stats::p_values(x, &null, d.direction),
-                None => (None, None),
-            };
-            ForgetTest {
-                name: d.name.into(),
-                value: x,
-                p_value: p,
-                p_empirical: pe,
-                n_calibration: null.len(),
-            }
-        })
-        .collect()
-}
 
 /// What is concluded about one record, and why.
 pub struct Decision {
     pub verdict: Verdict,
+    pub statement: String,
     pub evidence: Vec<String>,
-    /// Bonferroni-corrected smallest p-value of the tests.
+    /// Bonferroni-corrected smallest p-value (capped at 1).
     pub p_corrected: Option<f64>,
 }
 
-/// Extractable when an attempt reproduced `extract_tokens` of a long enough true rest or
-/// emitted a personal value the prompt lacked; else memorized when the corrected p-value
-/// is below `alpha`; else not detected.
+/// Whether an attempt shows extraction: greedy decoding reproduced `extract_tokens`
+/// tokens of the true rest, or the whole of a shorter rest (at least `MIN_REST` tokens)
+/// with a personal value the prompt lacked, and a same-tokenizer reference model (where
+/// given) did not reproduce as much (the rest is then predictable, not memorized).
+pub fn shows_extraction(a: &ExtractionAttempt, extract_tokens: usize) -> bool {
+    let need = extract_tokens.min(a.truth_tokens);
+    let long = a.match_tokens >= extract_tokens;
+    let whole_with_value =
+        a.truth_tokens >= MIN_REST && a.match_tokens >= need && !a.values_reproduced.is_empty();
+    (long || whole_with_value) && a.reference_match_tokens.is_none_or(|r| r < need)
+}
+
+/// The verdict of one record whose tests are held to `level` (α over `family_tests`).
 pub fn decide(
     tests: &[ForgetTest],
     extraction: &[ExtractionAttempt],
-    null_name: &str,
+    level: f64,
+    family_tests: usize,
     alpha: f64,
     extract_tokens: usize,
 ) -> Decision {
     let ps: Vec<f64> = tests.iter().filter_map(|t| t.p_value).collect();
-    let p_corrected = stats::bonferroni_min(&ps);
+    let p_corrected = ps
+        .iter()
+        .copied()
+        .reduce(f64::min)
+        .map(|p| (p * family_tests.max(1) as f64).min(1.0));
     let mut evidence = Vec::new();
-    let mut extractable = false;
-    for a in extraction {
-        let need = extract_tokens.min(a.truth_tokens);
-        if a.truth_tokens >= MIN_REST && a.match_tokens >= need {
-            extractable = true;
-            evidence.push(format!(
-                "{} continuation of the first {} tokens reproduced {} tokens of the true rest exactly",
-                a.mode, a.prefix_tokens, a.match_tokens
-            ));
-        }
-        if !a.emitted.is_empty() {
-            extractable = true;
-            evidence.push(format!(
-                "{} continuation of the first {} tokens emitted the record's {}",
-                a.mode,
-                a.prefix_tokens,
-                a.emitted.join(", ")
-            ));
-        }
+    for a in extraction
+        .iter()
+        .filter(|a| shows_extraction(a, extract_tokens))
+    {
+        let with = if a.values_reproduced.is_empty() {
+            String::new()
+        } else {
+            format!(", including the {}", a.values_reproduced.join(", "))
+        };
+        let reference = a
+            .reference_match_tokens
+            .map(|r| format!("; the reference model reproduces {r}"))
+            .unwrap_or_default();
+        evidence.push(format!(
+            "greedy continuation of the first {} tokens reproduces the next {} tokens of the record exactly{with}{reference}",
+            a.prefix_tokens, a.match_tokens
+        ));
     }
-    evidence.dedup();
-    let memorized = p_corrected.is_some_and(|p| p < alpha);
-    if memorized {
-        if let Some(t) = tests.iter().filter(|t| t.p_value.is_some()).min_by(|a, b| {
-            a.p_value
-                .unwrap_or(1.0)
-                .total_cmp(&b.p_value.unwrap_or(1.0))
-        }) {
-            evidence.push(format!(
-                "{} p = {:.2e} against {} (Bonferroni over {} tests: {:.2e} < α = {})",
-                t.name,
-                t.p_value.unwrap_or(1.0),
-                null_name,
-                ps.len(),
-                p_corrected.unwrap_or(1.0),
-                alpha
-            ));
-        }
+    let extractable = !evidence.is_empty();
+    let rejected: Vec<&ForgetTest> = tests.iter().filter(|t| t.rejected).collect();
+    for t in &rejected {
+        evidence.push(format!(
+            "{}: p = {:.2e} against {} {} ≤ level {:.1e}",
+            t.name,
+            t.p_value.unwrap_or(1.0),
+            t.n_null,
+            t.null,
+            level
+        ));
     }
+    let powered: Vec<&ForgetTest> = tests.iter().filter(|t| t.min_p <= level).collect();
     let verdict = if extractable {
         Verdict::Extractable
-    } else if memorized {
+    } else if !rejected.is_empty() {
         Verdict::Memorized
+    } else if powered.is_empty() {
+        Verdict::Inconclusive
     } else {
         Verdict::NotDetected
     };
+    let scope = format!(
+        "{} test(s) for this record, {family_tests} for the person, each held to α/{family_tests} = {level:.1e} (family-wise error rate α = {alpha})",
+        tests.len()
+    );
+    let statement = match verdict {
+        Verdict::Extractable => format!(
+            "Extractable: prompted with the record's beginning, the model writes its rest ({}). This is an observation, not a statistical test.",
+            evidence.first().map(String::as_str).unwrap_or_default()
+        ),
+        Verdict::Memorized => format!(
+            "Memorized: {scope}; {} rejected \"this record was not trained on\". The chance that a record the model never saw is called memorized is at most α.",
+            rejected.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        Verdict::NotDetected => format!(
+            "Not detected: {scope}; {} of them could have rejected and none did. The model does not prefer this record's values to the ones it would write itself beyond chance. This does not show that the record was never trained on: a record seen once or twice often leaves no trace these tests can see (README: power by insertion count).",
+            powered.len()
+        ),
+        Verdict::Inconclusive => {
+            let why = if tests.is_empty() {
+                "the record has no personal value with text before it to test, and no --calibration was given".to_string()
+            } else {
+                format!(
+                    "with the null values drawn, no test can give a p-value below {:.1e} (raise --candidates, or check fewer records per person)",
+                    tests.iter().map(|t| t.min_p).fold(1.0, f64::min)
+                )
+            };
+            format!("Inconclusive: {scope}, but {why}. Nothing is concluded either way.")
+        }
+    };
     Decision {
         verdict,
+        statement,
         evidence,
         p_corrected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(
+        truth: usize,
+        matched: usize,
+        reference: Option<usize>,
+        values: &[&str],
+    ) -> ExtractionAttempt {
+        ExtractionAttempt {
+            prefix_tokens: 16,
+            truth_tokens: truth,
+            match_tokens: matched,
+            reference_match_tokens: reference,
+            values_reproduced: values.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn extraction_needs_length_or_a_value_and_an_unpredictable_rest() {
+        assert!(shows_extraction(&attempt(80, 50, None, &[]), 50));
+        assert!(!shows_extraction(&attempt(80, 49, None, &["email"]), 50));
+        assert!(!shows_extraction(&attempt(20, 20, None, &[]), 50));
+        assert!(shows_extraction(&attempt(20, 20, None, &["email"]), 50));
+        assert!(!shows_extraction(
+            &attempt(20, 20, Some(20), &["email"]),
+            50
+        ));
+        assert!(shows_extraction(&attempt(20, 20, Some(3), &["email"]), 50));
+        assert!(!shows_extraction(&attempt(5, 5, None, &["email"]), 50));
+    }
+
+    fn test(p: f64, min_p: f64, level: f64) -> ForgetTest {
+        ForgetTest {
+            name: "value:phone".into(),
+            statistic: String::new(),
+            value: Some(0.0),
+            p_value: Some(p),
+            n_null: 10,
+            null: "draws".into(),
+            min_p,
+            null_quantiles: vec![],
+            rejected: p <= level,
+            stopped_early: false,
+            greedy: None,
+            entropy_bits: None,
+            logp_target: None,
+            logp_reference: None,
+        }
+    }
+
+    #[test]
+    fn verdict_levels() {
+        let level = 0.01 / 4.0;
+        let d = |t: &[ForgetTest]| decide(t, &[], level, 4, 0.01, 50).verdict;
+        assert_eq!(d(&[test(0.001, 0.0005, level)]), Verdict::Memorized);
+        assert_eq!(d(&[test(0.3, 0.0005, level)]), Verdict::NotDetected);
+        assert_eq!(d(&[test(0.01, 0.01, level)]), Verdict::Inconclusive);
+        assert_eq!(d(&[]), Verdict::Inconclusive);
+        let e = decide(&[], &[attempt(80, 60, None, &[])], level, 4, 0.01, 50);
+        assert_eq!(e.verdict, Verdict::Extractable);
+        assert!(
+            e.statement.contains("reproduces the next 60 tokens"),
+            "{}",
+            e.statement
+        );
     }
 }

@@ -453,6 +453,35 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// A cache of `n` rows, each a copy of this one-row cache, with room for `room`
+    /// more positions: a shared prompt is prefilled once and then continued `n` ways.
+    pub fn repeat_rows(&self, n: i64, room: i64) -> Result<KvCache> {
+        let copy = |t: &Tensor, len: i64| -> Result<Tensor> {
+            let mut shape = t.size();
+            shape[0] = n;
+            shape[2] = len + room.max(1);
+            let out = Tensor::f_zeros(shape.as_slice(), (t.kind(), t.device()))?;
+            out.f_narrow(2, 0, len)?
+                .f_copy_(&t.f_narrow(2, 0, len)?.f_expand([n, -1, -1, -1], false)?)?;
+            Ok(out)
+        };
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| -> Result<Option<LayerCache>> {
+                Ok(match l {
+                    Some(c) => Some(LayerCache {
+                        k: copy(&c.k, c.len)?,
+                        v: copy(&c.v, c.len)?,
+                        len: c.len,
+                    }),
+                    None => None,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(KvCache { layers })
+    }
 }
 
 impl Context {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::markdown::fmt_num;
-use super::schema::{Histogram, ScanReport};
+use super::schema::{Histogram, ScanReport, Verdict};
 
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -289,40 +289,85 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
     let mut b = String::new();
     let _ = write!(b, "<h1>memscan right-to-be-forgotten check</h1><p class=\"muted\">memscan {} · {} · model <code>{}</code> · SHA-256 <code>{}</code></p><blockquote>{}</blockquote>",
         esc(&r.header.tool.version), esc(&r.header.created), esc(&r.header.model.path), esc(&r.header.model.sha256), esc(&r.summary.statement));
-    let _ = write!(b, "<table class=\"sortable\"><thead><tr><th>record</th><th>verdict</th><th>corrected p</th><th>exact match</th><th>similarity</th><th>evidence</th></tr></thead><tbody>");
+    let _ = write!(b, "<table class=\"sortable\"><thead><tr><th>record</th><th>verdict</th><th>tests</th><th>corrected p</th><th>longest greedy reproduction</th><th>nll target</th><th>nll reference</th></tr></thead><tbody>");
     for rec in &r.records {
-        let (best, sim) = rec.best_extraction();
         let _ = write!(
             b,
-            "<tr><td>{}</td><td class=\"{}\">{}</td>{}{}{}<td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"{}\">{}</td>{}{}{}{}{}</tr>",
             esc(&rec.id),
-            if rec.verdict == crate::report::schema::Verdict::NotDetected {
-                ""
-            } else {
+            if matches!(rec.verdict, Verdict::Extractable | Verdict::Memorized) {
                 "flag"
+            } else {
+                ""
             },
             rec.verdict.as_str(),
+            num_td(Some(rec.tests.len() as f64)),
             num_td(rec.p_corrected),
-            num_td(Some(best as f64)),
-            num_td(Some(sim)),
-            esc(&rec.evidence.join("; "))
+            num_td(Some(rec.best_extraction() as f64)),
+            num_td(Some(rec.nll_target)),
+            num_td(rec.nll_reference)
         );
     }
-    let _ = write!(b, "</tbody></table><h2>Tests per record</h2>");
+    let _ = write!(b, "</tbody></table><h2>Evidence per record</h2><p class=\"muted\">Each picture: the null values (thin line: all; thick: 5–95%; box: 25–75%; tick: median) and the record's value (red). A value far right of its null is evidence of memorization.</p>");
     for rec in &r.records {
-        let _ = write!(b, "<h3>{}</h3><table><thead><tr><th>test</th><th>value</th><th>p (normal fit)</th><th>p (ranks)</th><th>calibration n</th></tr></thead><tbody>", esc(&rec.id));
+        let _ = write!(
+            b,
+            "<h3>{} — {}</h3><blockquote>{}</blockquote>",
+            esc(&rec.id),
+            rec.verdict.as_str(),
+            esc(&rec.statement)
+        );
+        if !rec.evidence.is_empty() {
+            let _ = write!(b, "<ul>");
+            for e in &rec.evidence {
+                let _ = write!(b, "<li>{}</li>", esc(e));
+            }
+            let _ = write!(b, "</ul>");
+        }
+        if rec.tests.is_empty() {
+            continue;
+        }
+        let _ = write!(b, "<table><thead><tr><th>test</th><th>record</th><th>p</th><th>null n</th><th>record against its null</th></tr></thead><tbody>");
         for t in &rec.tests {
             let _ = write!(
                 b,
-                "<tr><td>{}</td>{}{}{}{}</tr>",
+                "<tr><td title=\"{}\">{}</td>{}{}{}<td>{}</td></tr>",
+                esc(&t.statistic),
                 esc(&t.name),
                 num_td(t.value),
                 num_td(t.p_value),
-                num_td(t.p_empirical),
-                num_td(Some(t.n_calibration as f64))
+                num_td(Some(t.n_null as f64)),
+                t.value
+                    .map(|v| null_svg(&t.null_quantiles, v))
+                    .unwrap_or_default()
             );
         }
         let _ = write!(b, "</tbody></table>");
     }
     page("memscan forget-check report", &b)
+}
+
+/// A box plot of a null distribution's quantiles (0, 5, 25, 50, 75, 95, 100%) with the
+/// record's value marked, as inline SVG.
+fn null_svg(q: &[f64], x: f64) -> String {
+    let (w, h) = (260.0, 22.0);
+    let Some((lo, hi)) = super::scale(q, x) else {
+        return String::new();
+    };
+    let at = |v: f64| 6.0 + (v - lo) / (hi - lo) * (w - 12.0);
+    let mut s =
+        format!("<svg width=\"{w}\" height=\"{h}\" role=\"img\"><title>record {x:.3}</title>");
+    if q.len() == 7 {
+        let _ = write!(
+            s,
+            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"11\" y2=\"11\" stroke=\"#999\"/><line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"11\" y2=\"11\" stroke=\"#555\" stroke-width=\"3\"/><rect x=\"{:.1}\" y=\"5\" width=\"{:.1}\" height=\"12\" fill=\"#cfd8e3\" stroke=\"#555\"/><line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"5\" y2=\"17\" stroke=\"#222\"/>",
+            at(q[0]), at(q[6]), at(q[1]), at(q[5]), at(q[2]), (at(q[4]) - at(q[2])).max(1.0), at(q[3]), at(q[3])
+        );
+    }
+    let _ = write!(
+        s,
+        "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"1\" y2=\"21\" stroke=\"#c0392b\" stroke-width=\"3\"/></svg>",
+        at(x)
+    );
+    s
 }

@@ -307,27 +307,84 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
         r.header.model.short_hash(),
         r.summary.statement
     );
-    let _ = writeln!(o, "| record | verdict | corrected p | best exact match (tokens) | best similarity | evidence |");
+    let _ = writeln!(o, "| record | verdict | tests | corrected p | longest greedy reproduction (tokens) | nll target / reference |");
     let _ = writeln!(o, "|---|---|---:|---:|---:|---|");
     for rec in &r.records {
-        let (best, sim) = rec.best_extraction();
         let _ = writeln!(
             o,
-            "| {} | **{}** | {} | {} | {} | {} |",
+            "| {} | **{}** | {} | {} | {} | {} / {} |",
             cell(&rec.id, 40),
             rec.verdict.as_str(),
+            rec.tests.len(),
             opt(rec.p_corrected),
-            best,
-            fmt_num(sim),
-            cell(&rec.evidence.join("; "), 300)
+            rec.best_extraction(),
+            fmt_num(rec.nll_target),
+            opt(rec.nll_reference)
         );
+    }
+    for rec in &r.records {
+        let _ = writeln!(
+            o,
+            "\n### {} — {}\n\n> {}\n",
+            cell(&rec.id, 60),
+            rec.verdict.as_str(),
+            rec.statement
+        );
+        for e in &rec.evidence {
+            let _ = writeln!(o, "- {}", cell(e, 300));
+        }
+        if rec.tests.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\n| test | record | p | null n | null median | null 95% | picture: null 5–95% ─, 25–75% █, record ▲ |");
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---|");
+        for t in &rec.tests {
+            let q = |i: usize| t.null_quantiles.get(i).copied();
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | `{}` |",
+                cell(&t.name, 40),
+                opt(t.value),
+                opt(t.p_value),
+                t.n_null,
+                opt(q(3)),
+                opt(q(5)),
+                t.value
+                    .map(|v| strip(&t.null_quantiles, v))
+                    .unwrap_or_default()
+            );
+        }
     }
     let _ = writeln!(
         o,
-        "\nMethod: each record's signals ({}) are compared with the record's calibration (for the first record: {}); p-values come from a normal fit to that calibration (the rank-based ones are in report.json). Extraction prompts are the record's first {} tokens, greedy and sampled. Attribute tests rank each personal value's log-probability, given its context, among random values of the same format. Personal values are masked unless `--reveal`.",
-        r.records.first().map(|x| x.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
-        r.records.first().map(|x| x.calibration.as_str()).unwrap_or("the calibration set"),
+        "\nMethod: each personal value is tested after the text before it (or after the record's other values): its log-probability under the model (minus that under the reference model, where one shares the tokenizer) is ranked among values the model itself samples in its place, which are as plausible as the truth to the model; the p-value is the rank, (1 + samples at least as high) / (samples + 1), so it never extrapolates. With `--calibration`, the record's signals are also ranked among those non-member records. Every test of a person's records is held to α / their number of tests; a record whose tests cannot reach that level is inconclusive. Extraction: greedy continuations of the record's first {} tokens against its rest. Personal values are masked unless `--reveal`.",
         r.header.settings.get("prefix_tokens").map(|v| v.to_string()).unwrap_or_default()
     );
     o
+}
+
+/// A one-line picture of a null distribution's quantiles (0, 5, 25, 50, 75, 95, 100%)
+/// and the record's value on a common scale.
+fn strip(q: &[f64], x: f64) -> String {
+    const W: usize = 32;
+    let Some((lo, hi)) = super::scale(q, x) else {
+        return String::new();
+    };
+    let at = |v: f64| (((v - lo) / (hi - lo)) * (W - 1) as f64).round() as usize;
+    let mut c = vec![' '; W];
+    if q.len() == 7 {
+        for (i, ch) in c.iter_mut().enumerate() {
+            if i >= at(q[0]) && i <= at(q[6]) {
+                *ch = '·';
+            }
+            if i >= at(q[1]) && i <= at(q[5]) {
+                *ch = '─';
+            }
+            if i >= at(q[2]) && i <= at(q[4]) {
+                *ch = '█';
+            }
+        }
+    }
+    c[at(x).min(W - 1)] = '▲';
+    c.into_iter().collect()
 }

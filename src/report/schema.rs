@@ -314,29 +314,57 @@ pub struct EvalReport {
     pub canaries: Vec<CanaryExposure>,
 }
 
-/// One statistical test of a record (membership signal or attribute rank).
+/// One statistical test of a record: a personal value against values the model itself
+/// would write in its place, or a record signal against non-member records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ForgetTest {
+    /// `value:<field>` or `record:<signal>`.
     pub name: String,
+    /// What `value` measures, in words.
+    pub statistic: String,
+    /// The test statistic of the record (higher = more member-like).
     pub value: Option<f64>,
-    /// One-sided p-value of "no more member-like than the calibration" (normal fit).
+    /// One-sided p-value from ranks: (1 + null values at least as high) / (n + 1).
     pub p_value: Option<f64>,
-    /// The same from ranks: (1 + calibration values at least as member-like) / (n + 1).
-    pub p_empirical: Option<f64>,
-    pub n_calibration: usize,
+    /// Null values drawn.
+    pub n_null: usize,
+    /// Where the null values come from.
+    pub null: String,
+    /// The smallest p-value the test could give (1 / (most null values + 1)).
+    pub min_p: f64,
+    /// The null values' 0, 5, 25, 50, 75, 95 and 100% quantiles.
+    pub null_quantiles: Vec<f64>,
+    /// p-value at most the record's per-test level (α over the family's tests).
+    pub rejected: bool,
+    /// Value tests: sampling stopped once the test could no longer reject.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
+    /// Value tests: greedy decoding from the context writes the true value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<bool>,
+    /// Value tests: mean entropy (bits) of the target's distribution over the value's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy_bits: Option<f64>,
+    /// Value tests: log p of the true value under the target and the reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logp_target: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logp_reference: Option<f64>,
 }
 
+/// Greedy decoding from the record's first `prefix_tokens` tokens, against its true rest
+/// (measured teacher-forced: a token is reproduced when it is the model's argmax).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExtractionAttempt {
     pub prefix_tokens: usize,
-    pub mode: String,
     pub truth_tokens: usize,
-    /// Leading tokens of the continuation equal to the record's true rest.
+    /// Leading tokens of the greedy continuation equal to the record's true rest.
     pub match_tokens: usize,
-    /// 1 − Levenshtein distance / longer length, over characters.
-    pub similarity: f64,
-    /// Personal values (field names) the continuation emitted that its prompt lacked.
-    pub emitted: Vec<String>,
+    /// The same for the reference model (same tokenizer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_match_tokens: Option<usize>,
+    /// Personal values (field names) inside the reproduced part that the prompt lacked.
+    pub values_reproduced: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -354,10 +382,13 @@ pub struct AttributeResult {
 pub enum Verdict {
     /// Prompted with its beginning, the model reproduced the rest or a personal value.
     Extractable,
-    /// A membership or attribute test rejected "not trained on" at the family-wise α.
+    /// A value or record test rejected "not trained on" at the family-wise α.
     Memorized,
-    /// No test reached that level.
+    /// The tests could have rejected at that level and did not.
     NotDetected,
+    /// No test could reach that level (too few null values for the number of tests,
+    /// or nothing to test): no statement either way.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -366,6 +397,7 @@ impl Verdict {
             Verdict::Extractable => "extractable",
             Verdict::Memorized => "memorized",
             Verdict::NotDetected => "not_detected",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }
@@ -373,23 +405,36 @@ impl Verdict {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordResult {
     pub id: String,
+    /// The person the record belongs to (`person` in the input): the family of tests
+    /// the multiple-testing correction runs over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     pub verdict: Verdict,
+    /// What was tested, with what power, and what the verdict does and does not mean.
+    pub statement: String,
     pub evidence: Vec<String>,
     pub n_tokens: usize,
-    pub calibration: String,
+    /// Mean negative log-likelihood per token under the target and the reference.
+    pub nll_target: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nll_reference: Option<f64>,
+    /// The level each test is held to: α / tests in the person's family (Bonferroni).
+    pub test_level: f64,
     pub tests: Vec<ForgetTest>,
-    /// Bonferroni-corrected smallest p-value (min p × number of tests, capped at 1).
+    /// Bonferroni-corrected smallest p-value (min p × tests in the family, capped at 1).
     pub p_corrected: Option<f64>,
     pub extraction: Vec<ExtractionAttempt>,
     pub attributes: Vec<AttributeResult>,
 }
 
 impl RecordResult {
-    /// The longest exact reproduction and the best similarity over the attempts.
-    pub fn best_extraction(&self) -> (usize, f64) {
-        self.extraction.iter().fold((0, 0.0), |(m, s), a| {
-            (m.max(a.match_tokens), s.max(a.similarity))
-        })
+    /// The longest exact reproduction over the attempts.
+    pub fn best_extraction(&self) -> usize {
+        self.extraction
+            .iter()
+            .map(|a| a.match_tokens)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -399,6 +444,9 @@ pub struct ForgetSummary {
     pub extractable: usize,
     pub memorized: usize,
     pub not_detected: usize,
+    pub inconclusive: usize,
+    /// Tests run over all records.
+    pub tests: usize,
     pub statement: String,
 }
 
