@@ -158,14 +158,16 @@ def clopper_pearson_upper(k, n, conf=0.95):
 
 
 def forget(out, members, heldout, handwritten, n, n_held):
-    """`memscan forget-check` with every record its own person (default alpha 0.01):
+    """`memscan forget-check` at its defaults (alpha 0.01), every record its own person:
     (a) the adapter model with the base model as reference on n members per insertion
-    count and n_held held-out records (all hand-written ones included); (b) the base
-    model alone (no fine-tune: every record is a non-member) on the same held-out
-    records. Flag = extractable or memorized."""
+    count and n_held held-out records (all hand-written ones included); (b) the same with
+    `--calibration` = 200 generated held-out records, on the members and the held-out
+    records not in the calibration; (c) the base model alone (no fine-tune: every record
+    is a non-member) on the held-out records of (a). Flag = extractable or memorized."""
     hand_ids = {x["id"] for x in handwritten}
     gen_held = [h for h in heldout if h["id"] not in hand_ids]
     held = handwritten + gen_held[: max(0, n_held - len(handwritten))]
+    calib, rest = gen_held[:200], gen_held[200:]
     pick = []
     for k in COUNTS:
         pick += [m for m in members if m["insertions"] == k][:n]
@@ -187,17 +189,26 @@ def forget(out, members, heldout, handwritten, n, n_held):
                 "cp_upper_95": clopper_pearson_upper(flagged, len(v)) if v else None,
                 "verdicts": {x: v.count(x) for x in sorted(set(v))}}
 
+    def groups(got, recs, held_recs):
+        g = {}
+        for k in COUNTS:
+            g[f"member x{k}"] = tally(got, [m for m in recs if m.get("insertions") == k])
+        g["held-out generated"] = tally(got, [h for h in held_recs if h["id"] not in hand_ids])
+        g["held-out hand-written"] = tally(got, [h for h in held_recs if h["id"] in hand_ids])
+        g["held-out all"] = tally(got, held_recs)
+        return g
+
     res = {}
     ref = model_args() + ["--reference-model", BASE]
     got, spr = check(pick + held, "adapter_ref", ref)
-    res["adapter+reference"] = {"seconds_per_record": spr}
-    for k in COUNTS:
-        res["adapter+reference"][f"member x{k}"] = tally(got, [m for m in pick if m["insertions"] == k])
-    res["adapter+reference"]["held-out generated"] = tally(got, [h for h in held if h["id"] not in hand_ids])
-    res["adapter+reference"]["held-out hand-written"] = tally(got, handwritten)
-    res["adapter+reference"]["held-out all"] = tally(got, held)
+    res["adapter, base as reference"] = dict(groups(got, pick, held), seconds_per_record=spr)
+    cal_p = os.path.join(out, "fc_calibration.jsonl")
+    write(cal_p, [{"id": r["id"], "text": r["text"]} for r in calib])
+    got, spr = check(pick + rest + handwritten, "adapter_ref_cal", ref + ["--calibration", cal_p])
+    res["adapter, reference, --calibration (200 generated held-out)"] = dict(
+        groups(got, pick, rest + handwritten), seconds_per_record=spr)
     got, spr = check(held, "base", model_args(adapter=False))
-    res["base model"] = {"seconds_per_record": spr, "held-out all": tally(got, held)}
+    res["base model (no fine-tune)"] = {"held-out all": tally(got, held), "seconds_per_record": spr}
     return res
 
 

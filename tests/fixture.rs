@@ -383,13 +383,15 @@ fn forget_check_flags_canaries_and_spares_held_out_records() {
     // Without a reference model the value tests' null is the model's own samples, and
     // this model memorized 18 values of six templates: its samples after a template are
     // the other memorized values, so a value test cannot single one out (measured: no
-    // value test rejects). What shows is extraction: greedy decoding writes the whole
-    // rest of the x32 email, phone, card and API-key records (measured 4 of 6 x32
-    // records flagged; ssn and pin are reproduced only in part).
+    // value test rejects). What shows is extraction: greedy decoding writes the rest of
+    // every email, phone, card and API-key record inserted 8 times or more (measured
+    // 12 of 18 flagged; ssn and pin records are reproduced only in part).
     let flagged: Vec<&String> = planted.iter().filter(|id| flags(&verdict(id))).collect();
     for kind in ["email", "phone", "card", "apikey"] {
-        let id = format!("canary/{kind}-32");
-        assert_eq!(verdict(&id), "extractable", "{id}");
+        for n in [8, 16, 32] {
+            let id = format!("canary/{kind}-{n}");
+            assert_eq!(verdict(&id), "extractable", "{id}");
+        }
     }
     let false_flags: Vec<String> = (0..100)
         .map(|i| format!("heldout/{i}"))

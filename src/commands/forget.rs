@@ -1,11 +1,11 @@
 //! `memscan forget-check`: for each of a person's records, does the model still hold
 //! it? Value tests: each personal value, given the text before it, ranked against
-//! values the model itself writes in its place (with a reference model, by the
-//! likelihood ratio), as rank p-values (`forget::values`). Record tests, with
-//! `--calibration`: the record's membership signals ranked among non-member records.
-//! Extraction: greedy continuations of the record's first tokens against its rest.
-//! Every test of one person's records is held to α / (their number of tests), and a
-//! record whose tests cannot reach that level is `inconclusive` (`forget::verdict`).
+//! values the model itself writes in its place, as rank p-values (`forget::values`).
+//! Record test, with `--calibration`: the record's `ref_ratio` (with a reference model)
+//! or `min_k_pp` ranked among non-member records. Extraction: greedy continuations of
+//! the record's first tokens against its rest, checked against the reference model.
+//! The levels of all tests of one person's records sum to α, and a record whose tests
+//! cannot reach theirs is `inconclusive` (`forget::verdict`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,8 +16,8 @@ use crate::cli::ForgetArgs;
 use crate::detect::{engine::mask, rules, Engine};
 use crate::error::{Error, Result};
 use crate::forget::personal::personal;
-use crate::forget::values::{locate, rank_p, value_test, Models, ValueOutcome};
-use crate::forget::verdict::decide;
+use crate::forget::values::{locate, rank_p, value_test, ValueOutcome};
+use crate::forget::verdict::{decide, levels};
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
@@ -28,8 +28,11 @@ use crate::scorer::{ScoreOptions, ScoredText, Scorer};
 use crate::signals::{self, Direction, SignalSet};
 use crate::stats::{self, SplitMix};
 
-/// The record signals tested against `--calibration` (plus `ref_ratio` with a reference).
-const RECORD_SIGNALS: &[&str] = &["nll_mean", "min_k", "min_k_pp"];
+/// The record signal tested against `--calibration`: the likelihood ratio with a
+/// reference model, else Min-K%++ (the strongest of each kind on the real-model
+/// fixture, README); one test, so that the level is not split among correlated ones.
+const RECORD_SIGNAL: &str = "min_k_pp";
+const RECORD_SIGNAL_WITH_REFERENCE: &str = "ref_ratio";
 /// Characters of a value's context shown in the report.
 const SHOWN_CONTEXT: usize = 160;
 
@@ -79,40 +82,39 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         )?),
         None => None,
     };
-    let record_tests = calibration.as_ref().map_or(0, |c| c.signals.len());
-    let mut family: HashMap<Option<String>, usize> = HashMap::new();
+    let record_tests = usize::from(calibration.is_some());
+    // per person: (value tests, record tests)
+    let mut family: HashMap<Option<String>, (usize, usize)> = HashMap::new();
     for p in &plans {
-        *family.entry(p.person.clone()).or_default() += p.values.len() + record_tests;
+        let f = family.entry(p.person.clone()).or_default();
+        f.0 += p.values.len();
+        f.1 += record_tests;
     }
-    let models = Models {
-        target: &model,
-        reference: match &reference {
-            Some(r) if same_tokenizer => Some(r as &dyn LanguageModel),
-            _ => None,
-        },
-    };
 
     let pb = super::progress_bar(records.len() as u64, quiet, "records");
     let mut results = Vec::new();
     for (ri, (r, p)) in records.iter().zip(&plans).enumerate() {
-        let family_tests = family.get(&p.person).copied().unwrap_or(0).max(1);
-        let level = args.alpha / family_tests as f64;
+        let (fv, fr) = family.get(&p.person).copied().unwrap_or_default();
+        let (level, record_level) = levels(args.alpha, fv, fr);
         // enough draws that a value ranked first (or tied with one draw) reaches the level
-        let n_max = args.candidates.min((2.0 / level).ceil() as usize).max(1);
+        let n_max = args
+            .candidates
+            .min((2.0 / level.max(1e-9_f64)).ceil() as usize)
+            .max(1);
         let mut tests = Vec::new();
         let mut attributes = Vec::new();
         for (vi, v) in p.values.iter().enumerate() {
             let mut rng = SplitMix(
                 args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (vi as u64) << 48,
             );
-            let o = value_test(&models, &v.ctx, &v.truth, n_max, level, &mut rng)?;
-            let (test, attribute) = value_result(v, &o, n_max, level, &models, p, args.reveal);
+            let o = value_test(&model, &v.ctx, &v.truth, n_max, level, &mut rng)?;
+            let (test, attribute) = value_result(v, &o, n_max, level, &model, p, args.reveal);
             tests.push(test);
             attributes.push(attribute);
         }
         let own = signal_set(r, &scored[ri], ref_scored.as_ref().map(|s| &s[ri]));
         if let Some(c) = &calibration {
-            tests.extend(c.tests(&own, level));
+            tests.extend(c.test(&own, record_level));
         }
         let extraction = extraction(
             p,
@@ -127,8 +129,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         let d = decide(
             &tests,
             &extraction,
-            level,
-            family_tests,
+            fv + fr,
             args.alpha,
             args.extract_tokens,
         );
@@ -142,11 +143,10 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             statement: d.statement,
             evidence: d.evidence,
             n_tokens: scored[ri].token_ids.len(),
-            nll_target: signals::nll_mean(&scored[ri].token_logprobs).unwrap_or(f64::NAN),
+            nll_target: signals::nll_mean(&scored[ri].token_logprobs),
             nll_reference: ref_scored
                 .as_ref()
                 .and_then(|s| signals::nll_mean(&s[ri].token_logprobs)),
-            test_level: level,
             tests,
             p_corrected: d.p_corrected,
             extraction,
@@ -304,12 +304,12 @@ fn value_result(
     o: &ValueOutcome,
     n_max: usize,
     level: f64,
-    models: &Models,
+    model: &Model,
     plan: &Plan,
     reveal: bool,
 ) -> (ForgetTest, AttributeResult) {
     let p = o.p_value();
-    let tok = models.target.tokenizer();
+    let tok = model.tokenizer();
     let mut prompt = tok.decode(&v.ctx);
     if prompt.len() > SHOWN_CONTEXT {
         let mut cut = prompt.len() - SHOWN_CONTEXT;
@@ -326,11 +326,7 @@ fn value_result(
     let rank = 1 + o.at_least;
     let test = ForgetTest {
         name: format!("value:{}", v.label),
-        statistic: if models.reference.is_some() {
-            "log p(value | text before it) under the target minus under the reference".into()
-        } else {
-            "log p(value | text before it) under the target".into()
-        },
+        statistic: "log p(value | text before it) under the model".into(),
         value: Some(o.statistic),
         p_value: Some(p),
         n_null: o.null.len(),
@@ -341,8 +337,7 @@ fn value_result(
         stopped_early: o.stopped_early,
         greedy: Some(o.greedy),
         entropy_bits: Some(o.entropy_bits),
-        logp_target: Some(o.logp),
-        logp_reference: o.ref_logp,
+        level,
     };
     let attribute = AttributeResult {
         field: v.label.clone(),
@@ -380,11 +375,11 @@ fn signal_set(r: &TextRecord, s: &ScoredText, reference: Option<&ScoredText>) ->
     })
 }
 
-/// `--calibration`: non-member records of the same kind, scored once; each record
-/// signal of a checked record is ranked among theirs.
+/// `--calibration`: non-member records of the same kind, scored once; the record signal
+/// of a checked record is ranked among theirs.
 struct Calibration {
     name: String,
-    signals: Vec<&'static signals::SignalDef>,
+    signal: &'static signals::SignalDef,
     rows: Vec<SignalSet>,
 }
 
@@ -410,21 +405,23 @@ impl Calibration {
             .enumerate()
             .map(|(i, r)| signal_set(r, &scored[i], ref_scored.as_ref().map(|s| &s[i])))
             .collect();
-        let mut names = RECORD_SIGNALS.to_vec();
-        if with_ratio {
-            names.push("ref_ratio");
-        }
+        let name = if with_ratio {
+            RECORD_SIGNAL_WITH_REFERENCE
+        } else {
+            RECORD_SIGNAL
+        };
+        let signal = signals::def(name)
+            .ok_or_else(|| Error::input(format!("internal: no signal {name}")))?;
         Ok(Calibration {
             name: format!("records of {}", path.display()),
-            signals: names.iter().filter_map(|n| signals::def(n)).collect(),
+            signal,
             rows,
         })
     }
 
-    /// One rank test per signal, held to `level`.
-    fn tests(&self, own: &SignalSet, level: f64) -> Vec<ForgetTest> {
-        self.signals
-            .iter()
+    /// The rank test of the record signal, held to `level`.
+    fn test(&self, own: &SignalSet, level: f64) -> Vec<ForgetTest> {
+        std::iter::once(self.signal)
             .map(|d| {
                 // oriented so that higher is more member-like
                 let o = |x: f64| match d.direction {
@@ -448,8 +445,7 @@ impl Calibration {
                     stopped_early: false,
                     greedy: None,
                     entropy_bits: None,
-                    logp_target: None,
-                    logp_reference: None,
+                    level,
                 }
             })
             .collect()
@@ -477,13 +473,18 @@ fn extraction(
             continue;
         }
         let matched = run(s, k);
+        let ref_run = reference
+            .filter(|r| r.token_ids.len() == n)
+            .map(|r| run(r, k));
         let prompt = tok.decode(&s.token_ids[..k]);
+        // values the target's run writes, the prompt lacks, and the reference's run does not write
         let values_reproduced = p
             .spans
             .iter()
             .filter(|(label, a, b)| {
                 *a >= k
                     && *b <= k + matched
+                    && ref_run.is_none_or(|r| *b > k + r)
                     && p.personal
                         .iter()
                         .any(|(l, v)| l == label && !prompt.contains(v.as_str()))
@@ -494,9 +495,7 @@ fn extraction(
             prefix_tokens: k,
             truth_tokens: n - k,
             match_tokens: matched,
-            reference_match_tokens: reference
-                .filter(|r| r.token_ids.len() == n)
-                .map(|r| run(r, k)),
+            reference_match_tokens: ref_run,
             values_reproduced,
         });
     }

@@ -108,17 +108,83 @@ pub fn output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>>
 /// A progress bar on stderr (hidden when stderr is not a terminal or `quiet`).
 pub fn progress_bar(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
+    if quiet {
         return indicatif::ProgressBar::hidden();
     }
-    let pb = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(&format!(
-        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}} (eta {{eta}})"
-    ))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let (target, template) = if std::io::stderr().is_terminal() {
+        (
+            indicatif::ProgressDrawTarget::stderr(),
+            format!(
+                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}} (eta {{eta}})"
+            ),
+        )
+    } else {
+        (
+            indicatif::ProgressDrawTarget::term_like(Box::new(LogLines::default())),
+            format!("memscan: {{pos}}/{{len}} {what} ({{percent}}%), {{elapsed}} elapsed, about {{eta}} left {{msg}}"),
+        )
+    };
+    let pb = indicatif::ProgressBar::with_draw_target(Some(total), target);
+    let style = indicatif::ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
     pb.set_style(style);
     pb
+}
+
+/// Progress for a log (stderr not a terminal: CI, `nohup`, a pipe): one line at most
+/// every `LogLines::EVERY`, instead of a bar redrawn in place.
+#[derive(Debug, Default)]
+struct LogLines {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl LogLines {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+}
+
+impl indicatif::TermLike for LogLines {
+    fn width(&self) -> u16 {
+        200
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        // the first draw (0 done) is skipped: a line is worth printing once work has run
+        let now = std::time::Instant::now();
+        let due = match *last {
+            None => {
+                *last = Some(now);
+                false
+            }
+            Some(t) => now.duration_since(t) >= Self::EVERY,
+        };
+        if due && !s.trim().is_empty() {
+            *last = Some(now);
+            eprintln!("{}", s.trim_end());
+        }
+        Ok(())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// SHA-256 of a model: of the file, or for a folder of its files' names and hashes

@@ -304,7 +304,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             num_td(Some(rec.tests.len() as f64)),
             num_td(rec.p_corrected),
             num_td(Some(rec.best_extraction() as f64)),
-            num_td(Some(rec.nll_target)),
+            num_td(rec.nll_target),
             num_td(rec.nll_reference)
         );
     }

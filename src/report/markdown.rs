@@ -318,7 +318,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             rec.tests.len(),
             opt(rec.p_corrected),
             rec.best_extraction(),
-            fmt_num(rec.nll_target),
+            opt(rec.nll_target),
             opt(rec.nll_reference)
         );
     }
@@ -357,7 +357,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
     }
     let _ = writeln!(
         o,
-        "\nMethod: each personal value is tested after the text before it (or after the record's other values): its log-probability under the model (minus that under the reference model, where one shares the tokenizer) is ranked among values the model itself samples in its place, which are as plausible as the truth to the model; the p-value is the rank, (1 + samples at least as high) / (samples + 1), so it never extrapolates. With `--calibration`, the record's signals are also ranked among those non-member records. Every test of a person's records is held to α / their number of tests; a record whose tests cannot reach that level is inconclusive. Extraction: greedy continuations of the record's first {} tokens against its rest. Personal values are masked unless `--reveal`.",
+        "\nMethod: each personal value is tested after the text before it (or after the record's other values): its log-probability under the model is ranked among values the model itself samples in its place, which are as plausible as the truth to the model; the p-value is the rank, (1 + samples at least as high) / (samples + 1), so it never extrapolates. With `--calibration`, the record's `ref_ratio` (with a reference model) or `min_k_pp` is also ranked among those non-member records. The levels of all tests of a person's records sum to α; a record whose tests cannot reach theirs is inconclusive. Extraction: greedy continuations of the record's first {} tokens against its rest, checked against the reference model where it shares the tokenizer. Personal values are masked unless `--reveal`.",
         r.header.settings.get("prefix_tokens").map(|v| v.to_string()).unwrap_or_default()
     );
     o

@@ -334,7 +334,7 @@ pub struct ForgetTest {
     pub min_p: f64,
     /// The null values' 0, 5, 25, 50, 75, 95 and 100% quantiles.
     pub null_quantiles: Vec<f64>,
-    /// p-value at most the record's per-test level (α over the family's tests).
+    /// p-value at most `level`.
     pub rejected: bool,
     /// Value tests: sampling stopped once the test could no longer reject.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -345,11 +345,8 @@ pub struct ForgetTest {
     /// Value tests: mean entropy (bits) of the target's distribution over the value's tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entropy_bits: Option<f64>,
-    /// Value tests: log p of the true value under the target and the reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logp_target: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logp_reference: Option<f64>,
+    /// The level this test is held to (its share of α).
+    pub level: f64,
 }
 
 /// Greedy decoding from the record's first `prefix_tokens` tokens, against its true rest
@@ -415,13 +412,12 @@ pub struct RecordResult {
     pub evidence: Vec<String>,
     pub n_tokens: usize,
     /// Mean negative log-likelihood per token under the target and the reference.
-    pub nll_target: f64,
+    pub nll_target: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nll_reference: Option<f64>,
-    /// The level each test is held to: α / tests in the person's family (Bonferroni).
-    pub test_level: f64,
     pub tests: Vec<ForgetTest>,
-    /// Bonferroni-corrected smallest p-value (min p × tests in the family, capped at 1).
+    /// The smallest p-value relative to its level, scaled to α: min over tests of
+    /// p · α / level (capped at 1); below α exactly when a test rejected.
     pub p_corrected: Option<f64>,
     pub extraction: Vec<ExtractionAttempt>,
     pub attributes: Vec<AttributeResult>,
