@@ -113,7 +113,7 @@ pub fn decide(
             evidence.first().map(String::as_str).unwrap_or_default()
         ),
         Verdict::Memorized => format!(
-            "Memorized: {scope}; {} rejected \"this record was not trained on\". The chance that a record the model never saw is called memorized is at most α.",
+            "Memorized: {scope}; {} rejected \"this record was not trained on\". The error rate is at most α when the model's own samples are as plausible as real values; measured on records no model saw: 0 of 200 flagged for a LoRA fine-tune with its base as reference, 6 of 200 (3%, emails built from the person's name) for the base model alone (README).",
             rejected.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
         Verdict::NotDetected => format!(
@@ -161,16 +161,15 @@ mod tests {
 
     #[test]
     fn extraction_needs_length_or_a_value_and_an_unpredictable_rest() {
-        assert!(shows_extraction(&attempt(80, 50, None, &[]), 50));
-        assert!(!shows_extraction(&attempt(80, 49, None, &["email"]), 50));
-        assert!(!shows_extraction(&attempt(20, 20, None, &[]), 50));
-        assert!(shows_extraction(&attempt(20, 20, None, &["email"]), 50));
-        assert!(!shows_extraction(
-            &attempt(20, 20, Some(20), &["email"]),
-            50
-        ));
-        assert!(shows_extraction(&attempt(20, 20, Some(3), &["email"]), 50));
-        assert!(!shows_extraction(&attempt(5, 5, None, &["email"]), 50));
+        let shows = |a: ExtractionAttempt| shows_extraction(&a, 50);
+        assert!(shows(attempt(80, 50, None, &[])));
+        assert!(!shows(attempt(80, 49, None, &[])));
+        assert!(shows(attempt(80, 12, None, &["email"])));
+        assert!(shows(attempt(20, 20, None, &[])));
+        assert!(!shows(attempt(20, 20, Some(20), &["email"])));
+        assert!(shows(attempt(20, 20, Some(3), &["email"])));
+        assert!(!shows(attempt(5, 5, None, &["email"])));
+        assert!(!shows(attempt(80, 7, None, &["email"])));
     }
 
     fn test(p: f64, min_p: f64, level: f64) -> ForgetTest {
@@ -206,5 +205,13 @@ mod tests {
             "{}",
             e.statement
         );
+    }
+
+    #[test]
+    fn levels_sum_to_alpha() {
+        assert_eq!(levels(0.01, 4, 0), (0.0025, 0.0));
+        assert_eq!(levels(0.01, 0, 1), (0.0, 0.01));
+        let (v, r) = levels(0.01, 5, 1);
+        assert!((5.0 * v + r - 0.01).abs() < 1e-15);
     }
 }
