@@ -26,6 +26,14 @@ fn write_jsonl(p: &std::path::Path, rows: &[serde_json::Value]) {
     std::fs::write(p, text).unwrap();
 }
 
+/// The default model and the fixture's adapter (the base doubles as the reference).
+fn adapter_on_base() -> (String, String) {
+    (
+        default_model().display().to_string(),
+        fixture().join("adapter").display().to_string(),
+    )
+}
+
 #[test]
 fn members_inserted_32_times_separate_from_heldout() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,17 +48,17 @@ fn members_inserted_32_times_separate_from_heldout() {
     let (m, n) = (dir.path().join("m.jsonl"), dir.path().join("n.jsonl"));
     write_jsonl(&m, &members);
     write_jsonl(&n, &heldout);
-    let base = default_model();
+    let (base, adapter) = adapter_on_base();
     let out = dir.path().join("eval");
     let o = memscan(&[
         "-q",
         "eval",
         "--model",
-        base.to_str().unwrap(),
+        &base,
         "--adapter",
-        fixture().join("adapter").to_str().unwrap(),
+        &adapter,
         "--reference-model",
-        base.to_str().unwrap(),
+        &base,
         "--device",
         "cpu",
         "--members",
@@ -111,16 +119,16 @@ fn forget_check_finds_members_and_spares_heldout() {
     let p = dir.path().join("r.jsonl");
     write_jsonl(&p, &rows);
     let out = dir.path().join("fc");
-    let base = default_model();
+    let (base, adapter) = adapter_on_base();
     let o = memscan(&[
         "-q",
         "forget-check",
         "--model",
-        base.to_str().unwrap(),
+        &base,
         "--adapter",
-        fixture().join("adapter").to_str().unwrap(),
+        &adapter,
         "--reference-model",
-        base.to_str().unwrap(),
+        &base,
         "--device",
         "cpu",
         "--records",

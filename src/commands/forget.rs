@@ -114,7 +114,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         }
         let own = signal_set(r, &scored[ri], ref_scored.as_ref().map(|s| &s[ri]));
         if let Some(c) = &calibration {
-            tests.extend(c.test(&own, record_level));
+            tests.push(c.test(&own, record_level));
         }
         let extraction = extraction(
             p,
@@ -420,35 +420,31 @@ impl Calibration {
     }
 
     /// The rank test of the record signal, held to `level`.
-    fn test(&self, own: &SignalSet, level: f64) -> Vec<ForgetTest> {
-        std::iter::once(self.signal)
-            .map(|d| {
-                // oriented so that higher is more member-like
-                let o = |x: f64| match d.direction {
-                    Direction::Higher => x,
-                    Direction::Lower => -x,
-                };
-                let null: Vec<f64> = self.rows.iter().filter_map(|m| m.get(d.name)).collect();
-                let x = own.get(d.name);
-                let p =
-                    x.map(|x| rank_p(null.iter().filter(|&&v| o(v) >= o(x)).count(), null.len()));
-                ForgetTest {
-                    name: format!("record:{}", d.name),
-                    statistic: format!("{} of the whole record ({})", d.name, d.description),
-                    value: x,
-                    p_value: p,
-                    n_null: null.len(),
-                    null: self.name.clone(),
-                    min_p: rank_p(0, null.len()),
-                    null_quantiles: quantiles(&null),
-                    rejected: p.is_some_and(|p| p <= level),
-                    stopped_early: false,
-                    greedy: None,
-                    entropy_bits: None,
-                    level,
-                }
-            })
-            .collect()
+    fn test(&self, own: &SignalSet, level: f64) -> ForgetTest {
+        let d = self.signal;
+        // oriented so that higher is more member-like
+        let o = |x: f64| match d.direction {
+            Direction::Higher => x,
+            Direction::Lower => -x,
+        };
+        let null: Vec<f64> = self.rows.iter().filter_map(|m| m.get(d.name)).collect();
+        let x = own.get(d.name);
+        let p = x.map(|x| rank_p(null.iter().filter(|&&v| o(v) >= o(x)).count(), null.len()));
+        ForgetTest {
+            name: format!("record:{}", d.name),
+            statistic: format!("{} of the whole record ({})", d.name, d.description),
+            value: x,
+            p_value: p,
+            n_null: null.len(),
+            null: self.name.clone(),
+            min_p: rank_p(0, null.len()),
+            null_quantiles: quantiles(&null),
+            rejected: p.is_some_and(|p| p <= level),
+            stopped_early: false,
+            greedy: None,
+            entropy_bits: None,
+            level,
+        }
     }
 }
 

@@ -93,9 +93,8 @@ pub fn value_test(
     for round in 0.. {
         let rows = 1 + ROUNDS[round.min(ROUNDS.len() - 1)].min(n_max - drawn);
         let batch = target.sample(truth, rows, rng)?;
-        let stat = |i: usize| batch.logp[i];
         let o = out.get_or_insert_with(|| ValueOutcome {
-            statistic: stat(0),
+            statistic: batch.logp[0],
             null: Vec::new(),
             at_least: 0,
             greedy: batch.greedy,
@@ -103,7 +102,7 @@ pub fn value_test(
             stopped_early: false,
         });
         for i in 1..rows {
-            let s = stat(i);
+            let s = batch.logp[i];
             if batch.seqs[i] == truth || s >= o.statistic - TIE {
                 o.at_least += 1;
             }
