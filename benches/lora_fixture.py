@@ -19,9 +19,10 @@ writes every figure to OUT/figures.json.
    (all 68 hand-written ones included), and with the base model alone (no fine-tune:
    every record a non-member) on the same held-out records: the rate of records flagged
    extractable or memorized, with its one-sided 95% Clopper-Pearson upper bound.
-4. `memscan scan` with the built-in pii and secrets prompts, `--reveal`, and an index of
-   the training corpus: of the samples flagged memorized, how many carry a value that
-   is in the training corpus (true) and how many do not (hallucinated).
+4. `memscan scan` with the built-in pii and secrets prompts, and with greedy prefixes of
+   the records, the base model as reference and an index of the training documents
+   (`--reveal`): every finding by level (emitted / likely_memorized / confirmed), member
+   values against all others, with the index and without it.
 
 Machine time on 2 CPU cores: about 75 minutes with the defaults (forget-check 65 of them).
 """
@@ -163,7 +164,9 @@ def forget(out, members, heldout, handwritten, n, n_held):
     count and n_held held-out records (all hand-written ones included); (b) the same with
     `--calibration` = 200 generated held-out records, on the members and the held-out
     records not in the calibration; (c) the base model alone (no fine-tune: every record
-    is a non-member) on the held-out records of (a). Flag = extractable or memorized."""
+    is a non-member) on the held-out records of (a), with no reference (value tests are
+    then descriptive only) and (d) with `--calibration` on those of (b). Flag =
+    extractable or memorized."""
     hand_ids = {x["id"] for x in handwritten}
     gen_held = [h for h in heldout if h["id"] not in hand_ids]
     held = handwritten + gen_held[: max(0, n_held - len(handwritten))]
@@ -208,34 +211,64 @@ def forget(out, members, heldout, handwritten, n, n_held):
     res["adapter, reference, --calibration (200 generated held-out)"] = dict(
         groups(got, pick, rest + handwritten), seconds_per_record=spr)
     got, spr = check(held, "base", model_args(adapter=False))
-    res["base model (no fine-tune)"] = {"held-out all": tally(got, held), "seconds_per_record": spr}
+    res["base model alone (no fine-tune, no reference)"] = {"held-out all": tally(got, held), "seconds_per_record": spr}
+    got, spr = check(rest + handwritten, "base_cal", model_args(adapter=False) + ["--calibration", cal_p])
+    res["base model alone, --calibration"] = {"held-out all": tally(got, rest + handwritten), "seconds_per_record": spr}
     return res
 
 
-def scan_flags(out, members, samples):
+def scan_evidence(out, members, heldout, samples):
+    """Issue 17's confusion table: every finding of two scans, both with the base model as
+    reference (`likely_memorized` by the likelihood-ratio test) and an index of the
+    training documents (`confirmed`): (1) the built-in pii and secrets prompts, `samples`
+    per prompt; (2) greedy continuations of the first 16 tokens of every member and of
+    120 held-out records. A finding is a member value when its raw value (--reveal) is a
+    planted field value of a member; its level is counted with the index (as reported)
+    and without it (the level the scan gives from the ratio test and recurrence alone,
+    read from the finding's evidence)."""
     idx = os.path.join(out, "train_index")
     train = os.path.join(out, "members_text.jsonl")
     write(train, [{"id": m["id"], "text": m["text"]} for m in members])
     run(["index", "build", "--corpus", train, "--out", idx, "--tokenizer", BASE], "index")
-    d = os.path.join(out, "scan_prompts")
-    run(["scan"] + model_args() + ["--prompts", "pii", "--prompts", "secrets", "--samples-per-prompt", str(samples),
-                                   "--reference-corpus", idx, "--reveal", "--out", d], "scan prompts")
-    corpus = "\n".join(m["text"] for m in members)
-    flagged = true = 0
-    by_reason = {}
-    for row in read(os.path.join(d, "samples.jsonl")):
-        if not row.get("memorized"):
-            continue
-        flagged += 1
-        cont = [f for f in row.get("findings", []) if f["start"] >= row["prompt_bytes"] and f.get("value")]
-        ok = ("verbatim" in row["reasons"] or "suffix" in row["reasons"]
-              or any(f["value"] in corpus for f in cont))
-        true += int(ok)
-        for reason in row["reasons"]:
-            t, f = by_reason.get(reason, (0, 0))
-            by_reason[reason] = (t + int(ok), f + int(not ok))
-    return {"flagged": flagged, "true": true, "false": flagged - true,
-            "by_reason": {k: {"true": t, "false": f} for k, (t, f) in by_reason.items()}}
+    corpus = os.path.join(out, "prefix_corpus.jsonl")
+    write(corpus, [{"id": r["id"], "text": r["text"]} for r in members + heldout[:60] + heldout[-60:]])
+    common = model_args() + ["--reference-model", BASE, "--reference-corpus", idx, "--reveal"]
+    scans = {
+        "pii+secrets prompts": ["--prompts", "pii", "--prompts", "secrets", "--samples-per-prompt", str(samples)],
+        "prefixes (greedy)": ["--prefixes-from", corpus, "--prefix-tokens", "16", "--greedy",
+                              "--max-new-tokens", "48", "--verbatim-tokens", "32"],
+    }
+    value_ins = {}
+    for m in members:
+        for v in m.get("fields", {}).values():
+            value_ins[v] = max(value_ins.get(v, 0), m["insertions"])
+    res = {}
+    for name, args in scans.items():
+        d = os.path.join(out, "scan_" + name.split()[0].replace("+", "_"))
+        t0 = time.time()
+        run(["scan"] + common + args + ["--out", d], f"scan {name}")
+        secs = time.time() - t0
+        rep = json.load(open(os.path.join(d, "report.json")))
+        lvl = rep["summary"].get("ratio_test_level")
+        rows = {}
+        for f in rep["findings"]:
+            v = f.get("value") or ""
+            k = value_ins.get(v)
+            if k is None:
+                group = "not a member value"
+            else:
+                group = "member value x>=8" if k >= 8 else "member value x<8"
+            e = f["evidence"]
+            ratio = lvl is not None and e.get("ratio_p") is not None and e["ratio_p"] <= lvl
+            no_corpus = "likely_memorized" if ratio or e.get("greedy_prompts", 0) >= 2 else "emitted"
+            r = rows.setdefault(group, {"findings": 0, "emitted": 0, "likely_memorized": 0, "confirmed": 0,
+                                        "without index: emitted": 0, "without index: likely_memorized": 0})
+            r["findings"] += 1
+            r[f["level"]] += 1
+            r["without index: " + no_corpus] += 1
+        res[name] = {"findings": rows, "headline": rep["summary"]["levels"], "seconds": secs,
+                     "ratio_test_level": lvl}
+    return res
 
 
 def main():
@@ -283,10 +316,18 @@ def main():
                 print(f"| {m} | {g} | {v['flagged']}/{v['records']} | {v['flag_rate']:.3f} | {v['cp_upper_95']:.3f} | {v['verdicts']} |")
             print(f"| {m} | seconds per record | {groups['seconds_per_record']:.1f} | | | |")
     if "scan" in only:
-        fig["scan"] = scan_flags(a.out, members, a.scan_samples)
-        s = fig["scan"]
-        print(f"\n## scan (pii + secrets prompts): {s['flagged']} samples flagged memorized: "
-              f"{s['true']} carry training data, {s['false']} do not; by reason {s['by_reason']}")
+        fig["scan"] = scan_evidence(a.out, members, heldout, a.scan_samples)
+        print("\n## scan: findings by level (base model as reference, training-document index)\n")
+        cols = ["findings", "emitted", "likely_memorized", "confirmed",
+                "without index: emitted", "without index: likely_memorized"]
+        print("| scan | values | " + " | ".join(cols) + " |")
+        print("|---|---|" + "---:|" * len(cols))
+        for name, v in fig["scan"].items():
+            for g in ["member value x>=8", "member value x<8", "not a member value"]:
+                r = v["findings"].get(g)
+                if r:
+                    print(f"| {name} | {g} | " + " | ".join(str(r[c]) for c in cols) + " |")
+            print(f"| {name} | wall time | {v['seconds']:.0f} s | | | | | |")
     json.dump(fig, open(os.path.join(a.out, "figures.json"), "w"), indent=1)
 
 

@@ -208,10 +208,18 @@ pub struct ScoreArgs {
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanFailOn {
     None,
+    /// A secret-shaped value emitted (any level).
     Secret,
+    /// A PII-shaped value emitted (any level).
     Pii,
+    /// A verbatim match with the reference corpus, or an exact document suffix.
     Verbatim,
+    /// A sample flagged for any reason (what `memorized` meant before report schema 3.0).
+    Flagged,
+    /// A sample at level `likely_memorized` or `confirmed`.
     Memorized,
+    /// A sample at level `confirmed`.
+    Confirmed,
 }
 
 #[derive(Args, Debug)]
@@ -264,7 +272,8 @@ pub struct ScanArgs {
     /// k of Min-K% and Min-K%++, in percent.
     #[arg(long, default_value_t = 20.0)]
     pub min_k: f64,
-    /// A reference model for `ref_ratio`.
+    /// A reference model that never saw the training data (for a fine-tune, its base):
+    /// `ref_ratio`, and each finding's likelihood-ratio test (`likely_memorized`).
     #[arg(long)]
     pub reference_model: Option<String>,
     /// A PEFT LoRA adapter applied on top of the reference model.
@@ -307,7 +316,17 @@ pub struct ScanArgs {
     /// the same settings is resumed).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Exit with code 1 when a sample has this (memorized = any reason).
+    /// Fingerprints of values known to be in the training data: `memscan detect
+    /// --format jsonl` (or json) output over the training data, or one SHA-256 per line.
+    /// A finding with one of them is `confirmed`, without sharing raw values.
+    #[arg(long, value_name = "FILE")]
+    pub known_findings: Option<PathBuf>,
+    /// Family-wise error rate of the likelihood-ratio test (with --reference-model) over
+    /// all findings of the scan (Bonferroni).
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// Exit with code 1 when a sample has this: secret, pii (any level), verbatim,
+    /// flagged (any reason), memorized (likely_memorized or confirmed), confirmed.
     #[arg(long, value_enum, default_value = "none")]
     pub fail_on: ScanFailOn,
     /// Write raw secret and PII values (masked otherwise).
@@ -393,9 +412,10 @@ pub struct ForgetArgs {
     #[arg(long)]
     pub records: PathBuf,
     /// A reference model that never saw the records (for a LoRA fine-tune, its base
-    /// model; for an unlearning check, a model of similar strength): value tests then
-    /// use the likelihood ratio target/reference when it shares the target's tokenizer,
-    /// and extraction must beat it.
+    /// model; for an unlearning check, a model of similar strength). Value tests need
+    /// one that shares the target's tokenizer: a value the target prefers to its own
+    /// samples counts only if the reference, tested the same way, does not (else the
+    /// value is predictable from its context). Extraction must beat the reference's.
     #[arg(long)]
     pub reference_model: Option<String>,
     /// A PEFT LoRA adapter applied on top of the reference model.

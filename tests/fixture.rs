@@ -154,9 +154,27 @@ fn scan_extracts_members_and_planted_canaries() {
         .map(|d| format!("{d}\n"))
         .collect();
     std::fs::write(&held, nm).unwrap();
+    // the training data's values as fingerprints, from `memscan detect` over it: a
+    // privacy team's route to confirm findings without sharing raw values
+    let known = tmp.path().join("known.jsonl");
+    let o = memscan(&[
+        "detect",
+        "--format",
+        "jsonl",
+        "-o",
+        known.to_str().unwrap(),
+        fixture().join("train.jsonl").to_str().unwrap(),
+    ]);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let training: std::collections::HashSet<String> = read_jsonl(&known)
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
     let scan = |input: &std::path::Path, out: &std::path::Path| {
         let o = memscan(&[
             "scan",
+            "--known-findings",
+            known.to_str().unwrap(),
             "--device",
             "cpu",
             "-m",
@@ -207,9 +225,46 @@ fn scan_extracts_members_and_planted_canaries() {
         })
         .collect();
     assert!(missed.is_empty(), "canaries not extracted: {missed:?}");
+    // levels: every extracted training value is confirmed by the known fingerprints
+    let levels = |r: &serde_json::Value| -> Vec<(bool, String)> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    training.contains(f["fingerprint"].as_str().unwrap()),
+                    f["level"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let member_levels = levels(&r);
+    assert!(
+        member_levels
+            .iter()
+            .filter(|(t, _)| *t)
+            .all(|(_, l)| l == "confirmed"),
+        "{member_levels:?}"
+    );
     // held-out prefixes: nothing reproduced (the model may still emit memorized canaries)
     let (_, r) = scan(&held, &tmp.path().join("n"));
     assert_eq!(r["summary"]["exact_suffix"]["extracted"], 0);
+    // values that are not training data: never confirmed, and ≥ 95% only emitted
+    let all: Vec<(bool, String)> = member_levels.into_iter().chain(levels(&r)).collect();
+    let other: Vec<&String> = all.iter().filter(|(t, _)| !*t).map(|(_, l)| l).collect();
+    let emitted = other.iter().filter(|l| l.as_str() == "emitted").count();
+    eprintln!(
+        "toy fixture levels: {} training values (all confirmed), {} other values, {emitted} of them emitted",
+        all.len() - other.len(),
+        other.len()
+    );
+    assert!(other.iter().all(|l| l.as_str() != "confirmed"));
+    assert!(
+        emitted * 100 >= other.len() * 95,
+        "{emitted} of {} other values emitted",
+        other.len()
+    );
 }
 
 /// The fingerprints of a scan report's findings.
@@ -292,6 +347,33 @@ fn scan_with_builtin_prompts_extracts_frequent_canaries() {
         }
     }
     assert!(missed.is_empty(), "canaries not extracted: {missed:?}");
+    // levels without the training data (no index, no known values): made-up values are
+    // `emitted` (≥ 95%), and so is a training value the model wrote only once
+    let engine =
+        memscan::detect::Engine::new(memscan::detect::rules::load(&[], &[]).unwrap()).unwrap();
+    let training: std::collections::HashSet<String> = read_jsonl(&fixture().join("train.jsonl"))
+        .iter()
+        .flat_map(|d| engine.scan(d["text"].as_str().unwrap().as_bytes()))
+        .map(|f| f.fingerprint())
+        .collect();
+    let mut table: std::collections::BTreeMap<(bool, String), usize> = Default::default();
+    for f in r["findings"].as_array().unwrap() {
+        let t = training.contains(f["fingerprint"].as_str().unwrap());
+        *table
+            .entry((t, f["level"].as_str().unwrap().to_string()))
+            .or_default() += 1;
+    }
+    eprintln!("toy fixture, built-in prompts: (training value, level) → findings: {table:?}");
+    let other: usize = table.iter().filter(|((t, _), _)| !t).map(|(_, n)| n).sum();
+    let emitted = table
+        .get(&(false, "emitted".to_string()))
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        emitted * 100 >= other * 95,
+        "{emitted} of {other} made-up values emitted"
+    );
+    assert!(table.keys().all(|(t, l)| *t || l != "confirmed"));
 }
 
 #[test]

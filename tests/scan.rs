@@ -82,7 +82,7 @@ fn scan_writes_reports_repeats_and_resumes() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(a.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["kind"], "scan");
-    assert_eq!(report["schema_version"], "2.0");
+    assert_eq!(report["schema_version"], "3.0");
     assert_eq!(report["summary"]["samples"], 6);
     assert_eq!(report["settings"]["seed"], 7);
     assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);
@@ -197,7 +197,7 @@ fn scan_writes_reports_repeats_and_resumes() {
 }
 
 #[test]
-fn fail_on_memorized_sets_exit_code_one() {
+fn fail_on_flagged_sets_exit_code_one_but_a_signal_is_not_memorization() {
     let tmp = tempfile::tempdir().unwrap();
     let (prompts, cal) = setup(tmp.path());
     let out = tmp.path().join("o");
@@ -213,13 +213,22 @@ fn fail_on_memorized_sets_exit_code_one() {
         "--flag-signal",
         "nll_mean",
         "--fail-on",
-        "memorized",
+        "flagged",
     ]);
     let o = memscan(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    assert!(r["summary"]["memorized"].as_u64().unwrap() > 0);
+    let s = &r["summary"];
+    assert!(s["flagged"].as_u64().unwrap() > 0);
+    // a signal threshold alone is no evidence of memorization: every flagged sample is
+    // `emitted`, and --fail-on memorized (same folder, render-only change) exits 0
+    assert_eq!(s["memorized"], 0);
+    assert_eq!(s["levels"]["samples"]["emitted"], s["flagged"]);
+    let i = args.iter().position(|x| *x == "flagged").unwrap();
+    args[i] = "memorized";
+    let o = memscan(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

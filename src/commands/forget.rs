@@ -16,8 +16,8 @@ use crate::cli::ForgetArgs;
 use crate::detect::{engine::mask, rules, Engine};
 use crate::error::{Error, Result};
 use crate::forget::personal::personal;
-use crate::forget::values::{locate, rank_p, value_test, ValueOutcome};
-use crate::forget::verdict::{decide, levels};
+use crate::forget::values::{locate, rank_p, value_test, NullDraws, ValueOutcome};
+use crate::forget::verdict::{decide, levels, value_rejects};
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
@@ -35,6 +35,9 @@ const RECORD_SIGNAL: &str = "min_k_pp";
 const RECORD_SIGNAL_WITH_REFERENCE: &str = "ref_ratio";
 /// Characters of a value's context shown in the report.
 const SHOWN_CONTEXT: usize = 160;
+/// Draws for a value's rank and exposure when there is no reference model to make its
+/// value test valid (it is then reported, not tested).
+const DESCRIPTIVE_DRAWS: usize = 63;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     check_args(args)?;
@@ -83,11 +86,13 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         None => None,
     };
     let record_tests = usize::from(calibration.is_some());
+    // value tests are tests only against a reference that tokenizes like the target
+    let controlled = reference.is_some() && same_tokenizer;
     // per person: (value tests, record tests)
     let mut family: HashMap<Option<String>, (usize, usize)> = HashMap::new();
     for p in &plans {
         let f = family.entry(p.person.clone()).or_default();
-        f.0 += p.values.len();
+        f.0 += if controlled { p.values.len() } else { 0 };
         f.1 += record_tests;
     }
 
@@ -107,8 +112,32 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             let mut rng = SplitMix(
                 args.seed ^ (ri as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (vi as u64) << 48,
             );
-            let o = value_test(&model, &v.ctx, &v.truth, n_max, level, &mut rng)?;
-            let (test, attribute) = value_result(v, &o, n_max, level, &model, p, args.reveal);
+            let null = if controlled {
+                NullDraws { n_max, level }
+            } else {
+                // descriptive only: one round of draws for the value's rank and exposure
+                NullDraws {
+                    n_max: DESCRIPTIVE_DRAWS,
+                    level: 1.0,
+                }
+            };
+            let o = value_test(&model, &v.ctx, &v.truth, &null, &mut rng)?;
+            // a value the reference prefers as strongly is predictable from its context
+            let control = match reference.as_ref().filter(|_| controlled) {
+                Some(r) if o.p_value() <= level => {
+                    Some(value_test(r, &v.ctx, &v.truth, &null, &mut rng)?.p_value())
+                }
+                _ => None,
+            };
+            let (test, attribute) = value_result(
+                v,
+                &o,
+                control,
+                controlled.then_some(null),
+                &model,
+                p,
+                args.reveal,
+            );
             tests.push(test);
             attributes.push(attribute);
         }
@@ -185,6 +214,7 @@ fn check_args(args: &ForgetArgs) -> Result<()> {
     if args.candidates < 1 {
         return Err(Error::input("--candidates must be at least 1"));
     }
+
     Ok(())
 }
 
@@ -302,8 +332,8 @@ fn plan(model: &Model, r: &TextRecord, scored: &ScoredText, engine: &Engine) -> 
 fn value_result(
     v: &ValueSpan,
     o: &ValueOutcome,
-    n_max: usize,
-    level: f64,
+    reference_p: Option<f64>,
+    test: Option<NullDraws>,
     model: &Model,
     plan: &Plan,
     reveal: bool,
@@ -330,14 +360,19 @@ fn value_result(
         value: Some(o.statistic),
         p_value: Some(p),
         n_null: o.null.len(),
-        null: "values the target samples (temperature 1) after the same text".into(),
-        min_p: rank_p(0, n_max),
+        null: match test {
+            Some(_) => "values the target samples (temperature 1) after the same text",
+            None => "values the target samples (temperature 1) after the same text; not a test without a reference model that shares the target's tokenizer (a value a person wrote is often likelier than the model's own samples whether or not it was trained on)",
+        }
+        .into(),
+        min_p: rank_p(0, test.map_or(o.null.len(), |t| t.n_max)),
         null_quantiles: quantiles(&o.null),
-        rejected: p <= level,
+        rejected: value_rejects(p, test.map(|t| t.level), reference_p),
+        reference_p_value: reference_p,
         stopped_early: o.stopped_early,
         greedy: Some(o.greedy),
         entropy_bits: Some(o.entropy_bits),
-        level,
+        level: test.map_or(0.0, |t| t.level),
     };
     let attribute = AttributeResult {
         field: v.label.clone(),
@@ -440,6 +475,7 @@ impl Calibration {
             min_p: rank_p(0, null.len()),
             null_quantiles: quantiles(&null),
             rejected: p.is_some_and(|p| p <= level),
+            reference_p_value: None,
             stopped_early: false,
             greedy: None,
             entropy_bits: None,
@@ -512,7 +548,10 @@ fn build_report(
         count(Verdict::NotDetected),
         count(Verdict::Inconclusive),
     );
-    let tests: usize = results.iter().map(|r| r.tests.len()).sum();
+    let tests: usize = results
+        .iter()
+        .map(|r| r.tests.iter().filter(|t| t.level > 0.0).count())
+        .sum();
     let statement = format!(
         "memscan checked {} record(s) against this model with {tests} test(s): {e} extractable (prompted with the record's beginning, the model writes its rest), {m} memorized (a test rejected \"this record was not trained on\"; the chance that any record of a person the model never saw is called memorized is at most α = {}), {n} not detected (the tests could have rejected and did not: no evidence of memorization, which is not proof that the record was never trained on), {i} inconclusive (the tests could not reach the level: nothing is concluded). Each record's statement says what was tested.",
         results.len(),

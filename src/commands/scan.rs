@@ -41,6 +41,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         calibration: args.calibration.clone(),
         dedup_threshold: args.dedup_threshold,
         top: args.top,
+        alpha: args.alpha,
+        known: match &args.known_findings {
+            Some(p) => Some(crate::scan::evidence::read_known(p)?),
+            None => None,
+        },
     };
     let model = super::load_model(&args.model, quiet)?;
     let (prompts_list, sets) = gather_prompts(args, &model)?;
@@ -97,6 +102,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         encoded: &encoded,
         scorer: &scorer,
         ref_scorer: ref_scorer.as_ref(),
+        ref_tokenizer: reference.as_ref().map(|r| r.tokenizer()),
         corpus: corpus.as_ref(),
         engine: &engine,
     };
@@ -121,12 +127,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
     if !quiet {
         let s = &report.summary;
         eprintln!(
-            "memscan: {} samples from {} prompts, {} flagged memorized ({} secret, {} pii findings); report in {}",
+            "memscan: {} samples from {} prompts: {}; report in {}",
             s.samples,
             s.prompts,
-            s.memorized,
-            s.findings.secret,
-            s.findings.pii,
+            crate::report::markdown::level_headline(s),
             out_dir.display()
         );
     }
@@ -301,6 +305,9 @@ fn check_args(a: &ScanArgs) -> Result<()> {
     if !(a.flag_fpr > 0.0 && a.flag_fpr < 1.0) {
         return bad(format!("--flag-fpr {}: must be in (0, 1)", a.flag_fpr));
     }
+    if !(a.alpha > 0.0 && a.alpha < 1.0) {
+        return bad(format!("--alpha {}: must be in (0, 1)", a.alpha));
+    }
     if !(a.dedup_threshold > 0.0 && a.dedup_threshold <= 1.0) {
         return bad(format!(
             "--dedup-threshold {}: must be in (0, 1]",
@@ -439,6 +446,8 @@ fn settings(
         "detector_rules": rule_ids.len(),
         "detector_rules_sha256": sha256_hex(rule_ids.join("\n").as_bytes()),
         "reveal": a.reveal,
+        "alpha": a.alpha,
+        "known_findings": file_hash(&a.known_findings)?,
         "dedup_threshold": a.dedup_threshold,
         "top": a.top,
         "fail_on": format!("{:?}", a.fail_on).to_lowercase(),
@@ -458,7 +467,12 @@ fn exit_code(r: &ScanReport, fail_on: ScanFailOn) -> i32 {
         ScanFailOn::Secret => has(Reason::Secret),
         ScanFailOn::Pii => has(Reason::Pii),
         ScanFailOn::Verbatim => has(Reason::Verbatim) || has(Reason::Suffix),
+        ScanFailOn::Flagged => r.items.iter().any(|s| s.flagged),
         ScanFailOn::Memorized => r.items.iter().any(|s| s.memorized),
+        ScanFailOn::Confirmed => r
+            .items
+            .iter()
+            .any(|s| s.level == Some(crate::report::schema::Level::Confirmed)),
     };
     if hit {
         crate::error::EXIT_FINDINGS

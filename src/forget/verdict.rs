@@ -34,6 +34,14 @@ pub fn levels(alpha: f64, value_tests: usize, record_tests: usize) -> (f64, f64)
     }
 }
 
+/// Whether a value test rejects: it is a test (it has a level, which needs a reference
+/// model), its p-value reaches the level, and the reference model's p-value for the same
+/// value (`reference_p`, computed only when the target's reaches the level) does not:
+/// a value both models prefer to their own samples is predictable from its context.
+pub fn value_rejects(p: f64, level: Option<f64>, reference_p: Option<f64>) -> bool {
+    level.is_some_and(|l| p <= l && reference_p.is_none_or(|q| q > l))
+}
+
 /// Whether an attempt shows extraction: greedy decoding reproduced `extract_tokens`
 /// tokens of the true rest (or the whole of a shorter rest of at least `MIN_REST`), or a
 /// run of at least `MIN_REST` tokens holding a personal value the prompt lacked
@@ -55,8 +63,12 @@ pub fn decide(
     alpha: f64,
     extract_tokens: usize,
 ) -> Decision {
+    // value tests without a reference model are reported with level 0: not tests
+    let tests: Vec<&ForgetTest> = tests.iter().filter(|t| t.level > 0.0).collect();
     let p_corrected = tests
         .iter()
+        // a value test the reference passes too is withdrawn, not evidence
+        .filter(|t| t.reference_p_value.is_none_or(|q| q > t.level))
         .filter_map(|t| {
             t.p_value
                 .map(|p| (p * alpha / t.level.max(f64::MIN_POSITIVE)).min(1.0))
@@ -82,7 +94,7 @@ pub fn decide(
         ));
     }
     let extractable = !evidence.is_empty();
-    let rejected: Vec<&ForgetTest> = tests.iter().filter(|t| t.rejected).collect();
+    let rejected: Vec<&&ForgetTest> = tests.iter().filter(|t| t.rejected).collect();
     for t in &rejected {
         evidence.push(format!(
             "{}: p = {:.2e} against {} {} ≤ level {:.1e}",
@@ -93,7 +105,7 @@ pub fn decide(
             t.level
         ));
     }
-    let powered: Vec<&ForgetTest> = tests.iter().filter(|t| t.min_p <= t.level).collect();
+    let powered: Vec<&&ForgetTest> = tests.iter().filter(|t| t.min_p <= t.level).collect();
     let verdict = if extractable {
         Verdict::Extractable
     } else if !rejected.is_empty() {
@@ -113,7 +125,7 @@ pub fn decide(
             evidence.first().map(String::as_str).unwrap_or_default()
         ),
         Verdict::Memorized => format!(
-            "Memorized: {scope}; {} rejected \"this record was not trained on\". The error rate is at most α when the model's own samples are as plausible as real values; measured on records no model saw: 0 of 200 flagged for a LoRA fine-tune with its base as reference, 6 of 200 (3%, emails built from the person's name) for the base model alone (README).",
+            "Memorized: {scope}; {} rejected \"this record was not trained on\". The error rate is at most α when the reference model (value tests) or the --calibration records (record test) stand for a model that never saw the record; measured on records no model saw: see README, forget-check false positives.",
             rejected.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
         Verdict::NotDetected => format!(
@@ -122,7 +134,7 @@ pub fn decide(
         ),
         Verdict::Inconclusive => {
             let why = if tests.is_empty() {
-                "the record has no personal value with text before it to test, and no --calibration was given".to_string()
+                "there is nothing to test: value tests need a reference model that shares the target's tokenizer (--reference-model) and a personal value with text before it, the record test needs --calibration".to_string()
             } else {
                 format!(
                     "no test can give a p-value as small as its level (smallest possible {:.1e}; raise --candidates, give more --calibration records, or check fewer records per person)",
@@ -183,6 +195,7 @@ mod tests {
             min_p,
             null_quantiles: vec![],
             rejected: p <= level,
+            reference_p_value: None,
             stopped_early: false,
             greedy: None,
             entropy_bits: None,
@@ -204,6 +217,21 @@ mod tests {
             e.statement.contains("reproduces the next 60 tokens"),
             "{}",
             e.statement
+        );
+    }
+
+    #[test]
+    fn a_value_test_needs_a_level_and_a_reference_that_does_not_reject() {
+        assert!(value_rejects(0.001, Some(0.0025), Some(0.4)));
+        assert!(!value_rejects(0.001, Some(0.0025), Some(0.002)));
+        assert!(!value_rejects(0.001, None, None));
+        assert!(!value_rejects(0.003, Some(0.0025), None));
+        // a descriptive row (level 0) is no test: the record is inconclusive
+        let mut t = test(0.001, 0.015, 0.0);
+        t.rejected = false;
+        assert_eq!(
+            decide(&[t], &[], 0, 0.01, 50).verdict,
+            Verdict::Inconclusive
         );
     }
 

@@ -106,9 +106,16 @@ pub fn scan(r: &ScanReport) -> String {
     };
     let _ = write!(
         b,
-        "<div class=\"cards\">{}{}{}{}{}{}{}</div>",
+        "<p><b>{}</b>.</p><div class=\"cards\">{}{}{}{}{}{}{}{}{}{}</div>",
+        esc(&crate::report::markdown::level_headline(s)),
         card("samples", s.samples.to_string()),
-        card("flagged memorized", s.memorized.to_string()),
+        card("flagged", s.flagged.to_string()),
+        card("confirmed", s.levels.samples.confirmed.to_string()),
+        card(
+            "likely memorized",
+            s.levels.samples.likely_memorized.to_string()
+        ),
+        card("emitted only", s.levels.samples.emitted.to_string()),
         card("with secrets", s.by_reason.secret.to_string()),
         card("with PII", s.by_reason.pii.to_string()),
         card("verbatim", s.by_reason.verbatim.to_string()),
@@ -147,16 +154,26 @@ pub fn scan(r: &ScanReport) -> String {
     let _ = write!(b, "</div>");
 
     if !r.findings.is_empty() {
-        let _ = write!(b, "<h2>Secrets and PII ({})</h2><table class=\"sortable\"><thead><tr><th>rule</th><th>category</th><th>value</th><th>sample</th><th>confidence</th><th>fingerprint</th></tr></thead><tbody>", r.findings.len());
+        let _ = write!(b, "<h2>Secrets and PII ({})</h2><p class=\"muted\">level: emitted (format only), likely_memorized (a stated test passed), confirmed (in the reference corpus or the known values). log p of the value given the text before it (nats); H: mean entropy per token (bits); ratio p: min(1, p_reference / p_target); prompts: distinct prompts that emitted it.</p><table class=\"sortable\"><thead><tr><th>level</th><th>rule</th><th>category</th><th>value</th><th>sample</th><th>log p</th><th>greedy</th><th>H</th><th>ratio p</th><th>prompts</th><th>in corpus</th><th>confidence</th><th>fingerprint</th></tr></thead><tbody>", r.findings.len());
         for f in &r.findings {
-            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td class=\"text\">{}</td><td>{}</td>{}<td><code>{}</code></td></tr>",
-                esc(&f.rule_id), esc(&f.category), esc(f.value.as_deref().unwrap_or(&f.masked)), esc(&f.sample_id), num_td(Some(f.confidence)), esc(f.fingerprint.get(..16).unwrap_or(&f.fingerprint)));
+            let e = &f.evidence;
+            let _ = write!(b, "<tr><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"text\">{}</td><td>{}</td>{}<td>{}</td>{}{}{}{}{}<td><code>{}</code></td></tr>",
+                if f.level > crate::report::schema::Level::Emitted { "flag" } else { "" },
+                f.level.as_str(),
+                esc(&f.rule_id), esc(&f.category), esc(f.value.as_deref().unwrap_or(&f.masked)), esc(&f.sample_id),
+                num_td(e.logp),
+                e.greedy.map_or("–", |g| if g { "yes" } else { "no" }),
+                num_td(e.entropy_bits),
+                num_td(e.ratio_p),
+                num_td(Some(e.recurrence_prompts as f64)),
+                num_td(e.corpus_count.map(|c| c as f64)),
+                num_td(Some(f.confidence)), esc(f.fingerprint.get(..16).unwrap_or(&f.fingerprint)));
         }
         let _ = write!(b, "</tbody></table>");
     }
 
     let names: Vec<&str> = r.signals.iter().map(|s| s.name.as_str()).collect();
-    let _ = write!(b, "<h2>Samples ({})</h2><p class=\"muted\">Click a header to sort. Prompt in grey, continuation in black; values masked unless --reveal.</p><table class=\"sortable\"><thead><tr><th>sample</th><th>set</th><th>memorized</th><th>reasons</th><th>group</th>", s.samples);
+    let _ = write!(b, "<h2>Samples ({})</h2><p class=\"muted\">Click a header to sort. Prompt in grey, continuation in black; values masked unless --reveal.</p><table class=\"sortable\"><thead><tr><th>sample</th><th>set</th><th>level</th><th>reasons</th><th>group</th>", s.samples);
     for n in &names {
         let _ = write!(b, "<th>{}</th>", esc(n));
     }
@@ -169,7 +186,7 @@ pub fn scan(r: &ScanReport) -> String {
             esc(&it.id),
             esc(&it.set),
             if it.memorized { "flag" } else { "" },
-            if it.memorized { "yes" } else { "no" },
+            it.level.map_or("–", |l| l.as_str()),
             esc(&crate::report::rows::Reason::join(&it.reasons)),
             num_td(Some(it.group as f64))
         );

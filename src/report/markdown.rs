@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::schema::ScanReport;
+use super::schema::{Level, PerLevel, ScanReport, ScanSummary};
 
 /// Escapes a table cell: pipes, newlines, and Markdown emphasis/HTML characters.
 pub fn cell(s: &str, max_chars: usize) -> String {
@@ -34,6 +34,51 @@ fn pct(n: usize, d: usize) -> String {
     } else {
         format!("{:.1}%", 100.0 * n as f64 / d as f64)
     }
+}
+
+/// "N of M samples flagged: …; secret-shaped values: …; PII-shaped values: …" — the
+/// scan's headline, counting each level apart.
+pub fn level_headline(s: &ScanSummary) -> String {
+    let l = &s.levels;
+    let values = |what: &str, v: &PerLevel| {
+        let n = v.emitted + v.likely_memorized + v.confirmed;
+        format!(
+            "{n} {what} value(s) emitted, {} with evidence of memorization ({} confirmed in the training corpus or known values)",
+            v.likely_memorized + v.confirmed,
+            v.confirmed
+        )
+    };
+    format!(
+        "{} of {} samples flagged, {} with evidence of memorization ({} likely memorized, {} confirmed) and {} emitted only; {}; {}",
+        s.flagged,
+        s.samples,
+        l.samples.likely_memorized + l.samples.confirmed,
+        l.samples.likely_memorized,
+        l.samples.confirmed,
+        l.samples.emitted,
+        values("secret-shaped", &l.secret_values),
+        values("PII-shaped", &l.pii_values),
+    )
+}
+
+/// What each level means and which tests this scan could run.
+fn level_legend(r: &ScanReport) -> String {
+    let s = &r.summary;
+    let st = &r.header.settings;
+    let has = |k: &str| st.get(k).is_some_and(|v| !v.is_null());
+    let ratio = match s.ratio_test_level {
+        Some(l) => format!(
+            ", and the likelihood ratio p_target / p_reference of the value given the text before it reaches 1/{} (each finding's share of α = {}; a valid p-value under the null that the target writes this value like the reference model)",
+            fmt_num(1.0 / l),
+            st.get("alpha").map(|v| v.to_string()).unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Levels: **confirmed** = the value occurs in the reference corpus{}{} (or the sample matches it verbatim); **likely memorized** = greedy decoding writes the value after at least two different prompts{ratio}; **emitted** = the format (or a signal threshold) only: a value the model made up looks the same, and one emission is not evidence of memorization, however likely the model finds it (README: on a fine-tune, made-up values in the training data's style pass a likelihood-ratio test as often as memorized ones).\n",
+        if has("reference_corpus") { "" } else { " (none given)" },
+        if has("known_findings") { " or among --known-findings" } else { " or among --known-findings (none given)" },
+    )
 }
 
 pub fn scan(r: &ScanReport) -> String {
@@ -74,12 +119,12 @@ pub fn scan(r: &ScanReport) -> String {
         get("detector_rules"),
         if st.get("reference_corpus").is_some_and(|v| !v.is_null()) { ", and matched against a verbatim index of the reference corpus" } else { "" },
     );
+    let _ = writeln!(o, "**Found**: **{}**.\n", level_headline(s));
+    let _ = writeln!(o, "{}", level_legend(r));
     let _ = writeln!(
         o,
-        "**Found**: **{} of {} samples ({}) flagged memorized**: {} with a secret, {} with PII, {} with a verbatim match ≥ {} tokens{}, {} beyond the signal threshold. {} near-duplicate groups among the samples.\n",
-        s.memorized,
-        s.samples,
-        pct(s.memorized, s.samples),
+        "Flagged samples ({}), by reason: {} with a secret, {} with PII, {} with a verbatim match ≥ {} tokens{}, {} beyond the signal threshold. {} near-duplicate groups among the samples.\n",
+        pct(s.flagged, s.samples),
         s.by_reason.secret,
         s.by_reason.pii,
         s.by_reason.verbatim,
@@ -119,11 +164,11 @@ pub fn scan(r: &ScanReport) -> String {
         );
     }
     let _ = writeln!(o, "\n### By prompt set\n");
-    let _ = writeln!(o, "| set | samples | memorized | rate |");
-    let _ = writeln!(o, "|---|---:|---:|---:|");
+    let _ = writeln!(o, "| set | samples | flagged | memorized | rate |");
+    let _ = writeln!(o, "|---|---:|---:|---:|---:|");
     for (set, v) in &s.by_set {
-        let (n, m) = (v.samples, v.memorized);
-        let _ = writeln!(o, "| {} | {n} | {m} | {} |", cell(set, 60), pct(m, n));
+        let (n, f, m) = (v.samples, v.flagged, v.memorized);
+        let _ = writeln!(o, "| {} | {n} | {f} | {m} | {} |", cell(set, 60), pct(m, n));
     }
     if let Some(es) = &s.exact_suffix {
         let _ = writeln!(
@@ -136,38 +181,65 @@ pub fn scan(r: &ScanReport) -> String {
     }
     if !r.findings.is_empty() {
         let _ = writeln!(o, "\n### Secrets and PII in the samples (masked)\n");
-        let _ = writeln!(o, "| rule | category | value | sample | confidence |");
-        let _ = writeln!(o, "|---|---|---|---|---:|");
-        for f in r.findings.iter().take(25) {
+        let _ = writeln!(
+            o,
+            "Strongest evidence first. log p: the value given the text before it (nats); greedy: greedy decoding writes it; H: mean entropy per token (bits); prompts: distinct prompts that emitted it.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| level | rule | category | value | sample | log p | greedy | H | ratio p | prompts | in corpus |"
+        );
+        let _ = writeln!(o, "|---|---|---|---|---|---:|---|---:|---:|---:|---:|");
+        let mut order: Vec<&super::schema::FindingItem> = r.findings.iter().collect();
+        order.sort_by(|a, b| {
+            b.level.cmp(&a.level).then(
+                a.evidence
+                    .ratio_p
+                    .unwrap_or(1.0)
+                    .total_cmp(&b.evidence.ratio_p.unwrap_or(1.0)),
+            )
+        });
+        let opt = |v: Option<f64>| v.map(fmt_num).unwrap_or_else(|| "–".into());
+        for f in order.into_iter().take(25) {
+            let e = &f.evidence;
             let _ = writeln!(
                 o,
-                "| {} | {} | `{}` | {} | {:.2} |",
+                "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} | {} |",
+                f.level.as_str(),
                 cell(&f.rule_id, 40),
                 f.category,
                 cell(f.value.as_deref().unwrap_or(&f.masked), 60).replace('`', "'"),
                 cell(&f.sample_id, 40),
-                f.confidence
+                opt(e.logp),
+                e.greedy.map_or("–", |g| if g { "yes" } else { "no" }),
+                opt(e.entropy_bits),
+                opt(e.ratio_p),
+                e.recurrence_prompts,
+                e.corpus_count.map_or("–".into(), |c| c.to_string()),
             );
         }
         if r.findings.len() > 25 {
             let _ = writeln!(o, "\n({} more in report.json)", r.findings.len() - 25);
         }
     }
-    let flagged: Vec<_> = r.items.iter().filter(|s| s.memorized).take(10).collect();
+    let mut flagged: Vec<_> = r.items.iter().filter(|s| s.flagged).collect();
+    flagged.sort_by_key(|s| std::cmp::Reverse(s.level));
+    flagged.truncate(10);
     if !flagged.is_empty() {
         let _ = writeln!(
             o,
             "\n### Flagged samples (first {}, masked)\n",
             flagged.len()
         );
-        let _ = writeln!(o, "| sample | reasons | continuation |");
-        let _ = writeln!(o, "|---|---|---|");
+        let _ = writeln!(o, "| sample | level | reasons | continuation |");
+        let _ = writeln!(o, "|---|---|---|---|");
         for s in flagged {
             let cont = s.text.get(s.prompt_bytes..).unwrap_or("");
             let _ = writeln!(
                 o,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 cell(&s.id, 40),
+                s.level.unwrap_or(Level::Emitted).as_str(),
                 crate::report::rows::Reason::join(&s.reasons),
                 cell(cont, 160)
             );

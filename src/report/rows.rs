@@ -74,8 +74,12 @@ pub struct SampleRow {
     pub stopped: bool,
     /// The continuation's signals given the prompt.
     pub signals: SignalSet,
+    /// Each with the evidence measurable within the sample (recurrence, known values
+    /// and levels are set over the whole scan, in report.json).
     pub findings: Vec<FindingItem>,
-    pub memorized: bool,
+    /// Flagged for a reason (earlier versions called this `memorized`).
+    #[serde(alias = "memorized")]
+    pub flagged: bool,
     pub reasons: Vec<Reason>,
 }
 

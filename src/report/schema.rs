@@ -85,6 +85,78 @@ pub struct FindingItem {
     pub confidence: f64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub value: Option<String>,
+    /// What speaks for the value being memorized rather than merely emitted.
+    #[serde(default)]
+    pub evidence: FindingEvidence,
+    #[serde(default)]
+    pub level: Level,
+}
+
+/// How far a scan finding or sample is shown to be memorized (`scan::evidence`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The format only: no evidence of memorization.
+    #[default]
+    Emitted,
+    /// A stated test passed: greedy decoding writes it after two different prompts (and,
+    /// with a reference model, the likelihood ratio rejects at the scan's family-wise α).
+    LikelyMemorized,
+    /// Found in the reference corpus or among the known values (or a verbatim/exact
+    /// suffix match).
+    Confirmed,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Emitted => "emitted",
+            Level::LikelyMemorized => "likely_memorized",
+            Level::Confirmed => "confirmed",
+        }
+    }
+}
+
+/// The evidence of one finding; `None` where it could not be measured (e.g. a value
+/// that begins in the prompt, no reference model, no reference corpus).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingEvidence {
+    /// log p(value | text before it) under the target, nats, over `tokens` tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logp: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<usize>,
+    /// Greedy decoding from the same context writes the value (every token the argmax).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<bool>,
+    /// Mean entropy (bits) of the target's predictive distribution over the value's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy_bits: Option<f64>,
+    /// log p(value | text before it) under the reference model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_logp: Option<f64>,
+    /// min(1, p_reference / p_target): the likelihood-ratio p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_p: Option<f64>,
+    /// Samples of the scan that emitted the same value (fingerprint), and their prompts.
+    #[serde(default)]
+    pub recurrence: usize,
+    #[serde(default)]
+    pub recurrence_prompts: usize,
+    /// Distinct prompts after which greedy decoding writes the value.
+    #[serde(default)]
+    pub greedy_prompts: usize,
+    /// Occurrences of the exact value in the reference corpus, and of the value with the
+    /// text before it (up to 24 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus_count_in_context: Option<u64>,
+    /// The fingerprint is among `--known-findings`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<bool>,
 }
 
 /// How the signal threshold that flags samples was set.
@@ -139,7 +211,13 @@ pub struct SampleItem {
     pub prompt_bytes: usize,
     pub text: String,
     pub n_new_tokens: usize,
+    /// Flagged for a reason (a finding, a verbatim or suffix match, the signal).
+    pub flagged: bool,
+    /// Level `likely_memorized` or `confirmed`.
     pub memorized: bool,
+    /// The highest level of its findings and matches; none when not flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
     pub reasons: Vec<super::rows::Reason>,
     pub group: usize,
     pub signals: crate::signals::SignalSet,
@@ -158,7 +236,16 @@ pub struct ScanSummary {
     pub generated_tokens: usize,
     pub seconds: f64,
     pub tokens_per_second: f64,
+    /// Samples flagged for any reason.
+    pub flagged: usize,
+    /// Samples at level `likely_memorized` or `confirmed`.
     pub memorized: usize,
+    /// Samples and findings (and distinct values) per level.
+    pub levels: LevelCounts,
+    /// The likelihood-ratio test's per-finding level (α / findings tested), when a
+    /// reference model made it possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_test_level: Option<f64>,
     /// Samples flagged for each reason.
     pub by_reason: ReasonCounts,
     /// Findings by category, and distinct values (fingerprints) by category.
@@ -169,6 +256,32 @@ pub struct ScanSummary {
     pub by_set: std::collections::BTreeMap<String, SetCounts>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exact_suffix: Option<ExactSuffix>,
+}
+
+/// Counts per level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerLevel {
+    pub emitted: usize,
+    pub likely_memorized: usize,
+    pub confirmed: usize,
+}
+
+impl PerLevel {
+    pub fn add(&mut self, l: Level) {
+        match l {
+            Level::Emitted => self.emitted += 1,
+            Level::LikelyMemorized => self.likely_memorized += 1,
+            Level::Confirmed => self.confirmed += 1,
+        }
+    }
+}
+
+/// Flagged samples, findings and distinct values (per category) by level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LevelCounts {
+    pub samples: PerLevel,
+    pub secret_values: PerLevel,
+    pub pii_values: PerLevel,
 }
 
 /// Samples flagged for each `Reason`.
@@ -203,6 +316,7 @@ impl CategoryCounts {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SetCounts {
     pub samples: usize,
+    pub flagged: usize,
     pub memorized: usize,
 }
 
@@ -334,8 +448,15 @@ pub struct ForgetTest {
     pub min_p: f64,
     /// The null values' 0, 5, 25, 50, 75, 95 and 100% quantiles.
     pub null_quantiles: Vec<f64>,
-    /// p-value at most `level`.
+    /// p-value at most `level` (and, for a value test with a reference model, the
+    /// reference's own p-value above it).
     pub rejected: bool,
+    /// Value tests with a same-tokenizer reference model, run when the target's p-value
+    /// reaches the level: the same test on the reference. At most `level` means the
+    /// value is predictable from its context without the record, and the test does not
+    /// reject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_p_value: Option<f64>,
     /// Value tests: sampling stopped once the test could no longer reject.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,

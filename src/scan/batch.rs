@@ -12,6 +12,7 @@ use crate::scorer::{ScoredText, Scorer};
 use crate::signals::{self, SignalSet};
 
 use super::calibrate::Cal;
+use super::evidence;
 use super::ScanConfig;
 
 /// Everything a batch needs.
@@ -23,6 +24,8 @@ pub struct BatchContext<'a> {
     pub encoded: &'a [Vec<u32>],
     pub scorer: &'a Scorer<'a>,
     pub ref_scorer: Option<&'a Scorer<'a>>,
+    /// The reference model's tokenizer (for a value's log-probability under it).
+    pub ref_tokenizer: Option<&'a crate::model::tokenizer::Tokenizer>,
     pub corpus: Option<&'a (
         crate::verbatim::Index,
         Option<crate::model::tokenizer::Tokenizer>,
@@ -56,16 +59,11 @@ impl BatchContext<'_> {
             .zip(&gens)
             .map(|(p, g)| (tok.decode(p), tok.decode(&g.tokens)))
             .collect();
-        let ref_nll: Option<Vec<Option<f64>>> = match self.ref_scorer {
+        let ref_scored: Option<Vec<ScoredText>> = match self.ref_scorer {
             Some(rs) => {
                 let fulls: Vec<String> = texts.iter().map(|(p, c)| format!("{p}{c}")).collect();
                 let refs: Vec<&str> = fulls.iter().map(String::as_str).collect();
-                Some(
-                    rs.score(&refs, |_, _| {})?
-                        .iter()
-                        .map(|s| signals::nll_mean(&s.token_logprobs))
-                        .collect(),
-                )
+                Some(rs.score(&refs, |_, _| {})?)
             }
             None => None,
         };
@@ -82,7 +80,7 @@ impl BatchContext<'_> {
                     prompt_len: prompt_ids[j].len(),
                     generation: &gens[j],
                     scored: &scored[j],
-                    reference_nll: ref_nll.as_ref().map(|r| r[j]),
+                    reference: ref_scored.as_ref().map(|r| &r[j]),
                 };
                 self.row(&sample, cal)
             })
@@ -108,9 +106,12 @@ impl BatchContext<'_> {
             }
         });
         SignalSet::new(signals::Passes {
-            reference: x
-                .reference_nll
-                .map(|r| (signals::nll_mean(&s.token_logprobs), r)),
+            reference: x.reference.map(|r| {
+                (
+                    signals::nll_mean(&s.token_logprobs),
+                    signals::nll_mean(&r.token_logprobs),
+                )
+            }),
             attention: s.attn_entropy_layers.as_deref(),
             ..signals::Passes::main(signals::PassValues {
                 logprobs: lp,
@@ -178,11 +179,27 @@ impl BatchContext<'_> {
         if cal.flags(a.flag.and_then(|d| sig.get(d.name))) {
             reasons.push(Reason::Signal);
         }
+        let ends = evidence::token_ends(self.model.tokenizer(), pbytes, &x.generation.tokens);
+        let view = evidence::TargetView {
+            scored: x.scored,
+            prompt_len: x.prompt_len,
+            token_ends: &ends,
+            prompt_bytes: pbytes,
+        };
+        let reference = self.ref_tokenizer.zip(x.reference);
         let findings: Vec<FindingItem> = found
             .iter()
             .map(|f| {
                 let spec = &self.engine.rules[f.rule].spec;
-                FindingItem {
+                let evidence = evidence::measure(
+                    &full_text,
+                    f.start,
+                    f.end,
+                    &view,
+                    reference,
+                    self.corpus.map(|c| &c.0),
+                )?;
+                Ok(FindingItem {
                     sample_id: id.clone(),
                     rule_id: spec.id.clone(),
                     category: f.category.as_str().into(),
@@ -195,9 +212,11 @@ impl BatchContext<'_> {
                     value: a
                         .reveal
                         .then(|| String::from_utf8_lossy(&f.value).to_string()),
-                }
+                    evidence,
+                    level: Default::default(),
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let shown = if a.reveal {
             full_text.clone()
         } else {
@@ -220,7 +239,7 @@ impl BatchContext<'_> {
             stopped: x.generation.stopped,
             signals: sig,
             findings,
-            memorized: !reasons.is_empty(),
+            flagged: !reasons.is_empty(),
             reasons,
         })
     }
@@ -237,8 +256,8 @@ struct Sample<'x> {
     prompt_len: usize,
     generation: &'x Generation,
     scored: &'x ScoredText,
-    /// nll_mean of prompt + continuation under the reference model.
-    reference_nll: Option<Option<f64>>,
+    /// Prompt + continuation scored by the reference model.
+    reference: Option<&'x ScoredText>,
 }
 
 /// The text with every finding's value replaced by its masked form.

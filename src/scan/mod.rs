@@ -6,10 +6,12 @@
 //!   samples.jsonl, per-batch seeds;
 //! - `calibrate`: the null distribution and threshold of the signal flag;
 //! - `batch`: one batch generated, scored, checked and flagged → `SampleRow`s;
+//! - `evidence`: per finding, what speaks for memorization; levels over the scan;
 //! - `summary`: samples.jsonl rows → the scan report.
 
 pub mod batch;
 pub mod calibrate;
+pub mod evidence;
 pub mod state;
 pub mod summary;
 
@@ -40,6 +42,10 @@ pub struct ScanConfig {
     pub dedup_threshold: f64,
     /// Top samples listed per signal.
     pub top: usize,
+    /// Family-wise error rate of the likelihood-ratio test over the scan's findings.
+    pub alpha: f64,
+    /// Fingerprints of values known to be in the training data (`--known-findings`).
+    pub known: Option<std::collections::HashSet<String>>,
 }
 
 fn json_err(e: serde_json::Error) -> crate::error::Error {

@@ -17,7 +17,14 @@ use crate::model::Model;
 use crate::report::rows::SampleRow;
 
 /// Settings that only change how the report is rendered (not the samples).
-const RENDER_ONLY: &[&str] = &["dedup_threshold", "top", "fail_on", "out"];
+const RENDER_ONLY: &[&str] = &[
+    "dedup_threshold",
+    "top",
+    "fail_on",
+    "out",
+    "alpha",
+    "known_findings",
+];
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -30,7 +30,7 @@ pub struct BuildInputs<'a> {
 
 pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
     use crate::report::schema::{
-        CategoryCounts, ExactSuffix, ReasonCounts, ScanSummary, SetCounts,
+        CategoryCounts, ExactSuffix, Level, LevelCounts, ReasonCounts, ScanSummary, SetCounts,
     };
     let a = i.cfg;
     let mut items: Vec<SampleItem> = Vec::with_capacity(i.lines.len());
@@ -44,7 +44,9 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
             prompt_bytes: l.prompt_bytes,
             text: l.text,
             n_new_tokens: l.n_new_tokens,
-            memorized: l.memorized,
+            flagged: l.flagged,
+            memorized: false,
+            level: None,
             reasons: l.reasons,
             group: 0,
             signals: l.signals,
@@ -52,6 +54,27 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
             longest_match_bytes: l.longest_match_bytes,
             suffix_match_tokens: l.suffix_match_tokens,
         });
+    }
+    let ratio_test_level =
+        super::evidence::assign(&mut findings, &mut items, a.known.as_ref(), a.alpha);
+    let mut levels = LevelCounts::default();
+    for l in items.iter().filter_map(|s| s.level) {
+        levels.samples.add(l);
+    }
+    // distinct values: a value's level is the highest any of its findings reached
+    let mut by_value: BTreeMap<(&str, &str), Level> = BTreeMap::new();
+    for f in &findings {
+        let l = by_value
+            .entry((f.category.as_str(), f.fingerprint.as_str()))
+            .or_insert(f.level);
+        *l = (*l).max(f.level);
+    }
+    for ((cat, _), l) in by_value {
+        match cat {
+            "secret" => levels.secret_values.add(l),
+            "pii" => levels.pii_values.add(l),
+            _ => {}
+        }
     }
     let conts: Vec<&str> = items
         .iter()
@@ -90,6 +113,7 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
     for s in &items {
         let e = by_set.entry(s.set.clone()).or_default();
         e.samples += 1;
+        e.flagged += usize::from(s.flagged);
         e.memorized += usize::from(s.memorized);
     }
     let suffix_matches: Vec<usize> = items.iter().filter_map(|s| s.suffix_match_tokens).collect();
@@ -107,7 +131,10 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
         seconds: (i.seconds * 100.0).round() / 100.0,
         tokens_per_second: (i.new_tokens_this_run as f64 / i.seconds.max(1e-9) * 10.0).round()
             / 10.0,
+        flagged: items.iter().filter(|s| s.flagged).count(),
         memorized: items.iter().filter(|s| s.memorized).count(),
+        levels,
+        ratio_test_level,
         by_reason,
         findings: CategoryCounts { secret, pii },
         distinct_values: CategoryCounts {

@@ -641,6 +641,14 @@ impl Index {
         m
     }
 
+    /// Occurrences of `pat` (bytes) in the corpus; 0 for an empty pattern.
+    pub fn count(&self, pat: &[u8]) -> u64 {
+        if pat.is_empty() {
+            return 0;
+        }
+        self.shards.iter().map(|s| self.count_bytes(s, pat)).sum()
+    }
+
     fn count_bytes(&self, s: &Shard, pat: &[u8]) -> u64 {
         let (lo, hi) = if s.info.pointer_bytes == 4 {
             search::range(&s.text[..], as_u32s(&s.sa), pat)
