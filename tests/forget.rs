@@ -1,7 +1,8 @@
-//! `memscan forget-check` on the default model (which never saw these records): fresh
-//! records with personal details are not called memorized, a record with nothing to
-//! test is inconclusive, one person's records share one family-wise level, and bad
-//! records exit 2.
+//! `memscan forget-check` on the default model (which never saw these records): alone,
+//! it concludes nothing (value ranks are reported, not tested, without a reference
+//! model); with a reference, fresh records with personal details are not called
+//! memorized, a record with nothing to test is inconclusive, one person's records share
+//! one family-wise level; bad records exit 2.
 
 mod common;
 use common::*;
@@ -19,22 +20,28 @@ fn fresh_records_not_detected_nothing_to_test_inconclusive() {
         ),
     )
     .unwrap();
-    let out = tmp.path().join("fc");
-    let o = memscan(&[
-        "forget-check",
-        "--device",
-        "cpu",
-        "--threads",
-        "2",
-        "--records",
-        recs.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let rec = |id: &str| {
+    let run = |extra: &[&str], name: &str| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "forget-check",
+            "--device",
+            "cpu",
+            "--threads",
+            "2",
+            "--records",
+            recs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = memscan(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        (out, r)
+    };
+    let rec = |r: &serde_json::Value, id: &str| {
         r["records"]
             .as_array()
             .unwrap()
@@ -43,16 +50,33 @@ fn fresh_records_not_detected_nothing_to_test_inconclusive() {
             .unwrap()
             .clone()
     };
+    // the model alone: a value a person wrote is often likelier than the model's own
+    // samples whether or not it was trained on, so without a reference model the value
+    // ranks are reported, not tested, and nothing is concluded
+    let (_, alone) = run(&[], "alone");
+    for id in ["mit", "fresh", "fresh2"] {
+        let f = rec(&alone, id);
+        assert_eq!(f["verdict"], "inconclusive", "{f}");
+        assert!(f["statement"].as_str().unwrap().contains("--reference-model"));
+        for t in f["tests"].as_array().unwrap() {
+            assert_eq!(t["level"], 0.0, "{t}");
+            assert_eq!(t["rejected"], false, "{t}");
+        }
+    }
+    // with a reference model (here the same model: every value the target prefers, the
+    // reference prefers too, so no value test can reject)
+    let model = default_model().display().to_string();
+    let (out, r) = run(&["--reference-model", &model], "with-reference");
     // no personal value and no --calibration: nothing to test, no verdict either way
-    let mit = rec("mit");
+    let mit = rec(&r, "mit");
     assert_eq!(mit["verdict"], "inconclusive", "{mit}");
     assert!(mit["statement"].as_str().unwrap().contains("--calibration"));
     for id in ["fresh", "fresh2"] {
-        let f = rec(id);
+        let f = rec(&r, id);
         assert_eq!(f["verdict"], "not_detected", "{f}");
         // one person: both records' tests share the level α / (their tests)
-        let tests = rec("fresh")["tests"].as_array().unwrap().len()
-            + rec("fresh2")["tests"].as_array().unwrap().len();
+        let tests = rec(&r, "fresh")["tests"].as_array().unwrap().len()
+            + rec(&r, "fresh2")["tests"].as_array().unwrap().len();
         assert!(tests >= 4, "{tests} tests");
         for t in f["tests"].as_array().unwrap() {
             let level = t["level"].as_f64().unwrap();
@@ -60,6 +84,10 @@ fn fresh_records_not_detected_nothing_to_test_inconclusive() {
             assert!(t["name"].as_str().unwrap().starts_with("value:"), "{t}");
             assert!(t["min_p"].as_f64().unwrap() <= level, "{t}");
             assert_eq!(t["null_quantiles"].as_array().unwrap().len(), 7, "{t}");
+            // a value the target ranks at the top is checked against the reference
+            if t["p_value"].as_f64().unwrap() <= level {
+                assert!(t["reference_p_value"].as_f64().unwrap() <= level, "{t}");
+            }
         }
         assert!(f["statement"].as_str().unwrap().contains("does not show"));
     }

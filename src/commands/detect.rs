@@ -357,6 +357,7 @@ fn write_output(
                         byte_length: length,
                         fingerprint: f.fingerprint(),
                         confidence: f.confidence,
+                        level: sarif::category_level(spec.category.as_str()),
                     }
                 })
                 .collect();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::schema::{EvalReport, ForgetReport, ScanReport};
+use super::schema::{EvalReport, ForgetReport, Level, ScanReport};
 use super::{html, markdown, sarif};
 use crate::error::{Error, IoContext, Result};
 
@@ -137,9 +137,10 @@ fn scan_sarif(r: &ScanReport) -> Value {
             rule_index: fired.iter().position(|x| x.0 == f.rule_id).unwrap_or(0),
             category: &f.category,
             message: format!(
-                "{} in model sample {}: {}",
+                "{} in model sample {} ({}): {}",
                 f.description,
                 f.sample_id,
+                f.level.as_str(),
                 f.value.as_deref().unwrap_or(&f.masked)
             ),
             uri: "samples.jsonl".into(),
@@ -149,6 +150,12 @@ fn scan_sarif(r: &ScanReport) -> Value {
             byte_length: 0,
             fingerprint: f.fingerprint.clone(),
             confidence: f.confidence,
+            // a value the model merely emitted is a note, not an alert
+            level: match f.level {
+                Level::Confirmed => "error",
+                Level::LikelyMemorized => "warning",
+                Level::Emitted => "note",
+            },
         })
         .collect();
     sarif::render(&rules, &results)

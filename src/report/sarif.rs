@@ -18,6 +18,17 @@ pub struct SarifResult<'a> {
     pub byte_length: u64,
     pub fingerprint: String,
     pub confidence: f64,
+    /// SARIF `level` (error, warning, note).
+    pub level: &'static str,
+}
+
+/// The SARIF level of a detector finding in a file: a secret is an error, PII a warning.
+pub fn category_level(category: &str) -> &'static str {
+    if category == "secret" {
+        "error"
+    } else {
+        "warning"
+    }
 }
 
 /// A rule that fired.
@@ -36,7 +47,7 @@ pub fn render(rules: &[SarifRule], results: &[SarifResult]) -> Value {
                 "name": r.id,
                 "shortDescription": { "text": r.description },
                 "fullDescription": { "text": r.description },
-                "defaultConfiguration": { "level": if r.category == "secret" { "error" } else { "warning" } },
+                "defaultConfiguration": { "level": category_level(r.category) },
                 "properties": { "category": r.category, "tags": ["security", r.category] }
             })
         })
@@ -47,7 +58,7 @@ pub fn render(rules: &[SarifRule], results: &[SarifResult]) -> Value {
             json!({
                 "ruleId": f.rule_id,
                 "ruleIndex": f.rule_index,
-                "level": if f.category == "secret" { "error" } else { "warning" },
+                "level": f.level,
                 "message": { "text": f.message },
                 "locations": [{
                     "physicalLocation": {
