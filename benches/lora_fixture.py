@@ -225,7 +225,8 @@ def scan_evidence(out, members, heldout, samples):
     120 held-out records. A finding is a member value when its raw value (--reveal) is a
     planted field value of a member; its level is counted with the index (as reported)
     and without it (the level the scan gives from the ratio test and recurrence alone,
-    read from the finding's evidence)."""
+    read from the finding's evidence). Re-running on the same OUT re-levels the finished
+    scans without sampling again (the levels are render-only settings)."""
     idx = os.path.join(out, "train_index")
     train = os.path.join(out, "members_text.jsonl")
     write(train, [{"id": m["id"], "text": m["text"]} for m in members])
@@ -259,8 +260,10 @@ def scan_evidence(out, members, heldout, samples):
             else:
                 group = "member value x>=8" if k >= 8 else "member value x<8"
             e = f["evidence"]
-            ratio = lvl is not None and e.get("ratio_p") is not None and e["ratio_p"] <= lvl
-            no_corpus = "likely_memorized" if ratio or e.get("greedy_prompts", 0) >= 2 else "emitted"
+            # the level without the index (scan::evidence::level_of with no corpus count):
+            # greedy after >= 2 prompts and, where tested, the likelihood ratio at its level
+            ratio_ok = e.get("ratio_p") is None or (lvl is not None and e["ratio_p"] <= lvl)
+            no_corpus = "likely_memorized" if e.get("greedy_prompts", 0) >= 2 and ratio_ok else "emitted"
             r = rows.setdefault(group, {"findings": 0, "emitted": 0, "likely_memorized": 0, "confirmed": 0,
                                         "without index: emitted": 0, "without index: likely_memorized": 0})
             r["findings"] += 1

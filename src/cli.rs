@@ -282,11 +282,12 @@ pub struct ScanArgs {
     /// Attention entropy of each sample (explicit-softmax attention; slower).
     #[arg(long)]
     pub attention: bool,
-    /// A verbatim index (`memscan index build`): each sample's longest match in it.
+    /// A verbatim index of the training data (`memscan index build`): each sample's
+    /// longest match in it, and each finding confirmed (value in it) or refuted (not).
     #[arg(long, value_name = "INDEX")]
     pub reference_corpus: Option<PathBuf>,
     /// Tokens of verbatim overlap (or of exact suffix with --prefixes-from) that flag a
-    /// sample memorized.
+    /// sample.
     #[arg(long, default_value_t = 50)]
     pub verbatim_tokens: usize,
     /// Non-member texts (JSONL/.txt) to calibrate the signal threshold on (default: the

@@ -57,7 +57,10 @@ fn fresh_records_not_detected_nothing_to_test_inconclusive() {
     for id in ["mit", "fresh", "fresh2"] {
         let f = rec(&alone, id);
         assert_eq!(f["verdict"], "inconclusive", "{f}");
-        assert!(f["statement"].as_str().unwrap().contains("--reference-model"));
+        assert!(f["statement"]
+            .as_str()
+            .unwrap()
+            .contains("--reference-model"));
         for t in f["tests"].as_array().unwrap() {
             assert_eq!(t["level"], 0.0, "{t}");
             assert_eq!(t["rejected"], false, "{t}");

@@ -22,7 +22,10 @@
 //!   records' style (an email at one of their domains, a date of birth in their format)
 //!   passed it as easily as the values it had memorized (README). A single emission,
 //!   however likely, is therefore `emitted` unless the training data confirms it;
-//! - `emitted`: the format only.
+//! - `emitted`: the format only, or refuted: with `--reference-corpus` (the training
+//!   data's index) a value it lacks is `emitted` whatever else speaks for it (on the
+//!   real-model fixture, 4 made-up values the fine-tune fell into from several prompts
+//!   passed the rule above and were absent from the training data).
 //!
 //! The value's own rank among the target's samples is not a test here: the scan drew
 //! the value from the target, so that rank is uniform whether or not it was memorized.
@@ -273,6 +276,9 @@ pub fn assign(
 pub fn level_of(e: &FindingEvidence, level: Option<f64>) -> Level {
     if e.corpus_count.is_some_and(|c| c > 0) || e.known == Some(true) {
         Level::Confirmed
+    } else if e.corpus_count == Some(0) {
+        // the training data's index lacks the value: refuted, whatever else speaks for it
+        Level::Emitted
     } else if e.greedy_prompts >= RECURRENCE_PROMPTS
         && match (level, e.ratio_p) {
             (Some(l), Some(p)) => p <= l,
@@ -315,6 +321,9 @@ mod tests {
         e.greedy_prompts = 2;
         e.corpus_count = Some(1);
         assert_eq!(level_of(&e, None), Level::Confirmed);
+        // an index of the training data that lacks the value refutes it
+        e.corpus_count = Some(0);
+        assert_eq!(level_of(&e, None), Level::Emitted);
         let k = FindingEvidence {
             known: Some(true),
             ..Default::default()
