@@ -36,6 +36,16 @@ pub enum Command {
     ForgetCheck(Box<ForgetArgs>),
     /// Render a report folder's report.json again as Markdown, HTML or SARIF.
     Report(ReportArgs),
+    /// Print a shell completion script (e.g. `memscan completions bash >
+    /// ~/.local/share/bash-completion/completions/memscan`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Subcommand, Debug)]

@@ -31,5 +31,6 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Eval(args) => commands::eval::run(args, cli.quiet),
         Command::ForgetCheck(args) => commands::forget::run(args, cli.quiet),
         Command::Report(args) => commands::report::run(args, cli.quiet),
+        Command::Completions(args) => commands::completions::run(args),
     }
 }

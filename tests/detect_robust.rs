@@ -183,3 +183,38 @@ fn sarif_is_valid_2_1_0() {
         assert!(!r["message"]["text"].as_str().unwrap().contains(KEY));
     }
 }
+
+#[test]
+fn completions_cover_every_subcommand_and_bash_parses_them() {
+    let o = memscan(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let script = String::from_utf8(o.stdout).unwrap();
+    for sub in [
+        "score",
+        "detect",
+        "index",
+        "scan",
+        "eval",
+        "forget-check",
+        "report",
+    ] {
+        assert!(script.contains(sub), "no {sub} in the bash completions");
+    }
+    assert!(script.contains("--known-findings"));
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("memscan.bash");
+    std::fs::write(&f, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let zsh = memscan(&["completions", "zsh"]);
+    assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef memscan"));
+    assert_eq!(memscan(&["completions", "tcsh"]).status.code(), Some(2));
+}

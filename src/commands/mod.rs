@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires the pipeline stages together. This is
 //! the only place that knows the whole pipeline.
 
+pub mod completions;
 pub mod detect;
 pub mod eval;
 pub mod forget;
