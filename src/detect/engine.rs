@@ -517,7 +517,10 @@ impl Engine {
         if start > 0 && start == match_start && rule.not_adjacent[text[start - 1] as usize] {
             return None;
         }
-        if end < text.len() && rule.not_adjacent[text[end] as usize] {
+        // a full stop that ends the sentence is no neighbour ("… from 85.214.132.117.")
+        let sentence_end = text[end..].first() == Some(&b'.')
+            && text.get(end + 1).is_none_or(u8::is_ascii_whitespace);
+        if end < text.len() && rule.not_adjacent[text[end] as usize] && !sentence_end {
             return None;
         }
         if let Some(min) = rule.spec.min_entropy {
