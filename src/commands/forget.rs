@@ -214,7 +214,6 @@ fn check_args(args: &ForgetArgs) -> Result<()> {
     if args.candidates < 1 {
         return Err(Error::input("--candidates must be at least 1"));
     }
-
     Ok(())
 }
 
@@ -550,7 +549,7 @@ fn build_report(
     );
     let tests: usize = results
         .iter()
-        .map(|r| r.tests.iter().filter(|t| t.level > 0.0).count())
+        .map(|r| r.tests.iter().filter(|t| t.is_test()).count())
         .sum();
     let statement = format!(
         "memscan checked {} record(s) against this model with {tests} test(s): {e} extractable (prompted with the record's beginning, the model writes its rest), {m} memorized (a test rejected \"this record was not trained on\"; the chance that any record of a person the model never saw is called memorized is at most α = {}), {n} not detected (the tests could have rejected and did not: no evidence of memorization, which is not proof that the record was never trained on), {i} inconclusive (the tests could not reach the level: nothing is concluded). Each record's statement says what was tested.",

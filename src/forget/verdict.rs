@@ -64,7 +64,7 @@ pub fn decide(
     extract_tokens: usize,
 ) -> Decision {
     // value tests without a reference model are reported with level 0: not tests
-    let tests: Vec<&ForgetTest> = tests.iter().filter(|t| t.level > 0.0).collect();
+    let tests: Vec<&ForgetTest> = tests.iter().filter(|t| t.is_test()).collect();
     let p_corrected = tests
         .iter()
         // a value test the reference passes too is withdrawn, not evidence

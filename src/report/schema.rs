@@ -470,6 +470,14 @@ pub struct ForgetTest {
     pub level: f64,
 }
 
+impl ForgetTest {
+    /// Whether the row is a test: a value test without a reference model is reported
+    /// with level 0 (descriptive only) and counts toward no family.
+    pub fn is_test(&self) -> bool {
+        self.level > 0.0
+    }
+}
+
 /// Greedy decoding from the record's first `prefix_tokens` tokens, against its true rest
 /// (measured teacher-forced: a token is reproduced when it is the model's argmax).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -179,7 +179,12 @@ impl BatchContext<'_> {
         if cal.flags(a.flag.and_then(|d| sig.get(d.name))) {
             reasons.push(Reason::Signal);
         }
-        let ends = evidence::token_ends(self.model.tokenizer(), pbytes, &x.generation.tokens);
+        // per-token byte offsets only where a finding needs them (one decode per token)
+        let ends = if found.is_empty() {
+            Vec::new()
+        } else {
+            evidence::token_ends(self.model.tokenizer(), pbytes, &x.generation.tokens)
+        };
         let view = evidence::TargetView {
             scored: x.scored,
             prompt_len: x.prompt_len,

@@ -231,11 +231,6 @@ pub fn assign(
                 .insert(p.to_string());
         }
     }
-    let tested = findings
-        .iter()
-        .filter(|f| ratio_p(&f.evidence).is_some())
-        .count();
-    let level = (tested > 0).then(|| alpha / tested as f64);
     for f in findings.iter_mut() {
         let e = &mut f.evidence;
         e.recurrence = samples.get(&f.fingerprint).map_or(1, HashSet::len);
@@ -243,7 +238,14 @@ pub fn assign(
         e.greedy_prompts = greedy_prompts.get(&f.fingerprint).map_or(0, HashSet::len);
         e.known = known.map(|k| k.contains(&f.fingerprint));
         e.ratio_p = ratio_p(e);
-        f.level = level_of(e, level);
+    }
+    let tested = findings
+        .iter()
+        .filter(|f| f.evidence.ratio_p.is_some())
+        .count();
+    let level = (tested > 0).then(|| alpha / tested as f64);
+    for f in findings.iter_mut() {
+        f.level = level_of(&f.evidence, level);
     }
     let mut by_sample: HashMap<&str, Level> = HashMap::new();
     for f in findings.iter() {
