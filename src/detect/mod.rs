@@ -1,7 +1,8 @@
 //! Detectors of PII and secrets: rules as data (`rules.rs`), validators in code
-//! (`validate.rs`), and the keyword-gated regex engine (`engine.rs`).
+//! (`validate.rs`; national identifiers in `national.rs`), and the keyword-gated regex engine (`engine.rs`).
 
 pub mod engine;
+pub mod national;
 pub mod rules;
 pub mod validate;
 

@@ -1,9 +1,12 @@
 //! Validators: code that decides whether a regex match is a real value of its
 //! format — checksums (Luhn, IBAN mod-97, base58check, bech32, EIP-55), number
 //! ranges (SSN, IPv4), parses (IPv6, dates, JWT headers) — plus Shannon entropy.
+//! National identifiers' validators live in `national`.
 //! Each returns `None` (reject) or a confidence factor in (0, 1].
 
 use sha2::{Digest, Sha256};
+
+use super::national;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validator {
@@ -20,6 +23,27 @@ pub enum Validator {
     Jwt,
     Date,
     HasDigit,
+    Nhs,
+    UkNino,
+    UsItin,
+    AbaRouting,
+    UsNpi,
+    CaSin,
+    AuTfn,
+    AuAbn,
+    AuMedicare,
+    InAadhaar,
+    InPan,
+    DeIdnr,
+    EsDni,
+    EsNie,
+    ItCodiceFiscale,
+    PlPesel,
+    SePersonnummer,
+    KrRrn,
+    SgNric,
+    TrKimlik,
+    ZaId,
 }
 
 impl Validator {
@@ -38,6 +62,27 @@ impl Validator {
             "jwt" => Validator::Jwt,
             "date" => Validator::Date,
             "has_digit" => Validator::HasDigit,
+            "nhs" => Validator::Nhs,
+            "uk_nino" => Validator::UkNino,
+            "us_itin" => Validator::UsItin,
+            "aba_routing" => Validator::AbaRouting,
+            "us_npi" => Validator::UsNpi,
+            "ca_sin" => Validator::CaSin,
+            "au_tfn" => Validator::AuTfn,
+            "au_abn" => Validator::AuAbn,
+            "au_medicare" => Validator::AuMedicare,
+            "in_aadhaar" => Validator::InAadhaar,
+            "in_pan" => Validator::InPan,
+            "de_idnr" => Validator::DeIdnr,
+            "es_dni" => Validator::EsDni,
+            "es_nie" => Validator::EsNie,
+            "it_codice_fiscale" => Validator::ItCodiceFiscale,
+            "pl_pesel" => Validator::PlPesel,
+            "se_personnummer" => Validator::SePersonnummer,
+            "kr_rrn" => Validator::KrRrn,
+            "sg_nric" => Validator::SgNric,
+            "tr_kimlik" => Validator::TrKimlik,
+            "za_id" => Validator::ZaId,
             _ => return None,
         })
     }
@@ -59,6 +104,27 @@ impl Validator {
             Validator::Jwt => jwt(s),
             Validator::Date => date(s),
             Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
+            Validator::Nhs => national::nhs(s),
+            Validator::UkNino => national::uk_nino(s),
+            Validator::UsItin => national::us_itin(s),
+            Validator::AbaRouting => national::aba_routing(s),
+            Validator::UsNpi => national::us_npi(s),
+            Validator::CaSin => national::ca_sin(s),
+            Validator::AuTfn => national::au_tfn(s),
+            Validator::AuAbn => national::au_abn(s),
+            Validator::AuMedicare => national::au_medicare(s),
+            Validator::InAadhaar => national::in_aadhaar(s),
+            Validator::InPan => national::in_pan(s),
+            Validator::DeIdnr => national::de_idnr(s),
+            Validator::EsDni => national::es_dni(s),
+            Validator::EsNie => national::es_nie(s),
+            Validator::ItCodiceFiscale => national::it_codice_fiscale(s),
+            Validator::PlPesel => national::pl_pesel(s),
+            Validator::SePersonnummer => national::se_personnummer(s),
+            Validator::KrRrn => national::kr_rrn(s),
+            Validator::SgNric => national::sg_nric(s),
+            Validator::TrKimlik => national::tr_kimlik(s),
+            Validator::ZaId => national::za_id(s),
         }
     }
 }
