@@ -261,9 +261,11 @@ def scan_evidence(out, members, heldout, samples):
                 group = "member value x>=8" if k >= 8 else "member value x<8"
             e = f["evidence"]
             # the level without the index (scan::evidence::level_of with no corpus count):
-            # greedy after >= 2 prompts and, where tested, the likelihood ratio at its level
+            # greedy after >= 2 prompts or the document's own value given back in place,
+            # and, where tested, the likelihood ratio at its level
             ratio_ok = e.get("ratio_p") is None or (lvl is not None and e["ratio_p"] <= lvl)
-            no_corpus = "likely_memorized" if e.get("greedy_prompts", 0) >= 2 and ratio_ok else "emitted"
+            repeat = e.get("greedy_prompts", 0) >= 2 or e.get("extracted") is True
+            no_corpus = "likely_memorized" if repeat and ratio_ok else "emitted"
             r = rows.setdefault(group, {"findings": 0, "emitted": 0, "likely_memorized": 0, "confirmed": 0,
                                         "without index: emitted": 0, "without index: likely_memorized": 0})
             r["findings"] += 1

@@ -247,9 +247,27 @@ fn scan_extracts_members_and_planted_canaries() {
             .all(|(_, l)| l == "confirmed"),
         "{member_levels:?}"
     );
+    // without the known values, the same training values stand on their own evidence:
+    // each came back in place from its document's prefix (likely_memorized here, where
+    // no reference model is given)
+    let in_place = |r: &serde_json::Value, training_value: bool| -> Vec<bool> {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| training.contains(f["fingerprint"].as_str().unwrap()) == training_value)
+            .map(|f| f["evidence"]["extracted"] == true)
+            .collect()
+    };
+    let members_in_place = in_place(&r, true);
+    assert!(
+        !members_in_place.is_empty() && members_in_place.iter().all(|&x| x),
+        "{members_in_place:?}"
+    );
     // held-out prefixes: nothing reproduced (the model may still emit memorized canaries)
     let (_, r) = scan(&held, &tmp.path().join("n"));
     assert_eq!(r["summary"]["exact_suffix"]["extracted"], 0);
+    assert!(in_place(&r, false).iter().all(|&x| !x));
     // values that are not training data: never confirmed, and ≥ 95% only emitted
     let all: Vec<(bool, String)> = member_levels.into_iter().chain(levels(&r)).collect();
     let other: Vec<&String> = all.iter().filter(|(t, _)| !*t).map(|(_, l)| l).collect();

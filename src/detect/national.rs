@@ -115,10 +115,10 @@ pub fn us_itin(s: &str) -> Option<f64> {
     ok((70..=99).contains(&g) && g != 89 && g != 93)
 }
 
-/// ABA routing transit number: 9 digits, weights 3-7-1 summing to a multiple of 10,
+/// ABA routing transit number: 9 digits (printed XXXX-XXXX-X on cheques), weights 3-7-1 summing to a multiple of 10,
 /// and a Federal Reserve routing symbol (00–12, 21–32, 61–72, 80) first.
 pub fn aba_routing(s: &str) -> Option<f64> {
-    let d = digits_only(s, b"")?;
+    let d = digits_only(s, b"-")?;
     if d.len() != 9 || repeated(&d) {
         return None;
     }

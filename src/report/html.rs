@@ -162,7 +162,7 @@ pub fn scan(r: &ScanReport) -> String {
                 f.level.as_str(),
                 esc(&f.rule_id), esc(&f.category), esc(f.value.as_deref().unwrap_or(&f.masked)), esc(&f.sample_id),
                 num_td(e.logp),
-                e.greedy.map_or("–", |g| if g { "yes" } else { "no" }),
+                e.greedy_cell(),
                 num_td(e.entropy_bits),
                 num_td(e.ratio_p),
                 num_td(Some(e.recurrence_prompts as f64)),

@@ -148,6 +148,10 @@ pub struct FindingEvidence {
     /// Distinct prompts after which greedy decoding writes the value.
     #[serde(default)]
     pub greedy_prompts: usize,
+    /// With `--prefixes-from`: the continuation reproduced the prompt's source document
+    /// token for token through the end of the value (the value came back in place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<bool>,
     /// Occurrences of the exact value in the reference corpus, and of the value with the
     /// text before it (up to 24 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +161,19 @@ pub struct FindingEvidence {
     /// The fingerprint is among `--known-findings`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<bool>,
+}
+
+impl FindingEvidence {
+    /// The report cell for greedy reproduction: "in place" where the source document's
+    /// value came back through its end, else whether greedy decoding writes it.
+    pub fn greedy_cell(&self) -> &'static str {
+        match (self.extracted, self.greedy) {
+            (Some(true), _) => "in place",
+            (_, Some(true)) => "yes",
+            (_, Some(false)) => "no",
+            (_, None) => "–",
+        }
+    }
 }
 
 /// How the signal threshold that flags samples was set.

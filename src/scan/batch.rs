@@ -196,7 +196,7 @@ impl BatchContext<'_> {
             .iter()
             .map(|f| {
                 let spec = &self.engine.rules[f.rule].spec;
-                let evidence = evidence::measure(
+                let mut evidence = evidence::measure(
                     &full_text,
                     f.start,
                     f.end,
@@ -204,6 +204,12 @@ impl BatchContext<'_> {
                     reference,
                     self.corpus.map(|c| &c.0),
                 )?;
+                // the source document's value given back in place: every continuation
+                // token through the one that reaches the value's end is the document's
+                evidence.extracted = suffix.map(|(n, _)| {
+                    f.start >= pbytes
+                        && ends.iter().position(|&t| t >= f.end).is_some_and(|k| k < n)
+                });
                 Ok(FindingItem {
                     sample_id: id.clone(),
                     rule_id: spec.id.clone(),

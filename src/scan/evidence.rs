@@ -11,9 +11,12 @@
 //!
 //! - `confirmed`: the value occurs in the reference corpus or among the known values;
 //! - `likely_memorized`: greedy decoding writes the value after at least two different
-//!   prompts (a value the model falls into from unrelated contexts), and, where a
-//!   reference model scored it, the likelihood-ratio test also rejects at the scan's
-//!   family-wise α (Bonferroni over the findings it tests). The ratio test's null
+//!   prompts (a value the model falls into from unrelated contexts), or, with
+//!   `--prefixes-from`, the continuation gave back the source document's own value in
+//!   place (every token from the prefix through the value's end the document's); and,
+//!   where a reference model scored it, the likelihood-ratio test also rejects at the
+//!   scan's family-wise α (Bonferroni over the findings it tests). The reference is what
+//!   keeps a value guessable from its prefix (an email made from the name before it) out. The ratio test's null
 //!   hypothesis: given the text before it, the target's distribution over the value is
 //!   the reference's. Under it, Markov's inequality gives P(p_target(v) / p_reference(v)
 //!   ≥ K) ≤ 1/K for the value drawn, so min(1, p_reference(v) / p_target(v)) is a valid
@@ -281,7 +284,7 @@ pub fn level_of(e: &FindingEvidence, level: Option<f64>) -> Level {
     } else if e.corpus_count == Some(0) {
         // the training data's index lacks the value: refuted, whatever else speaks for it
         Level::Emitted
-    } else if e.greedy_prompts >= RECURRENCE_PROMPTS
+    } else if (e.greedy_prompts >= RECURRENCE_PROMPTS || e.extracted == Some(true))
         && match (level, e.ratio_p) {
             (Some(l), Some(p)) => p <= l,
             _ => true,
@@ -319,6 +322,16 @@ mod tests {
         e.ratio_p = ratio_p(&e);
         assert_eq!(level_of(&e, None), Level::LikelyMemorized);
         e.greedy_prompts = 1;
+        assert_eq!(level_of(&e, None), Level::Emitted);
+        // one prompt, but the source document's own value given back in place
+        e.extracted = Some(true);
+        assert_eq!(level_of(&e, None), Level::LikelyMemorized);
+        e.reference_logp = Some(-4.0);
+        e.ratio_p = ratio_p(&e);
+        assert_eq!(level_of(&e, Some(0.001)), Level::Emitted);
+        e.extracted = Some(false);
+        e.reference_logp = None;
+        e.ratio_p = None;
         assert_eq!(level_of(&e, None), Level::Emitted);
         e.greedy_prompts = 2;
         e.corpus_count = Some(1);
