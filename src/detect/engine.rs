@@ -74,6 +74,7 @@ pub enum Shape {
     HexColon,
     Alnum26,
     Iban,
+    DigitBlock,
 }
 
 impl Shape {
@@ -84,6 +85,7 @@ impl Shape {
             "hexcolon" => Shape::HexColon,
             "alnum26" => Shape::Alnum26,
             "iban" => Shape::Iban,
+            "digit_block" => Shape::DigitBlock,
             _ => return None,
         })
     }
@@ -136,20 +138,34 @@ static CLASS: [u8; 256] = classes();
 /// over 16-byte blocks (compares only, which the compiler vectorizes) keeps the
 /// blocks that could hold a shape — 4+ digits, 2+ colons, 5+ dashes, or all
 /// alphanumeric — and the exact scanner runs only around those.
-pub fn shape_regions(text: &[u8]) -> [Vec<(usize, usize)>; 5] {
+pub fn shape_regions(text: &[u8]) -> [Vec<(usize, usize)>; 6] {
     const B: usize = 16;
     const PAD: usize = 48;
-    let mut out: [Vec<(usize, usize)>; 5] = Default::default();
+    let mut out: [Vec<(usize, usize)>; 6] = Default::default();
     let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut prev = (0u8, 0u8);
     for (k, block) in text.chunks(B).enumerate() {
-        let (mut digits, mut colons, mut dashes, mut alnum) = (0u8, 0u8, 0u8, 0u8);
+        let (mut digits, mut colons, mut dashes, mut alnum, mut uppers) = (0u8, 0u8, 0u8, 0u8, 0u8);
         for &b in block {
             let d = b.wrapping_sub(b'0') < 10;
             digits += d as u8;
+            uppers += (b.wrapping_sub(b'A') < 26) as u8;
             colons += (b == b':') as u8;
             dashes += (b == b'-') as u8;
             alnum += (d || (b | 0x20).wrapping_sub(b'a') < 26) as u8;
         }
+        // two neighbouring 16-byte blocks with 4+ digits and a capital next to a digit
+        // (or one space from it): where a short mixed identifier (a NINO, PAN, NRIC/FIN,
+        // NIE, codice fiscale: at most 16 bytes, so within two blocks) can sit
+        let (s, e) = ((k * B).saturating_sub(B), (k * B + B).min(text.len()));
+        if digits + prev.0 >= 4 && uppers + prev.1 >= 1 && capital_by_digit(&text[s..e]) {
+            let v = &mut out[Shape::DigitBlock.index()];
+            match v.last_mut() {
+                Some(last) if s <= last.1 => last.1 = e,
+                _ => v.push((s, e)),
+            }
+        }
+        prev = (digits, uppers);
         if digits >= 4 || colons >= 2 || dashes >= 5 || alnum as usize == B {
             let (s, e) = (
                 (k * B).saturating_sub(PAD),
@@ -178,9 +194,22 @@ pub fn shape_regions(text: &[u8]) -> [Vec<(usize, usize)>; 5] {
     out
 }
 
+/// A capital letter directly before or after a digit, or one space or dash before it.
+fn capital_by_digit(t: &[u8]) -> bool {
+    let up = |b: u8| b.wrapping_sub(b'A') < 26;
+    let dig = |b: u8| b.wrapping_sub(b'0') < 10;
+    t.windows(3).any(|w| {
+        (up(w[0]) && (dig(w[1]) || (matches!(w[1], b' ' | b'-') && dig(w[2]))))
+            || (dig(w[0]) && up(w[1]))
+    }) || t.len() >= 2 && {
+        let (a, b) = (t[t.len() - 2], t[t.len() - 1]);
+        (up(a) && dig(b)) || (dig(a) && up(b))
+    }
+}
+
 /// The exact shape scanner over a slice that starts on a token boundary.
-fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 5] {
-    let mut out: [Vec<(usize, usize)>; 5] = Default::default();
+fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 6] {
+    let mut out: [Vec<(usize, usize)>; 6] = Default::default();
     let n = text.len();
     let mut i = 0;
     while i < n {

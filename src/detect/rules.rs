@@ -74,7 +74,8 @@ pub struct RuleSpec {
     /// For rules without a literal keyword: the shape of text they need (`digits`:
     /// a run of ≥ 7 digits and separators; `dotted`: a dotted quad; `hexcolon`: hex
     /// groups joined by `:` or `-`; `alnum26`: ≥ 26 letters and digits in a row; `iban`:
-    /// two capitals then two digits). A one-pass scanner finds such regions.
+    /// two capitals then two digits; `digit_block`: two neighbouring 16-byte blocks with 4+ digits and a capital).
+    /// A one-pass scanner finds such regions.
     pub shape: Option<String>,
     #[serde(default = "default_confidence")]
     pub confidence: f64,
@@ -178,7 +179,7 @@ impl Rule {
         if let Some(sh) = &spec.shape {
             if super::engine::Shape::parse(sh).is_none() {
                 return Err(fail(format!(
-                    "unknown shape {sh:?} (digits, dotted, hexcolon, alnum26, iban)"
+                    "unknown shape {sh:?} (digits, dotted, hexcolon, alnum26, iban, digit_block)"
                 )));
             }
         }

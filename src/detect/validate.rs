@@ -1,6 +1,7 @@
 //! Validators: code that decides whether a regex match is a real value of its
 //! format — checksums (Luhn, IBAN mod-97, base58check, bech32, EIP-55), number
-//! ranges (SSN, IPv4), parses (IPv6, dates, JWT headers) — plus Shannon entropy.
+//! ranges (SSN, IPv4), parses (IPv6, dates, JWT headers), phone numbers by
+//! libphonenumber's metadata — plus Shannon entropy.
 //! National identifiers' validators live in `national`.
 //! Each returns `None` (reject) or a confidence factor in (0, 1].
 
@@ -18,6 +19,7 @@ pub enum Validator {
     Mac,
     Email,
     Phone,
+    PhoneNational,
     Bitcoin,
     Ethereum,
     Jwt,
@@ -57,6 +59,7 @@ impl Validator {
             "mac" => Validator::Mac,
             "email" => Validator::Email,
             "phone" => Validator::Phone,
+            "phone_national" => Validator::PhoneNational,
             "bitcoin" => Validator::Bitcoin,
             "ethereum" => Validator::Ethereum,
             "jwt" => Validator::Jwt,
@@ -99,6 +102,7 @@ impl Validator {
             Validator::Mac => mac(s),
             Validator::Email => email(s, before),
             Validator::Phone => phone(s),
+            Validator::PhoneNational => phone_national(s),
             Validator::Bitcoin => bitcoin(s),
             Validator::Ethereum => ethereum(s),
             Validator::Jwt => jwt(s),
@@ -433,15 +437,61 @@ fn email(s: &str, before: &[u8]) -> Option<f64> {
     Some(1.0)
 }
 
+/// Regions a national phone number (no `+` or `00` prefix) is tried in, most
+/// populous and most written-about first; tests/reference/phones.py uses the same list.
+pub const PHONE_REGIONS: &[&str] = &[
+    "US", "CA", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "MX", "KR", "RU",
+    "ZA", "NG", "PK", "ID", "PH", "TR", "PL", "SE", "CH", "AT", "BE", "IE", "NZ", "SG",
+];
+
+/// libphonenumber's verdict (the `phonenumber` crate's metadata): an international
+/// number (`+` or the `00` prefix) is valid for its country code; a national one in
+/// any of `regions`.
+fn phone_valid(s: &str, regions: &[&str]) -> bool {
+    use phonenumber::country::Id;
+    let t = s.trim();
+    if let Some(rest) = t.strip_prefix("00") {
+        return phone_valid(&format!("+{rest}"), regions);
+    }
+    if t.starts_with('+') {
+        return phonenumber::parse(None, t).is_ok_and(|n| phonenumber::is_valid(&n));
+    }
+    regions.iter().any(|r| {
+        r.parse::<Id>()
+            .ok()
+            .and_then(|id| phonenumber::parse(Some(id), t).ok())
+            .is_some_and(|n| phonenumber::is_valid(&n))
+    })
+}
+
+/// E.164 and NANP shapes: a number libphonenumber holds valid, at full confidence; one
+/// of the right length it does not (an unassigned area code, a made-up number a model
+/// or a test file wrote), at 0.6 — a memorized fake number is still a memorized value.
 fn phone(s: &str) -> Option<f64> {
     let d = digits(s);
-    let intl = s.starts_with('+');
-    let ok = if intl {
-        (8..=15).contains(&d.len())
+    if d.is_empty() || d.iter().all(|&x| x == d[0]) {
+        return None;
+    }
+    // lengths first (E.164 allows 15 digits, an extension up to 5 more): the metadata
+    // is consulted only for candidates of a phone number's length
+    let intl = s.starts_with('+') || s.starts_with("00");
+    let (shaped, possible) = if intl {
+        ((8..=15).contains(&d.len()), (7..=20).contains(&d.len()))
     } else {
-        (10..=13).contains(&d.len())
+        ((10..=13).contains(&d.len()), (10..=18).contains(&d.len()))
     };
-    (ok && !d.iter().all(|&x| x == d[0])).then_some(1.0)
+    if possible && phone_valid(s, &["US", "CA"]) {
+        return Some(1.0);
+    }
+    shaped.then_some(0.6)
+}
+
+/// National formats next to a phone word: only what libphonenumber holds valid in one of
+/// `PHONE_REGIONS` (the shapes alone match too much).
+fn phone_national(s: &str) -> Option<f64> {
+    let d = digits(s);
+    ((6..=20).contains(&d.len()) && !d.iter().all(|&x| x == d[0]) && phone_valid(s, PHONE_REGIONS))
+        .then_some(1.0)
 }
 
 fn sha256d(data: &[u8]) -> [u8; 32] {

@@ -148,8 +148,8 @@ pub struct FindingEvidence {
     /// Distinct prompts after which greedy decoding writes the value.
     #[serde(default)]
     pub greedy_prompts: usize,
-    /// With `--prefixes-from`: the continuation reproduced the prompt's source document
-    /// token for token through the end of the value (the value came back in place).
+    /// With `--prefixes-from`: the value is one of the prompt's source document's (the
+    /// model gave back a value of the document it was prompted with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extracted: Option<bool>,
     /// Occurrences of the exact value in the reference corpus, and of the value with the
@@ -164,8 +164,8 @@ pub struct FindingEvidence {
 }
 
 impl FindingEvidence {
-    /// The report cell for greedy reproduction: "in place" where the source document's
-    /// value came back through its end, else whether greedy decoding writes it.
+    /// The report cell for greedy reproduction: "in place" where the value is one of the
+    /// prompt's source document's, else whether greedy decoding writes it.
     pub fn greedy_cell(&self) -> &'static str {
         match (self.extracted, self.greedy) {
             (Some(true), _) => "in place",

@@ -192,6 +192,13 @@ impl BatchContext<'_> {
             prompt_bytes: pbytes,
         };
         let reference = self.ref_tokenizer.zip(x.reference);
+        // the prompt's source document (`--prefixes-from`), where a finding needs it
+        let document = match (&p.truth, found.is_empty()) {
+            (Some(truth), false) => {
+                Some(format!("{ptext}{}", self.model.tokenizer().decode(truth)))
+            }
+            _ => None,
+        };
         let findings: Vec<FindingItem> = found
             .iter()
             .map(|f| {
@@ -204,12 +211,14 @@ impl BatchContext<'_> {
                     reference,
                     self.corpus.map(|c| &c.0),
                 )?;
-                // the source document's value given back in place: every continuation
-                // token through the one that reaches the value's end is the document's
-                evidence.extracted = suffix.map(|(n, _)| {
-                    f.start >= pbytes
-                        && ends.iter().position(|&t| t >= f.end).is_some_and(|k| k < n)
-                });
+                evidence.extracted = evidence::extracted(
+                    document.as_deref(),
+                    &full_text,
+                    f.start,
+                    f.end,
+                    pbytes,
+                    reference.is_some(),
+                );
                 Ok(FindingItem {
                     sample_id: id.clone(),
                     rule_id: spec.id.clone(),

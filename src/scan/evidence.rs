@@ -12,8 +12,9 @@
 //! - `confirmed`: the value occurs in the reference corpus or among the known values;
 //! - `likely_memorized`: greedy decoding writes the value after at least two different
 //!   prompts (a value the model falls into from unrelated contexts), or, with
-//!   `--prefixes-from`, the continuation gave back the source document's own value in
-//!   place (every token from the prefix through the value's end the document's); and,
+//!   `--prefixes-from`, the continuation gave back a value of its own source document
+//!   (written after the prefix; one that begins in the prefix counts only where a
+//!   reference model tests its generated part); and,
 //!   where a reference model scored it, the likelihood-ratio test also rejects at the
 //!   scan's family-wise α (Bonferroni over the findings it tests). The reference is what
 //!   keeps a value guessable from its prefix (an email made from the name before it) out. The ratio test's null
@@ -68,7 +69,9 @@ pub fn token_ends(tok: &Tokenizer, prompt_bytes: usize, tokens: &[u32]) -> Vec<u
 }
 
 /// The evidence of the value at bytes [start, end) of the sample's full text that can
-/// be read from its passes; recurrence, known and level are filled in by `assign`.
+/// be read from its passes; recurrence, known and level are filled in by `assign`. For
+/// a value that begins in the prompt, the log-probabilities (target and reference) are
+/// those of its generated part, given all the text before that part.
 pub fn measure(
     full_text: &str,
     start: usize,
@@ -84,7 +87,7 @@ pub fn measure(
     let k0 = target.token_ends.iter().position(|&t| t > from);
     let k1 = target.token_ends.iter().position(|&t| t >= end);
     if let (Some(k0), Some(k1)) = (k0, k1.or(target.token_ends.len().checked_sub(1))) {
-        if k1 >= k0 && start >= target.prompt_bytes {
+        if k1 >= k0 {
             let s = target.scored;
             // logprob index of continuation token k: prompt_len + k − 1
             let idx = |k: usize| target.prompt_len + k - 1;
@@ -106,10 +109,10 @@ pub fn measure(
             }
         }
     }
-    if let (Some((tok, rs)), true) = (reference, start >= target.prompt_bytes) {
+    if let (Some((tok, rs)), true) = (reference, from < end) {
         let encode = |s: &str| tok.encode(s);
         if let Some((a, b)) =
-            crate::forget::values::locate(encode, full_text, start, end, &rs.token_ids)?
+            crate::forget::values::locate(encode, full_text, from, end, &rs.token_ids)?
         {
             if let Some(lp) = rs.token_logprobs.get(a - 1..b - 1) {
                 e.reference_logp = Some(lp.iter().map(|&x| x as f64).sum());
@@ -130,6 +133,23 @@ pub fn measure(
         });
     }
     Ok(e)
+}
+
+/// With `--prefixes-from`: whether the value at [start, end) of the sample's full text is
+/// one of the source document's (`document` = the prefix and the true rest). A value
+/// that begins in the prefix counts only when a reference model will test its
+/// generated part; a document that is not known gives `None`.
+pub fn extracted(
+    document: Option<&str>,
+    full_text: &str,
+    start: usize,
+    end: usize,
+    prompt_bytes: usize,
+    has_reference: bool,
+) -> Option<bool> {
+    let doc = document?;
+    let value = full_text.get(start..end)?;
+    Some((start >= prompt_bytes || has_reference) && doc.contains(value))
 }
 
 /// The likelihood-ratio p-value of a value: min(1, p_reference / p_target).
@@ -351,6 +371,35 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(ratio_p(&up), Some(1.0));
+    }
+
+    #[test]
+    fn extraction_is_a_value_of_the_source_document() {
+        let doc = "Name: Ann Lee\nEmail: ann.lee@example.org\nIBAN: DE89 3704";
+        let prompt = "Name: Ann Lee\nEm";
+        let sample = format!("{prompt}ail: ann.lee@example.org\nPhone: 555");
+        let v = sample.find("ann.lee").unwrap();
+        let end = v + "ann.lee@example.org".len();
+        assert_eq!(
+            extracted(Some(doc), &sample, v, end, prompt.len(), false),
+            Some(true)
+        );
+        assert_eq!(extracted(None, &sample, v, end, prompt.len(), false), None);
+        // a value of another document
+        assert_eq!(
+            extracted(Some("Name: Bob"), &sample, v, end, prompt.len(), false),
+            Some(false)
+        );
+        // a value begun in the prompt: only with a reference to test its generated part
+        let p2 = &sample[..v + 3];
+        assert_eq!(
+            extracted(Some(doc), &sample, v, end, p2.len(), false),
+            Some(false)
+        );
+        assert_eq!(
+            extracted(Some(doc), &sample, v, end, p2.len(), true),
+            Some(true)
+        );
     }
 
     #[test]
