@@ -1,10 +1,11 @@
 //! Reads the text inputs of `score`, `eval`, `forget-check`, `index` and `detect`:
 //! JSONL (one object per line with `text`, optional `id` (a string or a number), other
 //! fields carried through) or plain text (one text per line), told apart by one rule
-//! (`Format::of`) and streamed by one reader (`JsonlRecords`). Errors name the file and
-//! line.
+//! (`Format::of`) and streamed by one reader (`JsonlRecords`); gzip, zstd and xz files
+//! (told by their magic bytes, as corpora are shipped: The Pile's `.jsonl.zst`, Dolma's
+//! `.json.gz`) are decompressed as they stream (`open`). Errors name the file and line.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -21,6 +22,76 @@ pub struct TextRecord {
     pub extra: Map<String, Value>,
 }
 
+/// How a file is compressed, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Xz,
+}
+
+impl Compression {
+    /// By magic bytes: gzip `1f 8b`, zstd `28 b5 2f fd`, xz `fd 37 7a 58 5a 00`.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Compression::Xz
+        } else {
+            Compression::None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+        }
+    }
+}
+
+/// Opens `path` for streaming, decompressing gzip (every member), zstd and xz (every
+/// stream) by the file's magic bytes. A corrupt or truncated archive fails on the read
+/// that reaches the damage, with the decoder's cause (callers name the file).
+pub fn open(path: &Path) -> Result<(Box<dyn Read + Send>, Compression)> {
+    if path.is_dir() {
+        return Err(Error::file(
+            path,
+            "is a folder; expected a .jsonl or .txt file",
+        ));
+    }
+    let file = std::fs::File::open(path).with_file(path)?;
+    let mut r = BufReader::with_capacity(1 << 16, file);
+    let kind = Compression::sniff(r.fill_buf().with_file(path)?);
+    let reader: Box<dyn Read + Send> = match kind {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(r).with_file(path)?),
+        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(r)),
+    };
+    Ok((reader, kind))
+}
+
+/// `path` without a compression extension (`.gz`, `.zst`, `.zstd`, `.xz`), whose
+/// remaining extension names the format.
+fn inner_name(path: &Path) -> std::path::PathBuf {
+    let compressed = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|e| matches!(e.as_str(), "gz" | "zst" | "zstd" | "xz"));
+    if compressed {
+        path.with_extension("")
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// How a file's lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -31,19 +102,20 @@ pub enum Format {
 }
 
 impl Format {
-    /// By extension (any case): `.jsonl` and `.ndjson` are JSON Lines; `.json` is JSON
-    /// Lines when its first non-blank line is a JSON object on its own (a pretty-printed
-    /// or single-document `.json` file is not); anything else is text. Every command
-    /// reads a file by this one rule.
+    /// By extension (any case; after a compression extension, `.jsonl.zst` is JSON
+    /// Lines): `.jsonl` and `.ndjson` are JSON Lines; `.json` is JSON Lines when its
+    /// first non-blank line is a JSON object on its own (a pretty-printed or
+    /// single-document `.json` file is not); anything else is text. Every command reads
+    /// a file by this one rule.
     pub fn of(path: &Path) -> Result<Format> {
-        let ext = path
+        let ext = inner_name(path)
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         Ok(match ext.as_deref() {
             Some("jsonl" | "ndjson") => Format::Jsonl,
             Some("json") => {
-                let file = std::fs::File::open(path).with_file(path)?;
+                let (file, _) = open(path)?;
                 let first = BufReader::new(file)
                     .split(b'\n')
                     .map_while(std::result::Result::ok)
@@ -125,13 +197,7 @@ fn line_str<'b>(path: &Path, lineno: u64, buf: &'b mut Vec<u8>) -> Result<&'b st
 
 /// Reads every record of `path`; an empty input is an error.
 pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
-    let file = std::fs::File::open(path).with_file(path)?;
-    if path.is_dir() {
-        return Err(Error::file(
-            path,
-            "is a folder; expected a .jsonl or .txt file",
-        ));
-    }
+    let (file, _) = open(path)?;
     let mut reader = BufReader::new(file);
     let mut out = Vec::new();
     match Format::of(path)? {
@@ -176,7 +242,8 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
 }
 
 fn has_ext(path: &Path, ext: &str) -> bool {
-    path.extension()
+    inner_name(path)
+        .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }

@@ -148,7 +148,7 @@ fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
         let stdin = std::io::stdin().lock();
         return scan_reader(engine, stdin, "-").map_err(|e| Error::input(format!("stdin: {e}")));
     }
-    let mut file = std::fs::File::open(path).with_file(path)?;
+    let (mut file, _) = crate::input::open(path)?;
     let mut head = Vec::with_capacity(SNIFF);
     (&mut file)
         .take(SNIFF as u64)

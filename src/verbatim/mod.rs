@@ -88,10 +88,8 @@ struct Doc {
 /// files → the whole file (read in pieces of at most `max` bytes).
 fn documents(files: &[PathBuf], max: usize, mut each: impl FnMut(Doc) -> Result<()>) -> Result<()> {
     for (fi, path) in files.iter().enumerate() {
-        let jsonl = path
-            .extension()
-            .is_some_and(|e| e == "jsonl" || e == "ndjson");
-        let f = File::open(path).with_file(path)?;
+        let jsonl = crate::input::Format::of(path)? == crate::input::Format::Jsonl;
+        let (f, _) = crate::input::open(path)?;
         if jsonl {
             let mut offset = 0u64;
             for (i, line) in BufReader::new(f).split(b'\n').enumerate() {

@@ -1,0 +1,220 @@
+//! Corpora as they are shipped: gzip (Dolma's `.json.gz`), zstd (The Pile's
+//! `.jsonl.zst`) and xz files, written by Python's own compressors (gzip and lzma from
+//! the standard library, `zstandard`), read by `detect`, `index build`, `index query`
+//! and `score` exactly as their plain versions; a damaged archive is exit 2 naming the
+//! file and the cause.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// Writes `name` plain and as NAME.gz (two gzip members), NAME.xz and NAME.zst.
+fn write_all(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).unwrap();
+    let script = r#"
+import gzip, lzma, sys, zstandard
+p = sys.argv[1]
+data = open(p, "rb").read()
+half = len(data) // 2
+open(p + ".gz", "wb").write(gzip.compress(data[:half]) + gzip.compress(data[half:]))
+open(p + ".xz", "wb").write(lzma.compress(data))
+open(p + ".zst", "wb").write(zstandard.ZstdCompressor(level=3).compress(data))
+"#;
+    let st = std::process::Command::new(python())
+        .args(["-c", script])
+        .arg(dir.join(name))
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "python compressors (zstandard is installed by scripts/setup.sh)"
+    );
+}
+
+fn records() -> String {
+    (0..40)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("r{i}"),
+                "text": format!(
+                    "Record {i}. Write to j.smith{i}@fastmail.fm or call +44 20 7946 0{:03}. \
+                     deploy key ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPq{:02}. The quick brown \
+                     fox jumps over the lazy dog number {i}.",
+                    i, i
+                )
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn findings(o: &std::process::Output) -> Vec<(String, Value, u64, u64)> {
+    let mut v: Vec<_> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["id"].clone(),
+                f["start"].as_u64().unwrap(),
+                f["end"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    v
+}
+
+#[test]
+fn detect_reads_gzip_zstd_and_xz_like_plain() {
+    let d = tempfile::tempdir().unwrap();
+    write_all(d.path(), "c.jsonl", &records());
+    let plain = memscan(&[
+        "-q",
+        "detect",
+        "--format",
+        "jsonl",
+        d.path().join("c.jsonl").to_str().unwrap(),
+    ]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let want = findings(&plain);
+    assert!(want.len() >= 80, "{}", want.len());
+    for ext in ["gz", "xz", "zst"] {
+        let p = d.path().join(format!("c.jsonl.{ext}"));
+        let o = memscan(&["-q", "detect", "--format", "jsonl", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{ext}: {}", stderr(&o));
+        assert_eq!(findings(&o), want, "{ext}");
+    }
+    // a folder holding the compressed files: none is skipped as binary
+    let o = memscan(&[
+        "-q",
+        "detect",
+        "--format",
+        "json",
+        d.path().to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["summary"]["files_scanned"], 4, "{r}");
+    assert_eq!(
+        r["findings"].as_array().unwrap().len(),
+        4 * want.len(),
+        "{}",
+        r["summary"]
+    );
+}
+
+#[test]
+fn index_and_score_read_compressed_corpora() {
+    let d = tempfile::tempdir().unwrap();
+    write_all(d.path(), "corpus.jsonl", &records());
+    let q = d.path().join("q.jsonl");
+    std::fs::write(
+        &q,
+        "{\"id\": \"a\", \"text\": \"The quick brown fox jumps over the lazy dog number 7.\"}\n",
+    )
+    .unwrap();
+    let mut answers = Vec::new();
+    for name in [
+        "corpus.jsonl",
+        "corpus.jsonl.gz",
+        "corpus.jsonl.xz",
+        "corpus.jsonl.zst",
+    ] {
+        let idx = d.path().join(format!("{name}.idx"));
+        let o = memscan(&[
+            "-q",
+            "index",
+            "build",
+            "--corpus",
+            d.path().join(name).to_str().unwrap(),
+            "--out",
+            idx.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let o = memscan(&[
+            "-q",
+            "index",
+            "query",
+            "--input",
+            q.to_str().unwrap(),
+            idx.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let v: Value =
+            serde_json::from_slice(o.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        answers.push(v["longest_match_bytes"].clone());
+    }
+    assert!(answers[0].as_u64().unwrap() >= 50, "{answers:?}");
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    // score: the same texts, the same numbers
+    let mut scores = Vec::new();
+    for name in ["corpus.jsonl", "corpus.jsonl.zst"] {
+        let out = d.path().join(format!("{name}.scores.jsonl"));
+        let o = memscan(&[
+            "-q",
+            "score",
+            "--device",
+            "cpu",
+            "-m",
+            default_model().to_str().unwrap(),
+            "-i",
+            d.path().join(name).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        scores.push(
+            read_jsonl(&out)
+                .iter()
+                .map(|r| (r["id"].clone(), r["nll_mean"].as_f64().unwrap()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(scores[0].len(), 40);
+    assert_eq!(scores[0], scores[1]);
+}
+
+#[test]
+fn damaged_archives_exit_2_naming_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    write_all(d.path(), "c.jsonl", &records());
+    for ext in ["gz", "xz", "zst"] {
+        let p = d.path().join(format!("c.jsonl.{ext}"));
+        let bytes = std::fs::read(&p).unwrap();
+        // truncated
+        let t = d.path().join(format!("t.jsonl.{ext}"));
+        std::fs::write(&t, &bytes[..bytes.len() / 2]).unwrap();
+        // corrupted in the middle
+        let c = d.path().join(format!("x.jsonl.{ext}"));
+        let mut b = bytes.clone();
+        let mid = b.len() / 2;
+        for x in &mut b[mid..mid + 16] {
+            *x ^= 0x5a;
+        }
+        std::fs::write(&c, &b).unwrap();
+        for bad in [&t, &c] {
+            for cmd in [
+                vec!["-q", "detect", "--format", "jsonl", bad.to_str().unwrap()],
+                vec![
+                    "-q",
+                    "index",
+                    "build",
+                    "--corpus",
+                    bad.to_str().unwrap(),
+                    "--out",
+                    d.path().join("i").to_str().unwrap(),
+                ],
+            ] {
+                let o = memscan(&cmd);
+                let err = stderr(&o);
+                assert_eq!(o.status.code(), Some(2), "{cmd:?}: {err}");
+                assert!(err.contains(bad.to_str().unwrap()), "{cmd:?}: {err}");
+                assert_eq!(err.trim().lines().count(), 1, "{cmd:?}: {err}");
+                assert!(!err.contains("panick"), "{err}");
+            }
+        }
+    }
+}
