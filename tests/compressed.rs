@@ -148,6 +148,13 @@ fn index_and_score_read_compressed_corpora() {
         answers.push(v["longest_match_bytes"].clone());
     }
     assert!(answers[0].as_u64().unwrap() >= 50, "{answers:?}");
+    // the manifest records each input's format and compression
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(d.path().join("corpus.jsonl.zst.idx").join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["files"][0]["format"], "jsonl", "{m}");
+    assert_eq!(m["files"][0]["compression"], "zstd", "{m}");
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     // score: the same texts, the same numbers
     let mut scores = Vec::new();

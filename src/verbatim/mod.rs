@@ -31,8 +31,15 @@ pub const SEP: u8 = 0xFF;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CorpusFile {
     pub path: String,
+    /// Bytes and SHA-256 of the file as stored (compressed where it is).
     pub bytes: u64,
     pub sha256: String,
+    /// How it was read: "jsonl" (each record's `text`) or "text" (the whole file).
+    #[serde(default)]
+    pub format: String,
+    /// "none", "gzip", "zstd" or "xz" (by its magic bytes).
+    #[serde(default)]
+    pub compression: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -253,10 +260,14 @@ pub fn build_with(
     let mut manifest_files = Vec::new();
     for f in &files {
         let (sha, bytes) = sha256_file(f)?;
+        let jsonl = crate::input::Format::of(f)? == crate::input::Format::Jsonl;
+        let (_, compression) = crate::input::open(f)?;
         manifest_files.push(CorpusFile {
             path: f.display().to_string(),
             bytes,
             sha256: sha,
+            format: if jsonl { "jsonl" } else { "text" }.into(),
+            compression: compression.as_str().into(),
         });
     }
     let tok_info = tokenizer.as_ref().map(|(t, model)| {
