@@ -12,7 +12,6 @@
 mod common;
 use common::*;
 use memscan::detect::validate::Validator;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
 /// Where memscan is deliberately stricter than the reference (src/detect/national.rs).
@@ -218,35 +217,8 @@ fn detect_finds_valid_numbers_in_documents_and_no_corrupted_ones() {
             }
         }
     }
-    let o = memscan(&[
-        "-q",
-        "detect",
-        "--reveal",
-        "--format",
-        "jsonl",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "{}",
-        stderr(&o)
-    );
-    let found: HashSet<(String, String, String)> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|f| {
-            let file = std::path::Path::new(f["path"].as_str().unwrap())
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .to_string();
-            (
-                file,
-                f["rule_id"].as_str().unwrap().to_string(),
-                f["value"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    let found: HashSet<(String, String, String)> =
+        detect_revealed(dir.path()).into_iter().collect();
     let missed: Vec<_> = expected_found
         .iter()
         .filter(|e| !found.contains(*e))

@@ -111,31 +111,10 @@ fn detect_finds_numbers_of_every_region_next_to_a_phone_word() {
             r["intl"] == true,
         ));
     }
-    let o = memscan(&[
-        "-q",
-        "detect",
-        "--reveal",
-        "--format",
-        "jsonl",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(
-        matches!(o.status.code(), Some(0) | Some(1)),
-        "{}",
-        stderr(&o)
-    );
-    let found: Vec<(String, String)> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("phone-"))
-        .map(|f| {
-            let file = std::path::Path::new(f["path"].as_str().unwrap())
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .to_string();
-            (file, f["value"].as_str().unwrap_or("").to_string())
-        })
+    let found: Vec<(String, String)> = detect_revealed(dir.path())
+        .into_iter()
+        .filter(|(_, rule, _)| rule.starts_with("phone-"))
+        .map(|(file, _, value)| (file, value))
         .collect();
     // region -> (national planted, found; international planted, found)
     let mut table: BTreeMap<String, [usize; 4]> = BTreeMap::new();

@@ -41,18 +41,10 @@ pub(crate) fn calendar_date(y: u32, m: u32, d: u32) -> bool {
 
 /// This year (UTC), for two-digit years whose century is the latest not in the future.
 fn this_year() -> u32 {
-    let days = std::time::SystemTime::now()
+    let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    // civil-from-days (H. Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + (m <= 2) as i64) as u32
+        .map_or(0, |d| d.as_secs());
+    crate::report::schema::civil(secs).0 as u32
 }
 
 /// The four-digit year of `yy`: this century, or the last if that is in the future.

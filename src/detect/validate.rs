@@ -596,22 +596,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 fn valid_date(y: u32, m: u32, d: u32) -> bool {
-    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let dim = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    (1900..=2100).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= dim[(m - 1) as usize]
+    (1900..=2100).contains(&y) && national::calendar_date(y, m, d)
 }
 
 /// Day/month/year, year-month-day, or with a month name; a real calendar date.

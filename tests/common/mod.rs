@@ -233,3 +233,36 @@ pub fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// `memscan detect --reveal` over a folder: each finding as (file name, rule id, raw value).
+pub fn detect_revealed(dir: &Path) -> Vec<(String, String, String)> {
+    let o = memscan(&[
+        "-q",
+        "detect",
+        "--reveal",
+        "--format",
+        "jsonl",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&o)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|f| {
+            let file = Path::new(f["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            (
+                file,
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["value"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
