@@ -14,6 +14,12 @@ pub struct Cli {
     /// No progress bars or status lines on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The JSON Lines field that holds each record's text (The Stack: `content`).
+    #[arg(long, global = true, value_name = "NAME", default_value = "text")]
+    pub text_field: String,
+    /// The JSON Lines field that holds each record's id (default: the line number).
+    #[arg(long, global = true, value_name = "NAME", default_value = "id")]
+    pub id_field: String,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -22,6 +22,32 @@ pub struct TextRecord {
     pub extra: Map<String, Value>,
 }
 
+/// The JSON Lines fields of a record's text and id (`--text-field`, `--id-field`), set
+/// once from the command line before any input is read.
+static FIELDS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// Sets the record fields every reader uses; an empty name is a usage error.
+pub fn set_fields(text: &str, id: &str) -> Result<()> {
+    if text.is_empty() || id.is_empty() {
+        return Err(Error::input(
+            "--text-field and --id-field must name a field",
+        ));
+    }
+    // a second call (tests running commands in one process) keeps the first
+    let _ = FIELDS.set((text.to_string(), id.to_string()));
+    Ok(())
+}
+
+/// The text field's name (`text` unless `--text-field` says otherwise).
+pub fn text_field() -> &'static str {
+    FIELDS.get().map_or("text", |f| f.0.as_str())
+}
+
+/// The id field's name (`id` unless `--id-field` says otherwise).
+pub fn id_field() -> &'static str {
+    FIELDS.get().map_or("id", |f| f.1.as_str())
+}
+
 /// How a file is compressed, by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -257,28 +283,29 @@ fn parse_json_line(path: &Path, lineno: u64, line: &str) -> Result<TextRecord> {
             format!("line {lineno}: expected a JSON object"),
         ));
     };
-    let text = match obj.remove("text") {
+    let (tf, idf) = (text_field(), id_field());
+    let text = match obj.remove(tf) {
         Some(Value::String(s)) => s,
         Some(_) => {
             return Err(Error::file(
                 path,
-                format!("line {lineno}: \"text\" is not a string"),
+                format!("line {lineno}: \"{tf}\" is not a string"),
             ))
         }
         None => {
             return Err(Error::file(
                 path,
-                format!("line {lineno}: no \"text\" field"),
+                format!("line {lineno}: no \"{tf}\" field"),
             ))
         }
     };
-    let id = match obj.remove("id") {
+    let id = match obj.remove(idf) {
         Some(v @ (Value::String(_) | Value::Number(_))) => v,
         Some(Value::Null) | None => Value::from(lineno),
         Some(_) => {
             return Err(Error::file(
                 path,
-                format!("line {lineno}: \"id\" must be a string or a number"),
+                format!("line {lineno}: \"{idf}\" must be a string or a number"),
             ))
         }
     };

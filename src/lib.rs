@@ -23,6 +23,7 @@ use cli::{Cli, Command};
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> error::Result<i32> {
+    input::set_fields(&cli.text_field, &cli.id_field)?;
     match &cli.command {
         Command::Score(args) => commands::score::run(args, cli.quiet),
         Command::Detect(args) => commands::detect::run(args, cli.quiet),

@@ -225,3 +225,65 @@ fn damaged_archives_exit_2_naming_the_file() {
         }
     }
 }
+
+#[test]
+fn chosen_text_and_id_fields() {
+    // The Stack's shape: the text in `content`, the id in `hexsha`
+    let d = tempfile::tempdir().unwrap();
+    let body: String = (0..5)
+        .map(|i| {
+            serde_json::json!({
+                "hexsha": format!("h{i}"),
+                "content": format!("key = \"ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPq{i:02}\"\n"),
+                "text": "not this one",
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    write_all(d.path(), "stack.jsonl", &body);
+    let p = d.path().join("stack.jsonl.gz");
+    let o = memscan(&[
+        "-q",
+        "detect",
+        "--format",
+        "jsonl",
+        "--text-field",
+        "content",
+        "--id-field",
+        "hexsha",
+        p.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<Value> = findings(&o).into_iter().map(|f| f.1).collect();
+    assert_eq!(
+        ids,
+        (0..5)
+            .map(|i| Value::from(format!("h{i}")))
+            .collect::<Vec<_>>()
+    );
+    // the index reads the same field
+    let idx = d.path().join("i");
+    let o = memscan(&[
+        "-q",
+        "index",
+        "build",
+        "--text-field",
+        "content",
+        "--corpus",
+        p.to_str().unwrap(),
+        "--out",
+        idx.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // a field the records lack, and an empty name: exit 2, one line naming file and line
+    let o = memscan(&["-q", "detect", "--text-field", "body", p.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("stack.jsonl.gz") && err.contains("line 1") && err.contains("\"body\""),
+        "{err}"
+    );
+    let o = memscan(&["-q", "detect", "--text-field", "", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -109,8 +109,9 @@ fn documents(files: &[PathBuf], max: usize, mut each: impl FnMut(Doc) -> Result<
                 let v: serde_json::Value = serde_json::from_slice(&line).map_err(|e| {
                     Error::file(path, format!("line {}: invalid JSON ({e})", i + 1))
                 })?;
-                let text = v.get("text").and_then(|t| t.as_str()).ok_or_else(|| {
-                    Error::file(path, format!("line {}: no \"text\" string field", i + 1))
+                let field = crate::input::text_field();
+                let text = v.get(field).and_then(|t| t.as_str()).ok_or_else(|| {
+                    Error::file(path, format!("line {}: no \"{field}\" string field", i + 1))
                 })?;
                 each(Doc {
                     file: fi,
