@@ -3,7 +3,9 @@
 //! fields carried through) or plain text (one text per line), told apart by one rule
 //! (`Format::of`) and streamed by one reader (`JsonlRecords`); gzip, zstd and xz files
 //! (told by their magic bytes, as corpora are shipped: The Pile's `.jsonl.zst`, Dolma's
-//! `.json.gz`) are decompressed as they stream (`open`). Errors name the file and line.
+//! `.json.gz`) are decompressed as they stream (`open`); Parquet files stream their rows
+//! by row group (`read_parquet`). The record fields are `--text-field`/`--id-field`.
+//! Errors name the file and line (or row group and row).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -125,6 +127,8 @@ pub enum Format {
     Jsonl,
     /// One text per line.
     Text,
+    /// Apache Parquet: each row's text column (`--text-field`), by row group.
+    Parquet,
 }
 
 impl Format {
@@ -139,6 +143,7 @@ impl Format {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         Ok(match ext.as_deref() {
+            Some("parquet") => Format::Parquet,
             Some("jsonl" | "ndjson") => Format::Jsonl,
             Some("json") => {
                 let (file, _) = open(path)?;
@@ -227,6 +232,12 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
     let mut reader = BufReader::new(file);
     let mut out = Vec::new();
     match Format::of(path)? {
+        Format::Parquet => {
+            read_parquet(path, |r| {
+                out.push(r);
+                Ok(())
+            })?;
+        }
         Format::Jsonl => {
             for r in JsonlRecords::new(reader, path) {
                 out.push(r?.1);
@@ -265,6 +276,92 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
         ));
     }
     Ok(out)
+}
+
+/// Streams the rows of a Parquet file, row group by row group: each row's
+/// `--text-field` column (a UTF-8 byte-array column) and `--id-field` column (a string
+/// or an integer; else the 1-based row number). A missing or non-text column, a null
+/// text, or a damaged file is an error naming the file (and the row group and row).
+/// Returns the rows read.
+pub fn read_parquet(path: &Path, mut each: impl FnMut(TextRecord) -> Result<()>) -> Result<u64> {
+    use parquet::basic::Type as Physical;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let file = std::fs::File::open(path).with_file(path)?;
+    let reader = SerializedFileReader::new(file)
+        .map_err(|e| Error::file(path, format!("not a readable Parquet file ({e})")))?;
+    let (tf, idf) = (text_field(), id_field());
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let columns: Vec<String> = schema.columns().iter().map(|c| c.path().string()).collect();
+    let text_col = schema
+        .columns()
+        .iter()
+        .find(|c| c.path().string() == tf)
+        .ok_or_else(|| {
+            Error::file(
+                path,
+                format!(
+                    "no column \"{tf}\" (columns: {}); choose one with --text-field",
+                    columns.join(", ")
+                ),
+            )
+        })?;
+    if text_col.physical_type() != Physical::BYTE_ARRAY {
+        return Err(Error::file(
+            path,
+            format!("column \"{tf}\" is not text ({})", text_col.physical_type()),
+        ));
+    }
+    let mut n = 0u64;
+    for g in 0..reader.num_row_groups() {
+        let at =
+            |e: parquet::errors::ParquetError| Error::file(path, format!("row group {g}: {e}"));
+        let group = reader.get_row_group(g).map_err(at)?;
+        let rows = group.get_row_iter(None).map_err(at)?;
+        for row in rows {
+            let row = row.map_err(at)?;
+            n += 1;
+            let (mut text, mut id) = (None, None);
+            for (name, field) in row.get_column_iter() {
+                if name == tf {
+                    text = match field {
+                        Field::Str(s) => Some(s.clone()),
+                        Field::Bytes(b) => Some(
+                            std::str::from_utf8(b.data())
+                                .map_err(|e| {
+                                    Error::file(
+                                        path,
+                                        format!(
+                                            "row group {g}, row {n}: \"{tf}\" is not UTF-8 ({e})"
+                                        ),
+                                    )
+                                })?
+                                .to_string(),
+                        ),
+                        _ => None,
+                    };
+                } else if name == idf {
+                    id = match field {
+                        Field::Str(s) => Some(Value::from(s.clone())),
+                        Field::Int(v) => Some(Value::from(*v)),
+                        Field::Long(v) => Some(Value::from(*v)),
+                        Field::UInt(v) => Some(Value::from(*v)),
+                        Field::ULong(v) => Some(Value::from(*v)),
+                        _ => None,
+                    };
+                }
+            }
+            let text = text.ok_or_else(|| {
+                Error::file(path, format!("row group {g}, row {n}: \"{tf}\" is null"))
+            })?;
+            each(TextRecord {
+                id: id.unwrap_or_else(|| Value::from(n)),
+                text,
+                extra: Map::new(),
+            })?;
+        }
+    }
+    Ok(n)
 }
 
 fn has_ext(path: &Path, ext: &str) -> bool {

@@ -287,3 +287,110 @@ fn chosen_text_and_id_fields() {
     let o = memscan(&["-q", "detect", "--text-field", "", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// The records as Parquet written by pyarrow (row groups of 7 rows), with the given page
+/// compression; `hexsha` the id, `content` the text, `stars` an integer column.
+fn write_parquet(jsonl: &Path, out: &Path, compression: &str) {
+    let script = r#"
+import json, sys
+import pyarrow as pa, pyarrow.parquet as pq
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+t = pa.table({"hexsha": [r["id"] for r in rows], "content": [r["text"] for r in rows],
+              "stars": list(range(len(rows)))})
+pq.write_table(t, sys.argv[2], row_group_size=7, compression=sys.argv[3])
+"#;
+    let st = std::process::Command::new(python())
+        .args(["-c", script])
+        .arg(jsonl)
+        .arg(out)
+        .arg(compression)
+        .status()
+        .unwrap();
+    assert!(st.success(), "pyarrow (installed by scripts/setup.sh)");
+}
+
+#[test]
+fn parquet_rows_read_like_jsonl_records() {
+    let d = tempfile::tempdir().unwrap();
+    let jsonl = d.path().join("c.jsonl");
+    std::fs::write(&jsonl, records()).unwrap();
+    let plain = memscan(&["-q", "detect", "--format", "jsonl", jsonl.to_str().unwrap()]);
+    let want: Vec<_> = findings(&plain);
+    assert!(want.len() >= 80);
+    let fields = ["--text-field", "content", "--id-field", "hexsha"];
+    for comp in ["snappy", "zstd", "gzip", "none"] {
+        let p = d.path().join(format!("c-{comp}.parquet"));
+        write_parquet(&jsonl, &p, comp);
+        let mut args = vec!["-q", "detect", "--format", "jsonl"];
+        args.extend(fields);
+        args.push(p.to_str().unwrap());
+        let o = memscan(&args);
+        assert!(o.status.success(), "{comp}: {}", stderr(&o));
+        assert_eq!(findings(&o), want, "{comp}");
+    }
+    let p = d.path().join("c-snappy.parquet");
+    // score: the same numbers as from the JSONL
+    let mut scores = Vec::new();
+    for (input, extra) in [(&jsonl, &[][..]), (&p, &fields[..])] {
+        let out = d.path().join("s.jsonl");
+        let mut args = vec!["-q", "score", "--device", "cpu"];
+        args.extend(extra);
+        let model = default_model();
+        args.extend(["-m", model.to_str().unwrap(), "-i", input.to_str().unwrap()]);
+        args.extend(["-o", out.to_str().unwrap()]);
+        let o = memscan(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        scores.push(
+            read_jsonl(&out)
+                .iter()
+                .map(|r| (r["id"].clone(), r["nll_mean"].as_f64().unwrap()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(scores[0].len(), 40);
+    assert_eq!(scores[0], scores[1]);
+    // the index: every row a document; the manifest says parquet
+    let idx = d.path().join("pi");
+    let mut args = vec!["-q", "index", "build"];
+    args.extend(fields);
+    args.extend([
+        "--corpus",
+        p.to_str().unwrap(),
+        "--out",
+        idx.to_str().unwrap(),
+    ]);
+    let o = memscan(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(idx.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["files"][0]["format"], "parquet", "{m}");
+    assert_eq!(m["shards"][0]["documents"], 40, "{m}");
+    // bad input: a missing column, a column that is not text, a truncated file
+    let o = memscan(&["-q", "detect", p.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no column \"text\"") && err.contains("content"),
+        "{err}"
+    );
+    let o = memscan(&["-q", "detect", "--text-field", "stars", p.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("\"stars\" is not text"), "{err}");
+    let bytes = std::fs::read(&p).unwrap();
+    let t = d.path().join("t.parquet");
+    std::fs::write(&t, &bytes[..bytes.len() / 2]).unwrap();
+    let o = memscan(&[
+        "-q",
+        "detect",
+        "--text-field",
+        "content",
+        t.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("t.parquet") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}

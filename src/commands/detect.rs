@@ -17,6 +17,8 @@ use crate::report::{sarif, SCHEMA_VERSION};
 
 /// Bytes per chunk when streaming a file.
 const CHUNK: usize = 8 << 20;
+/// Records scanned together (in parallel).
+const BATCH: usize = 4096;
 /// A file with a NUL byte in its first bytes is binary and skipped.
 const SNIFF: usize = 8192;
 
@@ -148,6 +150,9 @@ fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
         let stdin = std::io::stdin().lock();
         return scan_reader(engine, stdin, "-").map_err(|e| Error::input(format!("stdin: {e}")));
     }
+    if Format::of(path)? == Format::Parquet {
+        return scan_parquet(engine, path);
+    }
     let (mut file, _) = crate::input::open(path)?;
     let mut head = Vec::with_capacity(SNIFF);
     (&mut file)
@@ -190,8 +195,6 @@ fn scan_reader(engine: &Engine, reader: impl Read, name: &str) -> std::io::Resul
 /// offsets into the text and the JSONL line. Records stream through in batches that
 /// the engine scans in parallel.
 fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned> {
-    const BATCH: usize = 4096;
-    let name = path.display().to_string();
     let mut records = JsonlRecords::new(BufReader::new(reader), path);
     let mut found = Vec::new();
     loop {
@@ -202,31 +205,60 @@ fn scan_jsonl(engine: &Engine, path: &Path, reader: impl Read) -> Result<Scanned
         if batch.is_empty() {
             break;
         }
-        found.par_extend(batch.par_iter().flat_map_iter(|(line, r)| {
-            let name = &name;
-            let text = &r.text;
-            engine.scan(text.as_bytes()).into_iter().map(move |f| {
-                let column = text.as_bytes()[..f.start]
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b != b'\n')
-                    .count() as u64
-                    + 1;
-                Located {
-                    finding: f,
-                    path: name.clone(),
-                    line: *line,
-                    column,
-                    record: Some(r.id.clone()),
-                }
-            })
-        }));
+        scan_batch(engine, path, &batch, &mut found);
     }
     Ok(Scanned {
         found,
         bytes: records.bytes,
         binary: false,
     })
+}
+
+/// Each Parquet row's text, like a JSONL record's (the row number stands for the line),
+/// in batches as the row groups stream.
+fn scan_parquet(engine: &Engine, path: &Path) -> Result<Scanned> {
+    let (mut found, mut batch, mut bytes) = (Vec::new(), Vec::with_capacity(BATCH), 0u64);
+    let mut row = 0u64;
+    crate::input::read_parquet(path, |r| {
+        row += 1;
+        bytes += r.text.len() as u64;
+        batch.push((row, r));
+        if batch.len() == BATCH {
+            scan_batch(engine, path, &batch, &mut found);
+            batch.clear();
+        }
+        Ok(())
+    })?;
+    scan_batch(engine, path, &batch, &mut found);
+    Ok(Scanned {
+        found,
+        bytes,
+        binary: false,
+    })
+}
+
+/// Records scanned in parallel; findings carry the record's id and its line (or row).
+fn scan_batch(engine: &Engine, path: &Path, batch: &[(u64, TextRecord)], found: &mut Vec<Located>) {
+    let name = path.display().to_string();
+    found.par_extend(batch.par_iter().flat_map_iter(|(line, r)| {
+        let name = &name;
+        let text = &r.text;
+        engine.scan(text.as_bytes()).into_iter().map(move |f| {
+            let column = text.as_bytes()[..f.start]
+                .iter()
+                .rev()
+                .take_while(|&&b| b != b'\n')
+                .count() as u64
+                + 1;
+            Located {
+                finding: f,
+                path: name.clone(),
+                line: *line,
+                column,
+                record: Some(r.id.clone()),
+            }
+        })
+    }));
 }
 
 fn finding_row(l: &Located, engine: &Engine, reveal: bool) -> DetectFinding {

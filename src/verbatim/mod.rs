@@ -34,7 +34,8 @@ pub struct CorpusFile {
     /// Bytes and SHA-256 of the file as stored (compressed where it is).
     pub bytes: u64,
     pub sha256: String,
-    /// How it was read: "jsonl" (each record's `text`) or "text" (the whole file).
+    /// How it was read: "jsonl" (each record's text field), "parquet" (each row's text
+    /// column) or "text" (the whole file).
     #[serde(default)]
     pub format: String,
     /// "none", "gzip", "zstd" or "xz" (by its magic bytes).
@@ -95,7 +96,22 @@ struct Doc {
 /// files → the whole file (read in pieces of at most `max` bytes).
 fn documents(files: &[PathBuf], max: usize, mut each: impl FnMut(Doc) -> Result<()>) -> Result<()> {
     for (fi, path) in files.iter().enumerate() {
-        let jsonl = crate::input::Format::of(path)? == crate::input::Format::Jsonl;
+        let format = crate::input::Format::of(path)?;
+        if format == crate::input::Format::Parquet {
+            let mut offset = 0u64;
+            crate::input::read_parquet(path, |r| {
+                let text = r.text.into_bytes();
+                let start = offset;
+                offset += text.len() as u64;
+                each(Doc {
+                    file: fi,
+                    offset: start,
+                    text,
+                })
+            })?;
+            continue;
+        }
+        let jsonl = format == crate::input::Format::Jsonl;
         let (f, _) = crate::input::open(path)?;
         if jsonl {
             let mut offset = 0u64;
@@ -261,13 +277,17 @@ pub fn build_with(
     let mut manifest_files = Vec::new();
     for f in &files {
         let (sha, bytes) = sha256_file(f)?;
-        let jsonl = crate::input::Format::of(f)? == crate::input::Format::Jsonl;
+        let format = match crate::input::Format::of(f)? {
+            crate::input::Format::Jsonl => "jsonl",
+            crate::input::Format::Parquet => "parquet",
+            crate::input::Format::Text => "text",
+        };
         let (_, compression) = crate::input::open(f)?;
         manifest_files.push(CorpusFile {
             path: f.display().to_string(),
             bytes,
             sha256: sha,
-            format: if jsonl { "jsonl" } else { "text" }.into(),
+            format: format.into(),
             compression: compression.as_str().into(),
         });
     }
