@@ -192,10 +192,11 @@ impl<R: BufRead> Iterator for JsonlRecords<'_, R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             self.buf.clear();
+            // a read error (a damaged compressed stream) names the line it stopped in
             let n = match self
                 .reader
                 .read_until(b'\n', &mut self.buf)
-                .with_file(self.path)
+                .map_err(|e| Error::file(self.path, format!("line {}: {e}", self.lineno + 1)))
             {
                 Ok(n) => n,
                 Err(e) => return Some(Err(e)),
@@ -254,7 +255,10 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
             let mut lineno = 0u64;
             loop {
                 buf.clear();
-                if reader.read_until(b'\n', &mut buf).with_file(path)? == 0 {
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| Error::file(path, format!("line {}: {e}", lineno + 1)))?;
+                if n == 0 {
                     break;
                 }
                 lineno += 1;

@@ -219,6 +219,8 @@ fn damaged_archives_exit_2_naming_the_file() {
                 let err = stderr(&o);
                 assert_eq!(o.status.code(), Some(2), "{cmd:?}: {err}");
                 assert!(err.contains(bad.to_str().unwrap()), "{cmd:?}: {err}");
+                // JSON Lines: the line the damage stopped the reading in
+                assert!(err.contains(": line "), "{cmd:?}: {err}");
                 assert_eq!(err.trim().lines().count(), 1, "{cmd:?}: {err}");
                 assert!(!err.contains("panick"), "{err}");
             }

@@ -155,10 +155,11 @@ fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
     }
     let (mut file, _) = crate::input::open(path)?;
     let mut head = Vec::with_capacity(SNIFF);
-    (&mut file)
-        .take(SNIFF as u64)
-        .read_to_end(&mut head)
-        .with_file(path)?;
+    if let Err(e) = (&mut file).take(SNIFF as u64).read_to_end(&mut head) {
+        // a damaged compressed stream: the line the reading stopped in
+        let line = head.iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::file(path, format!("line {line}: {e}")));
+    }
     if head.contains(&0) {
         return Ok(Scanned {
             binary: true,

@@ -116,7 +116,7 @@ fn documents(files: &[PathBuf], max: usize, mut each: impl FnMut(Doc) -> Result<
         if jsonl {
             let mut offset = 0u64;
             for (i, line) in BufReader::new(f).split(b'\n').enumerate() {
-                let line = line.with_file(path)?;
+                let line = line.map_err(|e| Error::file(path, format!("line {}: {e}", i + 1)))?;
                 let start = offset;
                 offset += line.len() as u64 + 1;
                 if line.iter().all(u8::is_ascii_whitespace) {
