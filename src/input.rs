@@ -132,6 +132,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name an index manifest records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Text => "text",
+            Format::Parquet => "parquet",
+        }
+    }
+
     /// By extension (any case; after a compression extension, `.jsonl.zst` is JSON
     /// Lines): `.jsonl` and `.ndjson` are JSON Lines; `.json` is JSON Lines when its
     /// first non-blank line is a JSON object on its own (a pretty-printed or
@@ -229,8 +238,6 @@ fn line_str<'b>(path: &Path, lineno: u64, buf: &'b mut Vec<u8>) -> Result<&'b st
 
 /// Reads every record of `path`; an empty input is an error.
 pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
-    let (file, _) = open(path)?;
-    let mut reader = BufReader::new(file);
     let mut out = Vec::new();
     match Format::of(path)? {
         Format::Parquet => {
@@ -240,6 +247,7 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
             })?;
         }
         Format::Jsonl => {
+            let reader = BufReader::new(open(path)?.0);
             for r in JsonlRecords::new(reader, path) {
                 out.push(r?.1);
             }
@@ -251,6 +259,7 @@ pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
             ))
         }
         Format::Text => {
+            let mut reader = BufReader::new(open(path)?.0);
             let mut buf = Vec::new();
             let mut lineno = 0u64;
             loop {
@@ -291,6 +300,12 @@ pub fn read_parquet(path: &Path, mut each: impl FnMut(TextRecord) -> Result<()>)
     use parquet::basic::Type as Physical;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
+    if path.is_dir() {
+        return Err(Error::file(
+            path,
+            "is a folder; expected a .jsonl or .txt file",
+        ));
+    }
     let file = std::fs::File::open(path).with_file(path)?;
     let reader = SerializedFileReader::new(file)
         .map_err(|e| Error::file(path, format!("not a readable Parquet file ({e})")))?;

@@ -68,6 +68,23 @@ fn findings(o: &std::process::Output) -> Vec<(String, Value, u64, u64)> {
     v
 }
 
+/// `memscan score` of `input` (with `extra` flags) on the default model: each record's
+/// id and mean NLL, in order.
+fn nll_by_id(input: &Path, extra: &[&str], dir: &Path) -> Vec<(Value, f64)> {
+    let out = dir.join("scores.jsonl");
+    let model = default_model();
+    let mut args = vec!["-q", "score", "--device", "cpu"];
+    args.extend(extra);
+    args.extend(["-m", model.to_str().unwrap(), "-i", input.to_str().unwrap()]);
+    args.extend(["-o", out.to_str().unwrap()]);
+    let o = memscan(&args);
+    assert!(o.status.success(), "{}: {}", input.display(), stderr(&o));
+    read_jsonl(&out)
+        .iter()
+        .map(|r| (r["id"].clone(), r["nll_mean"].as_f64().unwrap()))
+        .collect()
+}
+
 #[test]
 fn detect_reads_gzip_zstd_and_xz_like_plain() {
     let d = tempfile::tempdir().unwrap();
@@ -157,29 +174,10 @@ fn index_and_score_read_compressed_corpora() {
     assert_eq!(m["files"][0]["compression"], "zstd", "{m}");
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
     // score: the same texts, the same numbers
-    let mut scores = Vec::new();
-    for name in ["corpus.jsonl", "corpus.jsonl.zst"] {
-        let out = d.path().join(format!("{name}.scores.jsonl"));
-        let o = memscan(&[
-            "-q",
-            "score",
-            "--device",
-            "cpu",
-            "-m",
-            default_model().to_str().unwrap(),
-            "-i",
-            d.path().join(name).to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{name}: {}", stderr(&o));
-        scores.push(
-            read_jsonl(&out)
-                .iter()
-                .map(|r| (r["id"].clone(), r["nll_mean"].as_f64().unwrap()))
-                .collect::<Vec<_>>(),
-        );
-    }
+    let scores: Vec<_> = ["corpus.jsonl", "corpus.jsonl.zst"]
+        .iter()
+        .map(|name| nll_by_id(&d.path().join(name), &[], d.path()))
+        .collect();
     assert_eq!(scores[0].len(), 40);
     assert_eq!(scores[0], scores[1]);
 }
@@ -332,23 +330,10 @@ fn parquet_rows_read_like_jsonl_records() {
     }
     let p = d.path().join("c-snappy.parquet");
     // score: the same numbers as from the JSONL
-    let mut scores = Vec::new();
-    for (input, extra) in [(&jsonl, &[][..]), (&p, &fields[..])] {
-        let out = d.path().join("s.jsonl");
-        let mut args = vec!["-q", "score", "--device", "cpu"];
-        args.extend(extra);
-        let model = default_model();
-        args.extend(["-m", model.to_str().unwrap(), "-i", input.to_str().unwrap()]);
-        args.extend(["-o", out.to_str().unwrap()]);
-        let o = memscan(&args);
-        assert!(o.status.success(), "{}", stderr(&o));
-        scores.push(
-            read_jsonl(&out)
-                .iter()
-                .map(|r| (r["id"].clone(), r["nll_mean"].as_f64().unwrap()))
-                .collect::<Vec<_>>(),
-        );
-    }
+    let scores = [
+        nll_by_id(&jsonl, &[], d.path()),
+        nll_by_id(&p, &fields, d.path()),
+    ];
     assert_eq!(scores[0].len(), 40);
     assert_eq!(scores[0], scores[1]);
     // the index: every row a document; the manifest says parquet

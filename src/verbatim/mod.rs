@@ -182,20 +182,25 @@ pub fn corpus_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn sha256_file(path: &Path) -> Result<(String, u64)> {
+/// SHA-256 and size of a file as stored, and its compression (by its first bytes).
+fn sha256_file(path: &Path) -> Result<(String, u64, crate::input::Compression)> {
     let mut f = File::open(path).with_file(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
+    let mut compression = crate::input::Compression::None;
     loop {
         let k = f.read(&mut buf).with_file(path)?;
         if k == 0 {
             break;
         }
+        if n == 0 {
+            compression = crate::input::Compression::sniff(&buf[..k]);
+        }
         h.update(&buf[..k]);
         n += k as u64;
     }
-    Ok((hex::encode(h.finalize()), n))
+    Ok((hex::encode(h.finalize()), n, compression))
 }
 
 /// Writes a slice of plain integers as little-endian bytes, in one write. `Pod`
@@ -276,13 +281,8 @@ pub fn build_with(
     std::fs::create_dir_all(out).with_file(out)?;
     let mut manifest_files = Vec::new();
     for f in &files {
-        let (sha, bytes) = sha256_file(f)?;
-        let format = match crate::input::Format::of(f)? {
-            crate::input::Format::Jsonl => "jsonl",
-            crate::input::Format::Parquet => "parquet",
-            crate::input::Format::Text => "text",
-        };
-        let (_, compression) = crate::input::open(f)?;
+        let (sha, bytes, compression) = sha256_file(f)?;
+        let format = crate::input::Format::of(f)?.as_str();
         manifest_files.push(CorpusFile {
             path: f.display().to_string(),
             bytes,
