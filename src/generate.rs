@@ -87,6 +87,7 @@ pub fn generate(
     let mut rng = SplitMix(o.seed);
     let mut cache = model.new_cache();
     let hidden = model.forward_cached(&ids, &mask, &mut cache)?;
+    let mut all_ids = ids;
     // left padding: the last position is a real token in every row
     let mut last = hidden.f_select(1, longest as i64 - 1)?;
     let eos = model.tokenizer().eos_id;
@@ -113,7 +114,25 @@ pub fn generate(
         }
         let step_ids = next.f_view([b as i64, 1])?;
         mask = Tensor::f_cat(&[&mask, &step_ids.f_ones_like()?], 1)?;
-        last = model.step(&step_ids, &mask, &mut cache)?.f_select(1, 0)?;
+        all_ids = Tensor::f_cat(&[&all_ids, &step_ids], 1)?;
+        // LongRoPE: once a row reaches the pretraining context its frequencies change,
+        // and the cached keys (rotated with the short ones) are recomputed, as
+        // transformers' Phi-3 does: the continuation then equals a pass over the whole
+        // sequence
+        let crosses = match model.rope_switch() {
+            Some(s) => {
+                let reached = mask.f_sum_dim_intlist(1, false, Kind::Int64)?;
+                reached.f_eq(s + 1)?.f_any()?.f_int64_value(&[])? != 0
+            }
+            None => false,
+        };
+        last = if crosses {
+            cache = model.new_cache();
+            let hidden = model.forward_cached(&all_ids, &mask, &mut cache)?;
+            hidden.f_select(1, all_ids.size()[1] - 1)?
+        } else {
+            model.step(&step_ids, &mask, &mut cache)?.f_select(1, 0)?
+        };
     }
     Ok(out)
 }

@@ -293,7 +293,7 @@ impl<'m> Scorer<'m> {
         let t = flat.len() as i64;
         let logits = self
             .model
-            .logits(&out.hidden.f_narrow(1, 0, t - 1)?)
+            .logits(&out.hidden.f_narrow(1, 0, t - 1)?)?
             .f_to_kind(Kind::Float)?;
         let lp = logits.f_log_softmax(-1, Kind::Float)?;
         let tgt = ids_t.f_narrow(1, 1, t - 1)?.f_unsqueeze(-1)?;
@@ -373,9 +373,12 @@ fn position_stats(
     let mut start = 0;
     while start < vocab {
         let len = chunk.min(vocab - start);
-        let l = hidden
-            .f_linear::<Tensor>(&head.f_narrow(0, start, len)?, None)?
-            .f_to_kind(Kind::Float)?;
+        let l = crate::model::softcap(
+            hidden
+                .f_linear::<Tensor>(&head.f_narrow(0, start, len)?, None)?
+                .f_to_kind(Kind::Float)?,
+            model.logit_softcap(),
+        )?;
         // target logit, where the target falls in this chunk
         let local = (&targets2 - start).f_clamp(0, len - 1)?;
         let picked = l.f_gather(1, &local, false)?.f_squeeze_dim(1)?;

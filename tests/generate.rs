@@ -56,6 +56,36 @@ fn check_greedy(name: &str, path: &std::path::Path) {
 }
 
 #[test]
+fn greedy_matches_transformers_qwen3() {
+    check_greedy("tiny-qwen3", &reference_data().join("tiny-qwen3"));
+}
+
+#[test]
+fn greedy_matches_transformers_phi3() {
+    check_greedy("tiny-phi3", &reference_data().join("tiny-phi3"));
+}
+
+#[test]
+fn greedy_matches_transformers_olmo2() {
+    check_greedy("tiny-olmo2", &reference_data().join("tiny-olmo2"));
+}
+
+#[test]
+fn greedy_matches_transformers_gemma2() {
+    check_greedy("tiny-gemma2", &reference_data().join("tiny-gemma2"));
+}
+
+#[test]
+fn greedy_matches_transformers_gemma3() {
+    check_greedy("tiny-gemma3", &reference_data().join("tiny-gemma3"));
+}
+
+#[test]
+fn greedy_matches_transformers_gemma3_gguf() {
+    check_greedy("gemma3-gguf", &gemma3_model());
+}
+
+#[test]
 fn greedy_matches_transformers_llama() {
     check_greedy("tiny-llama", &reference_data().join("tiny-llama"));
 }

@@ -92,7 +92,9 @@ fn left_padding_with_mask_matches() {
         .collect();
     let n = ids.len() as i64;
     let plain = Tensor::from_slice(&ids).view([1, n]);
-    let a = m.logits(&m.forward(&plain, None, false).unwrap().hidden);
+    let a = m
+        .logits(&m.forward(&plain, None, false).unwrap().hidden)
+        .unwrap();
     let mut padded = vec![0i64; 3];
     padded.extend(&ids);
     let mut mask = vec![0i64; 3];
@@ -101,6 +103,7 @@ fn left_padding_with_mask_matches() {
     let mt = Tensor::from_slice(&mask).view([1, n + 3]);
     let b = m
         .logits(&m.forward(&pt, Some(&mt), false).unwrap().hidden)
+        .unwrap()
         .narrow(1, 3, n);
     let scale = a.abs().max().to_kind(Kind::Double).double_value(&[]);
     let diff = (a - b).abs().max().to_kind(Kind::Double).double_value(&[]);
@@ -138,7 +141,10 @@ fn attention_paths_agree() {
         let fast = m.forward(&t, None, false).unwrap();
         let slow = m.forward(&t, None, true).unwrap();
         assert_eq!(slow.attn_entropy.len() as i64, m.info().n_layers);
-        let (fast, slow) = (m.logits(&fast.hidden), m.logits(&slow.hidden));
+        let (fast, slow) = (
+            m.logits(&fast.hidden).unwrap(),
+            m.logits(&slow.hidden).unwrap(),
+        );
         let scale = fast.abs().max().to_kind(Kind::Double).double_value(&[]);
         let diff = (fast - slow)
             .abs()

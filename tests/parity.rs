@@ -1,7 +1,8 @@
 //! Parity with Hugging Face transformers: the same token ids and per-token
 //! log-probs (CPU f32, within `PARITY_TINY` / `PARITY_DEEP` of tests/common: round-off
 //! of two implementations, far under an architecture slip) on random-weight GPT-2,
-//! Llama, Qwen2 and GPT-NeoX models saved as safetensors, and on the default GGUF model.
+//! Llama, Qwen2, GPT-NeoX, Qwen3, Phi-3 (LongRoPE), OLMo 2, Gemma 2 and Gemma 3 models
+//! saved as safetensors, and on the two real GGUF models (SmolLM2, Gemma 3 270M).
 
 mod common;
 use common::*;
@@ -104,6 +105,38 @@ fn neox_matches_transformers() {
 #[test]
 fn default_gguf_matches_transformers() {
     check("default-gguf", &default_model());
+}
+
+#[test]
+fn qwen3_matches_transformers() {
+    check("tiny-qwen3", &reference_data().join("tiny-qwen3"));
+}
+
+#[test]
+fn phi3_matches_transformers() {
+    check("tiny-phi3", &reference_data().join("tiny-phi3"));
+}
+
+#[test]
+fn olmo2_matches_transformers() {
+    check("tiny-olmo2", &reference_data().join("tiny-olmo2"));
+}
+
+#[test]
+fn gemma2_matches_transformers() {
+    check("tiny-gemma2", &reference_data().join("tiny-gemma2"));
+}
+
+#[test]
+fn gemma3_matches_transformers() {
+    check("tiny-gemma3", &reference_data().join("tiny-gemma3"));
+}
+
+/// Gemma 3 270M, the second real model: transformers' model from the same GGUF, fed the
+/// ids of llama.cpp's tokenizer (which memscan's equal, tests/tokenizers.rs).
+#[test]
+fn gemma3_gguf_matches_transformers() {
+    check("gemma3-gguf", &gemma3_model());
 }
 
 /// The llama tokenizer of the fixture adds BOS; memscan must keep it and not score it.

@@ -162,6 +162,36 @@ fn default_model_signals_match_transformers() {
     check_against_transformers("default-gguf", &default_model());
 }
 
+#[test]
+fn qwen3_signals_match_transformers() {
+    check_against_transformers("tiny-qwen3", &reference_data().join("tiny-qwen3"));
+}
+
+#[test]
+fn phi3_signals_match_transformers() {
+    check_against_transformers("tiny-phi3", &reference_data().join("tiny-phi3"));
+}
+
+#[test]
+fn olmo2_signals_match_transformers() {
+    check_against_transformers("tiny-olmo2", &reference_data().join("tiny-olmo2"));
+}
+
+#[test]
+fn gemma2_signals_match_transformers() {
+    check_against_transformers("tiny-gemma2", &reference_data().join("tiny-gemma2"));
+}
+
+#[test]
+fn gemma3_signals_match_transformers() {
+    check_against_transformers("tiny-gemma3", &reference_data().join("tiny-gemma3"));
+}
+
+#[test]
+fn gemma3_gguf_signals_match_transformers() {
+    check_against_transformers("gemma3-gguf", &gemma3_model());
+}
+
 /// On the default model, every signal in the output equals the same formula applied
 /// to the output's own per-token values.
 #[test]

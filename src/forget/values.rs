@@ -231,7 +231,7 @@ impl<'a> Prefilled<'a> {
 /// log-softmax of the logits of hidden states [.., D], in f32.
 fn log_softmax(model: &dyn LanguageModel, h: &Tensor) -> Result<Tensor> {
     Ok(model
-        .logits(h)
+        .logits(h)?
         .f_to_kind(Kind::Float)?
         .f_log_softmax(-1, Kind::Float)?)
 }

@@ -238,7 +238,14 @@ impl Architecture for Gpt2 {
                 nn::heads(&parts[1], nh, hd)?,
                 nn::heads(&parts[2], nh, hd)?,
             );
-            let (a, p) = nn::attention(&q, &k, &v, ctx, 1.0 / (hd as f64).sqrt(), slot)?;
+            let (a, p) = nn::attention(
+                &q,
+                &k,
+                &v,
+                ctx,
+                &nn::AttnOpts::scaled(1.0 / (hd as f64).sqrt()),
+                slot,
+            )?;
             attns.extend(p);
             x = x.f_add(&b.c_proj.forward(&a, ctx)?)?;
             let m = nn::activation(

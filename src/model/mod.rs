@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod chat;
+pub mod gemma;
 pub mod gguf;
 pub mod gpt2;
 pub mod llama;
@@ -12,6 +13,7 @@ pub mod nn;
 pub mod quant;
 pub mod safetensors;
 pub mod source;
+pub mod spm;
 pub mod tokenizer;
 pub mod weights;
 
@@ -193,9 +195,26 @@ pub trait Architecture: Send {
     ) -> Result<(Tensor, Vec<Tensor>)>;
     /// The output projection [V, D].
     fn lm_head(&self) -> &Tensor;
+    /// c where logits are soft-capped to c·tanh(l / c) (Gemma 2).
+    fn final_logit_softcap(&self) -> Option<f64> {
+        None
+    }
+    /// LongRoPE's pretraining context: a sequence longer than this is rotated with
+    /// other frequencies (Phi-3), so a cache built below it is stale above it.
+    fn rope_switch(&self) -> Option<i64> {
+        None
+    }
     /// Every parameter tensor once (tied weights once), with its transformer layer.
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
     fn shape(&self) -> Shape;
+}
+
+/// c·tanh(l / c): Gemma 2's soft cap of its logits, where the model has one.
+pub fn softcap(logits: Tensor, cap: Option<f64>) -> Result<Tensor> {
+    match cap {
+        None => Ok(logits),
+        Some(c) => Ok(logits.f_div_scalar(c)?.f_tanh()?.f_mul_scalar(c)?),
+    }
 }
 
 /// The sizes of a loaded architecture.
@@ -225,11 +244,32 @@ struct Family {
 
 const FAMILIES: &[Family] = &[
     Family {
-        hf_types: &["llama", "mistral", "qwen2"],
-        gguf_archs: &["llama", "qwen2", "mistral"],
+        hf_types: &["llama", "mistral", "qwen2", "qwen3"],
+        gguf_archs: &["llama", "qwen2", "mistral", "qwen3"],
         gguf_names: llama::gguf_name,
         from_hf: llama::Llama::from_hf,
         from_gguf: llama::Llama::from_gguf,
+    },
+    Family {
+        hf_types: &["olmo2"],
+        gguf_archs: &["olmo2"],
+        gguf_names: llama::gguf_name_olmo2,
+        from_hf: llama::Llama::from_hf,
+        from_gguf: llama::Llama::from_gguf,
+    },
+    Family {
+        hf_types: &["phi3"],
+        gguf_archs: &["phi3"],
+        gguf_names: llama::gguf_name_phi3,
+        from_hf: llama::Llama::from_hf,
+        from_gguf: llama::Llama::from_gguf,
+    },
+    Family {
+        hf_types: &["gemma2", "gemma3_text"],
+        gguf_archs: &["gemma2", "gemma3"],
+        gguf_names: gemma::gguf_name,
+        from_hf: gemma::Gemma::from_hf,
+        from_gguf: gemma::Gemma::from_gguf,
     },
     Family {
         hf_types: &["gpt2"],
@@ -273,8 +313,20 @@ pub trait LanguageModel {
     /// `forward` so callers project only the positions they need, in vocabulary chunks.
     fn lm_head(&self) -> &Tensor;
     /// Next-token logits [.., V] from hidden states [.., D].
-    fn logits(&self, hidden: &Tensor) -> Tensor {
-        hidden.linear::<Tensor>(self.lm_head(), None)
+    fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        softcap(
+            hidden.f_linear::<Tensor>(self.lm_head(), None)?,
+            self.logit_softcap(),
+        )
+    }
+    /// c where the logits are soft-capped (`softcap`); callers that project through
+    /// `lm_head` themselves apply it.
+    fn logit_softcap(&self) -> Option<f64> {
+        None
+    }
+    /// See `Architecture::rope_switch`: generation recomputes its cache there.
+    fn rope_switch(&self) -> Option<i64> {
+        None
     }
     /// Every parameter tensor once (tied weights once), with its transformer layer.
     fn parameters(&self) -> Vec<(Option<usize>, Tensor)>;
@@ -297,7 +349,7 @@ pub trait LanguageModel {
     /// `logits` for a generation step (through the output projection's blocks, where
     /// it has them).
     fn step_logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        Ok(hidden.f_linear::<Tensor>(self.lm_head(), None)?)
+        self.logits(hidden)
     }
     /// Whether `step` runs quantized kernels (generation then keeps libtorch to one
     /// thread, see `generate`).
@@ -381,9 +433,17 @@ impl LanguageModel for Model {
 
     fn step_logits(&self, hidden: &Tensor) -> Result<Tensor> {
         match self.head_quant.as_ref().and_then(|q| q.forward(hidden)) {
-            Some(l) => Ok(l),
-            None => Ok(hidden.f_linear::<Tensor>(self.lm_head(), None)?),
+            Some(l) => softcap(l, self.logit_softcap()),
+            None => self.logits(hidden),
         }
+    }
+
+    fn logit_softcap(&self) -> Option<f64> {
+        self.arch.final_logit_softcap()
+    }
+
+    fn rope_switch(&self) -> Option<i64> {
+        self.arch.rope_switch()
     }
 
     fn quantized_steps(&self) -> bool {

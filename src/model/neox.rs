@@ -280,7 +280,14 @@ impl Architecture for GptNeox {
             let parts = qkv.f_split(hd, -1)?;
             let q = self.rotary.apply(&parts[0], &cos, &sin)?;
             let k = self.rotary.apply(&parts[1], &cos, &sin)?;
-            let (a, p) = nn::attention(&q, &k, &parts[2], ctx, 1.0 / (hd as f64).sqrt(), slot)?;
+            let (a, p) = nn::attention(
+                &q,
+                &k,
+                &parts[2],
+                ctx,
+                &nn::AttnOpts::scaled(1.0 / (hd as f64).sqrt()),
+                slot,
+            )?;
             attns.extend(p);
             let attn_out = l.dense.forward(&a, ctx)?;
             if self.cfg.use_parallel_residual {

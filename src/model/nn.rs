@@ -223,10 +223,13 @@ impl LayerNorm {
     }
 }
 
-/// RMSNorm as in Llama: computed in f32, then scaled by the weight.
+/// RMSNorm as in Llama: computed in f32, then scaled by the weight. Gemma's variant
+/// scales by (1 + w) in f32 before casting back (`load_gemma`).
 pub struct RmsNorm {
     weight: Tensor,
     eps: f64,
+    /// Multiply by the weight in f32, then cast (Gemma); else cast, then multiply.
+    scale_in_f32: bool,
 }
 
 impl RmsNorm {
@@ -234,6 +237,21 @@ impl RmsNorm {
         Ok(RmsNorm {
             weight: w.get(name, &[dim])?,
             eps,
+            scale_in_f32: false,
+        })
+    }
+
+    /// Gemma's norm, x̂·(1 + w): checkpoints store w, GGUF files store 1 + w already
+    /// (llama.cpp's converter adds the one).
+    pub fn load_gemma(w: &Weights, name: &str, dim: i64, eps: f64) -> Result<Self> {
+        let mut weight = w.get(name, &[dim])?;
+        if !w.is_gguf() {
+            weight = weight.f_add_scalar(1.0)?;
+        }
+        Ok(RmsNorm {
+            weight,
+            eps,
+            scale_in_f32: true,
         })
     }
 
@@ -246,6 +264,10 @@ impl RmsNorm {
         let xf = x.f_to_kind(Kind::Float)?;
         let var = xf.f_square()?.f_mean_dim(-1, true, Kind::Float)?;
         let normed = xf.f_mul(&var.f_add_scalar(self.eps)?.f_rsqrt()?)?;
+        if self.scale_in_f32 {
+            let w = self.weight.f_to_kind(Kind::Float)?;
+            return Ok(normed.f_mul(&w)?.f_to_kind(kind)?);
+        }
         Ok(self.weight.f_mul(&normed.f_to_kind(kind)?)?)
     }
 }
@@ -254,11 +276,32 @@ impl RmsNorm {
 /// (half-split layout, `rotate_half`), as in Llama and GPT-NeoX.
 pub struct Rotary {
     inv_freq: Vec<f32>,
+    /// Multiplies cos and sin (LongRoPE's attention factor); 1 elsewhere.
+    attention_factor: f64,
+    /// LongRoPE: the frequencies used once a pass reaches past this many positions.
+    long: Option<(Vec<f32>, i64)>,
 }
 
 impl Rotary {
     pub fn new(inv_freq: Vec<f32>) -> Self {
-        Rotary { inv_freq }
+        Rotary {
+            inv_freq,
+            attention_factor: 1.0,
+            long: None,
+        }
+    }
+
+    /// With `inv_long` in place of the frequencies for a row whose positions reach
+    /// `original` or beyond (transformers' dynamic LongRoPE update, applied per row).
+    pub fn with_long(mut self, inv_long: Vec<f32>, original: i64) -> Self {
+        self.long = Some((inv_long, original));
+        self
+    }
+
+    /// With cos and sin scaled by `factor`.
+    pub fn with_attention_factor(mut self, factor: f64) -> Self {
+        self.attention_factor = factor;
+        self
     }
 
     /// inv_freq[i] = 1 / base^(2i/dim)
@@ -278,13 +321,26 @@ impl Rotary {
 
     /// (cos, sin), each [B, 1, T, dim] in f32, for positions [B, T].
     pub fn cos_sin(&self, positions: &Tensor) -> Result<(Tensor, Tensor)> {
-        let inv = Tensor::f_from_slice(&self.inv_freq)?.f_to_device(positions.device())?;
+        let device = positions.device();
+        let pos = positions.f_to_kind(Kind::Float)?.f_unsqueeze(-1)?;
+        let short = Tensor::f_from_slice(&self.inv_freq)?.f_to_device(device)?;
         // [B, T, dim/2]
-        let freqs = positions
-            .f_to_kind(Kind::Float)?
-            .f_unsqueeze(-1)?
-            .f_mul(&inv)?;
+        let freqs = match &self.long {
+            // LongRoPE: a row whose positions reach the pretraining context takes the long
+            // frequencies (per row, so a text's numbers do not depend on its batch)
+            Some((long, original)) if positions.numel() > 0 => {
+                let long = Tensor::f_from_slice(long)?.f_to_device(device)?;
+                let (row_max, _) = positions.f_max_dim(-1, true)?;
+                let use_long = row_max.f_add_scalar(1)?.f_gt(*original)?.f_unsqueeze(-1)?;
+                pos.f_mul(&long.f_where_self(&use_long, &short)?)?
+            }
+            _ => pos.f_mul(&short)?,
+        };
         let emb = Tensor::f_cat(&[&freqs, &freqs], -1)?.f_unsqueeze(1)?;
+        if self.attention_factor != 1.0 {
+            let f = self.attention_factor;
+            return Ok((emb.f_cos()?.f_mul_scalar(f)?, emb.f_sin()?.f_mul_scalar(f)?));
+        }
         Ok((emb.f_cos()?, emb.f_sin()?))
     }
 
@@ -533,18 +589,48 @@ fn window(causal: Tensor, w: i64) -> Result<Tensor> {
     Ok(causal.f_logical_and(&band)?)
 }
 
+/// The mask of a layer that sees only the last `w` keys (Gemma's local layers) in a
+/// model whose context masks are global: `ctx.mask` (or the plain causal mask) for
+/// `t` queries over `s` keys, the queries being the last `t` of the `s` positions.
+pub fn windowed_mask(ctx: &Context, t: i64, s: i64, w: i64) -> Result<Option<Tensor>> {
+    if s <= w {
+        return Ok(ctx.mask.as_ref().map(|m| m.shallow_clone()));
+    }
+    let device = ctx.positions.device();
+    let q_idx = Tensor::f_arange_start(s - t, s, (Kind::Int64, device))?.f_unsqueeze(1)?;
+    let k_idx = Tensor::f_arange(s, (Kind::Int64, device))?.f_unsqueeze(0)?;
+    let band = k_idx
+        .f_gt_tensor(&q_idx.f_sub_scalar(w)?)?
+        .f_logical_and(&k_idx.f_le_tensor(&q_idx)?)?
+        .f_view([1, 1, t, s])?;
+    Ok(Some(match &ctx.mask {
+        Some(m) => {
+            // a padding query keeps its own key, as in `Context` (no empty row)
+            let own = k_idx.f_eq_tensor(&q_idx)?.f_view([1, 1, t, s])?;
+            m.f_logical_and(&band)?.f_logical_or(&own)?
+        }
+        None => band,
+    }))
+}
+
 /// Scaled dot-product attention of q [B, H, T, D] over k, v [B, KV, T, D]
 /// (KV divides H: grouped-query attention). Returns [B, T, H·D] and, when
 /// `ctx.want_attention`, the Shannon entropy (nats) of each query's attention
-/// distribution averaged over heads, [B, T] in f32.
+/// distribution averaged over heads, [B, T] in f32. `opts` gives the scale, the mask
+/// when it is not the context's (a local layer), and Gemma 2's score soft-cap.
 pub fn attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
     ctx: &Context,
-    scale: f64,
+    opts: &AttnOpts,
     cache: Option<&mut Option<LayerCache>>,
 ) -> Result<(Tensor, Option<Tensor>)> {
+    let scale = opts.scale;
+    let mask = match &opts.mask {
+        Some(m) => m.as_ref(),
+        None => ctx.mask.as_ref(),
+    };
     let (b, h, t, d) = q.size4()?;
     // append to the cached keys and values
     let (k, v) = match cache {
@@ -553,21 +639,14 @@ pub fn attention(
     };
     let (k, v) = (&k, &v);
     let kv = k.size()[1];
-    if kv != h && t == 1 && !ctx.want_attention {
+    let explicit = ctx.want_attention || opts.softcap.is_some();
+    if kv != h && t == 1 && !explicit {
         // one query per row (a generation step): the query heads that share a key head
         // become that head's rows, so the keys are read in place, not copied per head
         let rep = h / kv;
         let qg = q.f_reshape([b, kv, rep, d])?;
-        let out = Tensor::f_scaled_dot_product_attention(
-            &qg,
-            k,
-            v,
-            ctx.mask.as_ref(),
-            0.0,
-            false,
-            scale,
-            false,
-        )?;
+        let out =
+            Tensor::f_scaled_dot_product_attention(&qg, k, v, mask, 0.0, false, scale, false)?;
         return Ok((out.f_reshape([b, t, h * d])?, None));
     }
     let (k, v) = if kv != h {
@@ -582,9 +661,17 @@ pub fn attention(
     } else {
         (k.shallow_clone(), v.shallow_clone())
     };
-    let (out, probs) = if ctx.want_attention {
+    let (out, probs) = if explicit {
         let mut scores = q.f_matmul(&k.f_transpose(-2, -1)?)?.f_mul_scalar(scale)?;
-        let mask = match &ctx.mask {
+        if let Some(cap) = opts.softcap {
+            // Gemma 2: cap · tanh(scores / cap), before the mask
+            scores = scores
+                .f_to_kind(Kind::Float)?
+                .f_div_scalar(cap)?
+                .f_tanh()?
+                .f_mul_scalar(cap)?;
+        }
+        let mask = match mask {
             Some(m) => m.shallow_clone(),
             None => Tensor::f_ones([t, t], (Kind::Bool, q.device()))?
                 .f_tril(0)?
@@ -598,9 +685,14 @@ pub fn attention(
             .f_sum_dim_intlist(-1, false, Kind::Float)?
             .f_neg()?;
         let out = probs.f_to_kind(q.kind())?.f_matmul(&v)?;
-        (out, Some(entropy.f_mean_dim(1, false, Kind::Float)?))
+        let entropy = if ctx.want_attention {
+            Some(entropy.f_mean_dim(1, false, Kind::Float)?)
+        } else {
+            None
+        };
+        (out, entropy)
     } else {
-        let out = match &ctx.mask {
+        let out = match mask {
             None => Tensor::f_scaled_dot_product_attention::<Tensor>(
                 q, &k, &v, None, 0.0, true, scale, false,
             )?,
@@ -618,6 +710,25 @@ pub fn attention(
         (out, None)
     };
     Ok((out.f_transpose(1, 2)?.f_reshape([b, t, h * d])?, probs))
+}
+
+/// How one layer attends: the score scale (1/√d unless the model says otherwise), a
+/// mask of its own (`windowed_mask`; `None` = the context's) and a score soft-cap.
+pub struct AttnOpts {
+    pub scale: f64,
+    pub mask: Option<Option<Tensor>>,
+    pub softcap: Option<f64>,
+}
+
+impl AttnOpts {
+    /// Plain attention scaled by `scale`, with the context's mask.
+    pub fn scaled(scale: f64) -> Self {
+        AttnOpts {
+            scale,
+            mask: None,
+            softcap: None,
+        }
+    }
 }
 
 /// Splits [B, T, H·D] into [B, H, T, D].

@@ -1,6 +1,7 @@
-//! Tokenizers: a `tokenizer.json` through the `tokenizers` crate, or a byte-level
-//! BPE tokenizer built from GGUF metadata (tokens, merges, token types and the
-//! pre-tokenizer named by `tokenizer.ggml.pre`). Texts are encoded as the model's
+//! Tokenizers: a `tokenizer.json` through the `tokenizers` crate, or one built from
+//! GGUF metadata: byte-level BPE (`tokenizer.ggml.model` = `gpt2`: tokens, merges,
+//! token types and the pre-tokenizer named by `tokenizer.ggml.pre`) or SentencePiece
+//! (`llama`: tokens, scores and types, see `spm`). Texts are encoded as the model's
 //! tokenizer does by default: BOS only where that tokenizer adds one.
 
 use std::path::Path;
@@ -17,10 +18,19 @@ use tokenizers::utils::SysRegex;
 use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use super::gguf::{Gguf, Value};
+use super::spm::Spm;
 use crate::error::{Error, IoContext, Result};
 
+/// The encoder behind a `Tokenizer`.
+enum Inner {
+    /// tokenizers' pipeline (tokenizer.json, GGUF byte-level BPE).
+    Hf(Box<tokenizers::Tokenizer>),
+    /// A GGUF SentencePiece vocabulary; `add_bos` says whether `encode` adds BOS.
+    Spm { spm: Box<Spm>, add_bos: bool },
+}
+
 pub struct Tokenizer {
-    inner: tokenizers::Tokenizer,
+    inner: Inner,
     /// One more than the largest id the tokenizer can produce (vocabulary and added
     /// tokens); see `vocab_size`.
     n_ids: usize,
@@ -262,11 +272,18 @@ impl Tokenizer {
         inner.with_padding(None);
         let n_ids = id_bound(&inner, path)?;
         let id = |t: &str| inner.token_to_id(t);
-        let bos_id = ["<s>", "<|begin_of_text|>", "<|endoftext|>", "<|im_start|>"]
-            .iter()
-            .find_map(|t| id(t));
+        let bos_id = [
+            "<s>",
+            "<bos>",
+            "<|begin_of_text|>",
+            "<|endoftext|>",
+            "<|im_start|>",
+        ]
+        .iter()
+        .find_map(|t| id(t));
         let eos_id = [
             "</s>",
+            "<eos>",
             "<|end_of_text|>",
             "<|endoftext|>",
             "<|im_end|>",
@@ -293,7 +310,7 @@ impl Tokenizer {
         let eos_token =
             token_str("eos_token").or_else(|| eos_id.and_then(|i| inner.id_to_token(i)));
         Ok(Tokenizer {
-            inner,
+            inner: Inner::Hf(Box::new(inner)),
             n_ids,
             bos_id,
             eos_id,
@@ -309,25 +326,100 @@ impl Tokenizer {
     /// Builds the tokenizer described by a GGUF file's `tokenizer.ggml.*` metadata.
     pub fn from_gguf(g: &Gguf) -> Result<Self> {
         let model = g.str("tokenizer.ggml.model")?;
-        if model != "gpt2" {
+        match model {
+            "gpt2" => Self::from_gguf_bpe(g),
+            "llama" => Self::from_gguf_spm(g),
+            other => Err(Error::file(
+                &g.path,
+                format!(
+                    "GGUF tokenizer model {other} is not supported (byte-level BPE \"gpt2\" and \
+                     SentencePiece \"llama\" are)"
+                ),
+            )),
+        }
+    }
+
+    /// A SentencePiece vocabulary (`tokenizer.ggml.model` = `llama`).
+    fn from_gguf_spm(g: &Gguf) -> Result<Self> {
+        let tokens = gguf_strings(g, "tokenizer.ggml.tokens")?;
+        if tokens.len() > MAX_IDS {
             return Err(Error::file(
                 &g.path,
                 format!(
-                    "GGUF tokenizer model {model} is not supported (byte-level BPE \"gpt2\" is)"
+                    "GGUF vocabulary has {} tokens (memscan reads up to {MAX_IDS})",
+                    tokens.len()
                 ),
             ));
         }
-        let strings = |key: &str| -> Result<Vec<String>> {
-            let arr = g.get(key).and_then(Value::as_array).ok_or_else(|| {
-                Error::file(&g.path, format!("GGUF metadata key {key} is missing"))
-            })?;
-            arr.iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    Error::file(&g.path, format!("GGUF metadata {key} holds non-strings"))
-                })
+        let array = |key: &str| -> Result<&[Value]> {
+            g.get(key)
+                .and_then(Value::as_array)
+                .ok_or_else(|| Error::file(&g.path, format!("GGUF metadata key {key} is missing")))
         };
+        let scores = array("tokenizer.ggml.scores")?
+            .iter()
+            .map(|v| v.as_f64().map(|f| f as f32))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                Error::file(
+                    &g.path,
+                    "GGUF metadata tokenizer.ggml.scores holds non-numbers",
+                )
+            })?;
+        let types = array("tokenizer.ggml.token_type")?
+            .iter()
+            .map(|v| v.as_u64().and_then(|t| u8::try_from(t).ok()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                Error::file(
+                    &g.path,
+                    "GGUF metadata tokenizer.ggml.token_type holds non-types",
+                )
+            })?;
+        let ids = special_ids(g, tokens.len())?;
+        let add_space_prefix = g
+            .get("tokenizer.ggml.add_space_prefix")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        // llama.cpp adds BOS to SentencePiece vocabularies unless told otherwise
+        let add_bos = g
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+            && ids.bos.is_some();
+        let unk = ids
+            .unk
+            .or_else(|| tokens.iter().position(|t| t == "<unk>").map(|i| i as u32));
+        let n_ids = tokens.len();
+        let (bos_token, eos_token) = (
+            ids.bos.and_then(|i| tokens.get(i as usize).cloned()),
+            ids.eos.and_then(|i| tokens.get(i as usize).cloned()),
+        );
+        let spm = Spm::new(tokens, scores, types, add_space_prefix, unk)
+            .map_err(|e| e.in_file(&g.path))?;
+        Ok(Tokenizer {
+            inner: Inner::Spm {
+                spm: Box::new(spm),
+                add_bos,
+            },
+            n_ids,
+            bos_id: ids.bos,
+            eos_id: ids.eos,
+            pad_id: ids.pad,
+            identity: format!("gguf:spm{}", if add_bos { "+bos" } else { "" }),
+            warnings: ids.warnings,
+            chat_template: g
+                .get("tokenizer.chat_template")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            bos_token,
+            eos_token,
+        })
+    }
+
+    /// A byte-level BPE vocabulary (`tokenizer.ggml.model` = `gpt2`).
+    fn from_gguf_bpe(g: &Gguf) -> Result<Self> {
+        let strings = |key: &str| gguf_strings(g, key);
         let tokens = strings("tokenizer.ggml.tokens")?;
         if tokens.len() > MAX_IDS {
             return Err(Error::file(
@@ -412,31 +504,14 @@ impl Tokenizer {
             inner.add_special_tokens(&special);
             inner.add_tokens(&user);
         }
-        // BOS/EOS ids must name a token: a wrong one would make every text start with
-        // (or stop at) a token the model never saw.
-        let n_tokens = tokens.len();
-        let id = |key: &str| -> Result<Option<u32>> {
-            let Some(v) = g.get(key) else {
-                return Ok(None);
-            };
-            match v.as_u64() {
-                Some(i) if i < n_tokens as u64 => Ok(Some(i as u32)),
-                _ => Err(Error::file(
-                    &g.path,
-                    format!(
-                        "GGUF metadata {key} = {} is not a token id (the vocabulary has {n_tokens} tokens)",
-                        show(v)
-                    ),
-                )),
-            }
-        };
-        let bos_id = id("tokenizer.ggml.bos_token_id")?;
-        let eos_id = id("tokenizer.ggml.eos_token_id")?;
-        // The padding id is not used for encoding: an unusable one is dropped, with a warning.
-        let pad_id = id("tokenizer.ggml.padding_token_id").unwrap_or_else(|e| {
-            warnings.push(format!("{e}; ignored"));
-            None
-        });
+        let SpecialIds {
+            bos: bos_id,
+            eos: eos_id,
+            pad: pad_id,
+            warnings: id_warnings,
+            ..
+        } = special_ids(g, tokens.len())?;
+        warnings.extend(id_warnings);
         // llama.cpp's default for BPE vocabularies is to add BOS unless told otherwise.
         let add_bos = g
             .get("tokenizer.ggml.add_bos_token")
@@ -468,7 +543,7 @@ impl Tokenizer {
         }
         let n_ids = id_bound(&inner, &g.path)?;
         Ok(Tokenizer {
-            inner,
+            inner: Inner::Hf(Box::new(inner)),
             n_ids,
             bos_id,
             eos_id,
@@ -486,32 +561,53 @@ impl Tokenizer {
 
     /// Token ids of `text` as the tokenizer encodes it by default (special tokens added).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, true)
-            .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.inner {
+            Inner::Hf(t) => {
+                let enc = t
+                    .encode(text, true)
+                    .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Inner::Spm { spm, add_bos } => {
+                let mut ids = Vec::new();
+                if let (true, Some(b)) = (*add_bos, self.bos_id) {
+                    ids.push(b);
+                }
+                ids.extend(spm.encode(text)?);
+                Ok(ids)
+            }
+        }
     }
 
     /// Token ids of `text` without any special tokens (for corpus matching).
     pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.inner {
+            Inner::Hf(t) => {
+                let enc = t
+                    .encode(text, false)
+                    .map_err(|e| Error::internal(format!("tokenizer: {e}")))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Inner::Spm { spm, .. } => spm.encode(text),
+        }
     }
 
     /// The token string (as in the vocabulary) of an id; empty for an id without one.
     pub fn id_to_token(&self, id: u32) -> String {
-        self.inner.id_to_token(id).unwrap_or_default()
+        match &self.inner {
+            Inner::Hf(t) => t.id_to_token(id).unwrap_or_default(),
+            Inner::Spm { spm, .. } => spm.piece(id).unwrap_or_default().to_string(),
+        }
     }
 
     /// Decodes ids to text (special tokens kept), or says why the decoder failed.
     pub fn try_decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, false)
-            .map_err(|e| Error::internal(format!("tokenizer: cannot decode ({e})")))
+        match &self.inner {
+            Inner::Hf(t) => t
+                .decode(ids, false)
+                .map_err(|e| Error::internal(format!("tokenizer: cannot decode ({e})"))),
+            Inner::Spm { spm, .. } => Ok(spm.decode(ids)),
+        }
     }
 
     /// Decodes ids to text (special tokens kept). Fallback: should the decoder report
@@ -519,9 +615,10 @@ impl Tokenizer {
     /// strings are joined as they are instead, so the text is never silently empty.
     /// `try_decode` reports the error instead.
     pub fn decode(&self, ids: &[u32]) -> String {
-        decoded_or_raw(self.inner.decode(ids, false), ids, |i| {
-            self.inner.id_to_token(i)
-        })
+        match &self.inner {
+            Inner::Hf(t) => decoded_or_raw(t.decode(ids, false), ids, |i| t.id_to_token(i)),
+            Inner::Spm { spm, .. } => spm.decode(ids),
+        }
     }
 
     /// How many ids the tokenizer uses: one more than the largest id of its vocabulary
@@ -529,6 +626,64 @@ impl Tokenizer {
     pub fn vocab_size(&self) -> usize {
         self.n_ids
     }
+}
+
+/// The string array under `key` of a GGUF file's metadata.
+fn gguf_strings(g: &Gguf, key: &str) -> Result<Vec<String>> {
+    let arr = g
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::file(&g.path, format!("GGUF metadata key {key} is missing")))?;
+    arr.iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| Error::file(&g.path, format!("GGUF metadata {key} holds non-strings")))
+}
+
+/// BOS, EOS, padding and unknown token ids of a GGUF vocabulary of `n_tokens`.
+struct SpecialIds {
+    bos: Option<u32>,
+    eos: Option<u32>,
+    pad: Option<u32>,
+    unk: Option<u32>,
+    warnings: Vec<String>,
+}
+
+/// BOS/EOS ids must name a token: a wrong one would make every text start with (or stop
+/// at) a token the model never saw. The padding and unknown ids are not needed to
+/// encode: an unusable one is dropped, with a warning.
+fn special_ids(g: &Gguf, n_tokens: usize) -> Result<SpecialIds> {
+    let id = |key: &str| -> Result<Option<u32>> {
+        let Some(v) = g.get(key) else {
+            return Ok(None);
+        };
+        match v.as_u64() {
+            Some(i) if i < n_tokens as u64 => Ok(Some(i as u32)),
+            _ => Err(Error::file(
+                &g.path,
+                format!(
+                    "GGUF metadata {key} = {} is not a token id (the vocabulary has {n_tokens} tokens)",
+                    show(v)
+                ),
+            )),
+        }
+    };
+    let mut warnings = Vec::new();
+    let mut lenient = |key: &str| {
+        id(key).unwrap_or_else(|e| {
+            warnings.push(format!("{e}; ignored"));
+            None
+        })
+    };
+    let pad = lenient("tokenizer.ggml.padding_token_id");
+    let unk = lenient("tokenizer.ggml.unknown_token_id");
+    Ok(SpecialIds {
+        bos: id("tokenizer.ggml.bos_token_id")?,
+        eos: id("tokenizer.ggml.eos_token_id")?,
+        pad,
+        unk,
+        warnings,
+    })
 }
 
 /// `chat_template` of a tokenizer_config.json: a string, or a list of named templates

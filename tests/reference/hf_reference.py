@@ -3,13 +3,18 @@
     python hf_reference.py OUTDIR
 
 Writes into OUTDIR (all from a fixed seed):
-  tiny-gpt2/, tiny-llama/, tiny-qwen2/, tiny-neox/   random-weight models saved as safetensors
+  tiny-gpt2/, tiny-llama/, tiny-qwen2/, tiny-neox/, tiny-qwen3/, tiny-phi3/, tiny-olmo2/,
+  tiny-gemma2/, tiny-gemma3/            random-weight models saved as safetensors
                                         with a byte-level BPE tokenizer trained here
   texts.jsonl                           the texts scored
   reference.json                        per model: token ids and per-token log-probs (CPU, f32)
   quants.gguf, quants.json              one tensor per ggml type with random blocks, and the
                                         values gguf-py dequantizes them to
-The default GGUF model is scored too when its path is given as the second argument.
+The default GGUF model is scored too when its path is given as the second argument, and
+Gemma 3 270M (GGUF) when its path is given as the third: fed the token ids that llama.cpp's
+tokenizer gave for the same texts (tests/data/gemma3_llamacpp_ids.json, see
+tests/reference/llamacpp_ids.py), since transformers' own GGUF conversion of that
+SentencePiece vocabulary splits words differently.
 """
 import json
 import os
@@ -64,6 +69,9 @@ def train_tokenizer(outdir, bos):
 def make_models(out):
     from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import Qwen3Config, Qwen3ForCausalLM, Phi3Config, Phi3ForCausalLM
+    from transformers import Olmo2Config, Olmo2ForCausalLM, Gemma2Config, Gemma2ForCausalLM
+    from transformers import Gemma3TextConfig, Gemma3ForCausalLM
 
     made = {}
     specs = {
@@ -82,6 +90,45 @@ def make_models(out):
             GPTNeoXConfig(vocab_size=400, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
                           num_attention_heads=4, max_position_embeddings=1024, rotary_pct=0.25),
             GPTNeoXForCausalLM, False),
+        # head_dim 32 is not hidden/heads (16): Qwen3 configs give it explicitly
+        "tiny-qwen3": (
+            Qwen3Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                        max_position_embeddings=1024, tie_word_embeddings=False),
+            Qwen3ForCausalLM, False),
+        # LongRoPE as Phi-3-mini-128k configures it, with the pretraining context cut to 16
+        # positions so that the longer texts take the long factors and the short ones not
+        "tiny-phi3": (
+            Phi3Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                       original_max_position_embeddings=16, pad_token_id=0, bos_token_id=1,
+                       eos_token_id=2, tie_word_embeddings=False,
+                       rope_scaling={"type": "longrope",
+                                     "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8],
+                                     "long_factor": [1.2, 1.9, 3.0, 4.6, 7.0, 10.5, 15.7, 23.0]}),
+            Phi3ForCausalLM, True),
+        "tiny-olmo2": (
+            Olmo2Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                        pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False),
+            Olmo2ForCausalLM, False),
+        # local layers see 8 keys (the longer texts run past it); soft caps low enough
+        # (3 and 5 instead of 50 and 30) that leaving one out changes the numbers
+        "tiny-gemma2": (
+            Gemma2Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                         query_pre_attn_scalar=24, sliding_window=8, max_position_embeddings=1024,
+                         attn_logit_softcapping=3.0, final_logit_softcapping=5.0,
+                         pad_token_id=0, bos_token_id=1, eos_token_id=2),
+            Gemma2ForCausalLM, True),
+        "tiny-gemma3": (
+            Gemma3TextConfig(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+                             num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                             query_pre_attn_scalar=24, sliding_window=8, max_position_embeddings=1024,
+                             layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                             rope_theta=1e6, rope_local_base_freq=1e4,
+                             pad_token_id=0, bos_token_id=1, eos_token_id=2),
+            Gemma3ForCausalLM, True),
     }
     for name, (cfg, cls, bos) in specs.items():
         d = os.path.join(out, name)
@@ -158,10 +205,21 @@ def signals(model, ids):
     return out
 
 
-def reference_hf(d):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_tokenizer(d):
+    """The tokenizer.json of a tiny model. The families added later are read as the plain
+    file: AutoTokenizer would pick their family's tokenizer class (Gemma's adds its
+    chat-turn tokens, past the 400 ids of these models)."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    tok = AutoTokenizer.from_pretrained(d)
+    if os.path.basename(d) in ("tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-neox"):
+        return AutoTokenizer.from_pretrained(d)
+    return PreTrainedTokenizerFast(tokenizer_file=os.path.join(d, "tokenizer.json"))
+
+
+def reference_hf(d):
+    from transformers import AutoModelForCausalLM
+
+    tok = load_tokenizer(d)
     model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
     rows = []
     for t in TEXTS:
@@ -189,6 +247,38 @@ def reference_gguf(path):
             row.update(signals(model, ids))
         rows.append(row)
     return rows
+
+
+def llamacpp_ids(source):
+    """llama.cpp's ids of hf_reference.py's texts (`source` "hf_reference.py") or generation
+    prompts ("hf_reference.py GEN_PROMPTS") for Gemma 3, from the committed file."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "gemma3_llamacpp_ids.json")
+    with open(path, encoding="utf-8") as fh:
+        rows = json.load(fh)["texts"]
+    return [r["ids"] for r in rows if r["source"] == source]
+
+
+def reference_gemma3(path):
+    """Gemma 3 270M from its GGUF through transformers, fed llama.cpp's ids."""
+    from transformers import AutoModelForCausalLM
+
+    d, f = os.path.split(path)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32, attn_implementation="eager").eval()
+    rows = []
+    for i, ids in enumerate(llamacpp_ids("hf_reference.py")):
+        row = {"ids": ids, "logprobs": logprobs(model, ids)}
+        if len(ids) > 1 and i < 4:  # the full set of signals on a few texts (backward is slow)
+            row.update(signals(model, ids))
+        rows.append(row)
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    gen = []
+    for ids in llamacpp_ids("hf_reference.py GEN_PROMPTS"):
+        with torch.no_grad():
+            g = model.generate(torch.tensor([ids]), max_new_tokens=10, do_sample=False,
+                               attention_mask=torch.ones(1, len(ids), dtype=torch.long))
+        gen.append({"prompt": ids, "new": g[0, len(ids):].tolist()})
+    return rows, gen
 
 
 GEN_PROMPTS = ["The quick brown fox", "Hello", "def fib(n):\n    return"]
@@ -256,12 +346,14 @@ def main():
     ref, gen = {}, {}
     for name, d in make_models(out).items():
         ref[name] = reference_hf(d)
-        gen[name] = greedy(AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(d), True)
+        gen[name] = greedy(AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval(), load_tokenizer(d), True)
     if len(sys.argv) > 2:
         ref["default-gguf"] = reference_gguf(sys.argv[2])
         gd, gf = os.path.split(sys.argv[2])
         gen["default-gguf"] = greedy(AutoModelForCausalLM.from_pretrained(gd, gguf_file=gf, dtype=torch.float32).eval(),
                                      AutoTokenizer.from_pretrained(gd, gguf_file=gf), False)
+    if len(sys.argv) > 3 and os.path.isfile(sys.argv[3]):
+        ref["gemma3-gguf"], gen["gemma3-gguf"] = reference_gemma3(sys.argv[3])
     with open(os.path.join(out, "generate.json"), "w") as fh:
         json.dump(gen, fh)
     with open(os.path.join(out, "reference.json"), "w") as fh:
