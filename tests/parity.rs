@@ -139,6 +139,59 @@ fn gemma3_gguf_matches_transformers() {
     check("gemma3-gguf", &gemma3_model());
 }
 
+/// The same weights through llama.cpp's GGUF converter: memscan reads the names,
+/// layouts and metadata llama.cpp writes (Llama's permuted q/k rows, GPT-NeoX's qkv
+/// regrouped, Gemma's norms stored as 1 + w, Phi-3's LongRoPE factors as tensors, …)
+/// and gives transformers' log-probs of the safetensors.
+fn check_gguf(name: &str) {
+    check(name, &llamacpp_gguf(name));
+}
+
+#[test]
+fn gpt2_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-gpt2");
+}
+
+#[test]
+fn llama_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-llama");
+}
+
+#[test]
+fn qwen2_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-qwen2");
+}
+
+#[test]
+fn neox_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-neox");
+}
+
+#[test]
+fn qwen3_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-qwen3");
+}
+
+#[test]
+fn phi3_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-phi3");
+}
+
+#[test]
+fn olmo2_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-olmo2");
+}
+
+#[test]
+fn gemma2_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-gemma2");
+}
+
+#[test]
+fn gemma3_gguf_from_llama_cpp_matches_transformers() {
+    check_gguf("tiny-gemma3");
+}
+
 /// The llama tokenizer of the fixture adds BOS; memscan must keep it and not score it.
 #[test]
 fn bos_is_kept_and_not_scored() {

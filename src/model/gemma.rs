@@ -182,7 +182,8 @@ impl Config {
 
     /// From GGUF metadata of arch `gemma2` or `gemma3`, with llama.cpp's fixed choices
     /// where the file says nothing: every 2nd (Gemma 2) or 6th (Gemma 3) layer global,
-    /// local RoPE base 10000, scores scaled by head_dim^-½.
+    /// local RoPE base 10000, scores scaled by head_dim^-½ (by (d / heads)^-½ in the 27B
+    /// models, which llama.cpp knows by their 46 or 62 layers).
     pub fn from_gguf(g: &Gguf, vocab_size: i64) -> Result<Self> {
         let arch = g.architecture()?.to_string();
         let generation = if arch == "gemma2" {
@@ -210,6 +211,12 @@ impl Config {
         let rope_theta = g
             .f64(&k("rope.freq_base"))
             .unwrap_or(if g3 { 1e6 } else { 1e4 });
+        let is_27b = n_layers == if g3 { 62 } else { 46 };
+        let query_pre_attn_scalar = if is_27b {
+            (hidden_size / heads.max(1)) as f64
+        } else {
+            head_dim as f64
+        };
         Ok(Config {
             generation,
             vocab_size,
@@ -223,10 +230,14 @@ impl Config {
                 .f64(&k("attention.layer_norm_rms_epsilon"))
                 .unwrap_or(1e-6),
             rope_theta,
-            rope_local_base_freq: if g3 { 1e4 } else { rope_theta },
+            rope_local_base_freq: if g3 {
+                g.f64(&k("rope.freq_base_swa")).unwrap_or(1e4)
+            } else {
+                rope_theta
+            },
             rope_linear_factor,
             max_position_embeddings: u("context_length").unwrap_or(8192),
-            query_pre_attn_scalar: head_dim as f64,
+            query_pre_attn_scalar,
             sliding_window: u("attention.sliding_window").unwrap_or(4096),
             local_layers: pattern(n_layers, if g3 { 6 } else { 2 }),
             attn_logit_softcapping: cap("attn_logit_softcapping"),

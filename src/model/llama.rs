@@ -576,9 +576,11 @@ impl Llama {
         if g.architecture()? == "phi3" {
             cfg.variant = Variant::Phi3;
             let k = |s: &str| format!("phi3.{s}");
+            // llama.cpp's converter writes 0 for "no window"
             cfg.sliding_window = g
                 .get(&k("attention.sliding_window"))
                 .and_then(|v| v.as_u64())
+                .filter(|&v| v > 0)
                 .map(|v| v as i64);
             if let Some(rot) = g.get(&k("rope.dimension_count")).and_then(|v| v.as_u64()) {
                 cfg.partial_rotary_factor = rot as f64 / cfg.head_dim as f64;

@@ -169,13 +169,7 @@ impl GptNeox {
                     d,
                     eps,
                 )?,
-                query_key_value: Linear::load(
-                    w,
-                    &format!("{p}.attention.query_key_value"),
-                    d,
-                    3 * d,
-                    bias,
-                )?,
+                query_key_value: qkv(w, &format!("{p}.attention.query_key_value"), d, nh, bias)?,
                 dense: Linear::load(w, &format!("{p}.attention.dense"), d, d, bias)?,
                 dense_h_to_4h: Linear::load(
                     w,
@@ -212,7 +206,41 @@ impl GptNeox {
         let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
         Ok(Box::new(GptNeox::load(w, cfg)?))
     }
+}
 
+/// The fused qkv projection with its rows per head ([H, 3, hd], Hugging Face's layout).
+/// llama.cpp's converter writes them as [3, H, hd] (all queries, then keys, then values):
+/// from a GGUF file the rows are put back, so the forward pass and an adapter's update
+/// (in Hugging Face's layout) apply unchanged.
+fn qkv(w: &Weights, prefix: &str, d: i64, nh: i64, bias: bool) -> Result<Linear> {
+    if !w.is_gguf() {
+        return Linear::load(w, prefix, d, 3 * d, bias);
+    }
+    let hd = d / nh.max(1);
+    // HF row (h, s, j) = GGUF row (s, h, j)
+    let order: Vec<i64> = (0..nh)
+        .flat_map(|h| (0..3).flat_map(move |s| (0..hd).map(move |j| s * d + h * hd + j)))
+        .collect();
+    let index = Tensor::f_from_slice(&order)?;
+    let weight = w
+        .get_cpu(&format!("{prefix}.weight"), &[3 * d, d])?
+        .f_index_select(0, &index)?;
+    let b = if bias {
+        Some(
+            w.get_cpu(&format!("{prefix}.bias"), &[3 * d])?
+                .f_index_select(0, &index)?,
+        )
+    } else {
+        None
+    };
+    let rows: Vec<usize> = order.iter().map(|&r| r as usize).collect();
+    let quant = w
+        .get_quant(&format!("{prefix}.weight"), 3 * d, d)
+        .and_then(|q| q.permute_rows(&rows));
+    w.linear(prefix, weight, b, quant)
+}
+
+impl GptNeox {
     pub fn from_gguf(w: &Weights) -> Result<Box<dyn Architecture>> {
         let g = w.gguf()?;
         let cfg = Config::from_gguf(g, super::gguf_vocab(g)?)?;

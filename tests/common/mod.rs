@@ -65,6 +65,44 @@ pub fn reference_data() -> PathBuf {
     out
 }
 
+/// GGUF files of the tiny models written by llama.cpp's own converter (from the sdist that
+/// `MEMSCAN_LLAMACPP=1 scripts/setup.sh` unpacks), made once by
+/// tests/reference/llamacpp_gguf.py: the path of `name`'s.
+pub fn llamacpp_gguf(name: &str) -> PathBuf {
+    let base = reference_data();
+    let _g = GEN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = base.join("llamacpp-gguf");
+    let script = root().join("tests/reference/llamacpp_gguf.py");
+    let src = root().join(".llamacpp/src");
+    assert!(
+        src.join("convert_hf_to_gguf.py").is_file(),
+        "{} is missing: run MEMSCAN_LLAMACPP=1 scripts/setup.sh",
+        src.display()
+    );
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (
+        modified(&out.join("done")),
+        modified(&script),
+        modified(&base.join("quants.json")),
+    ) {
+        (Some(s), Some(sc), Some(b)) => s < sc || s < b,
+        _ => true,
+    };
+    if stale {
+        let st = Command::new(python())
+            .arg(&script)
+            .arg(&src)
+            .arg(&base)
+            .arg(&out)
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TRANSFORMERS_VERBOSITY", "error")
+            .status()
+            .expect("run the GGUF conversion script");
+        assert!(st.success(), "llama.cpp's GGUF conversion failed");
+    }
+    out.join(format!("{name}.gguf"))
+}
+
 /// Runs tests/reference/peft_reference.py once (again when it or the reference data
 /// changed): LoRA adapters for the tiny models and the default model, and peft's
 /// log-probs through them, in `generated()/adapters`.

@@ -113,19 +113,21 @@ def make_models(out):
                         pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False),
             Olmo2ForCausalLM, False),
         # local layers see 8 keys (the longer texts run past it); soft caps low enough
-        # (3 and 5 instead of 50 and 30) that leaving one out changes the numbers
+        # (3 and 5 instead of 50 and 30) that leaving one out changes the numbers;
+        # head_dim 32 (not hidden/heads = 16) and query_pre_attn_scalar = head_dim as in
+        # the released models but 27B, which llama.cpp's GGUF reading assumes
         "tiny-gemma2": (
             Gemma2Config(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                         query_pre_attn_scalar=24, sliding_window=8, max_position_embeddings=1024,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                         query_pre_attn_scalar=32, sliding_window=8, max_position_embeddings=1024,
                          attn_logit_softcapping=3.0, final_logit_softcapping=5.0,
                          pad_token_id=0, bos_token_id=1, eos_token_id=2),
             Gemma2ForCausalLM, True),
+        # five local layers, then a global one (Gemma 3's pattern, which llama.cpp assumes)
         "tiny-gemma3": (
-            Gemma3TextConfig(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
-                             num_attention_heads=4, num_key_value_heads=1, head_dim=16,
-                             query_pre_attn_scalar=24, sliding_window=8, max_position_embeddings=1024,
-                             layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+            Gemma3TextConfig(vocab_size=400, hidden_size=64, intermediate_size=128, num_hidden_layers=6,
+                             num_attention_heads=4, num_key_value_heads=1, head_dim=32,
+                             query_pre_attn_scalar=32, sliding_window=8, max_position_embeddings=1024,
                              rope_theta=1e6, rope_local_base_freq=1e4,
                              pad_token_id=0, bos_token_id=1, eos_token_id=2),
             Gemma3ForCausalLM, True),
