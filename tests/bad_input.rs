@@ -12,7 +12,11 @@ fn texts(dir: &Path) -> PathBuf {
 }
 
 fn copy_model(dir: &Path) -> PathBuf {
-    let src = reference_data().join("tiny-llama");
+    copy_tiny(dir, "tiny-llama")
+}
+
+fn copy_tiny(dir: &Path, name: &str) -> PathBuf {
+    let src = reference_data().join(name);
     let dst = dir.join("model");
     std::fs::create_dir_all(&dst).unwrap();
     for e in std::fs::read_dir(&src).unwrap() {
@@ -210,5 +214,87 @@ fn bad_device_and_dtype() {
     if !tch::Cuda::is_available() {
         let o = memscan(&["score", "--device", "cuda", "-i", t.to_str().unwrap()]);
         assert_input_error(&o, "CUDA is not available");
+    }
+}
+
+/// Edits the copied model's config.json: `key` set to the JSON `value`.
+fn set_config(m: &Path, key: &str, value: serde_json::Value) {
+    let cfg = m.join("config.json");
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    j[key] = value;
+    std::fs::write(&cfg, j.to_string()).unwrap();
+}
+
+#[test]
+fn unsupported_config_keys_of_the_new_families() {
+    for (model, key, value, says) in [
+        (
+            "tiny-gemma3",
+            "rope_scaling",
+            serde_json::json!({"rope_type": "yarn", "factor": 8.0}),
+            "rope_scaling type yarn is not supported for Gemma (linear is)",
+        ),
+        (
+            "tiny-qwen3",
+            "use_sliding_window",
+            serde_json::json!(true),
+            "use_sliding_window = true is not supported for qwen3",
+        ),
+        (
+            "tiny-phi3",
+            "rope_scaling",
+            serde_json::json!({"type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}),
+            "short_factor and long_factor need 8 entries",
+        ),
+        (
+            "tiny-gemma2",
+            "layer_types",
+            serde_json::json!(["sliding_attention"]),
+            "layer_types has 1 entries for 2 layers",
+        ),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let m = copy_tiny(d.path(), model);
+        set_config(&m, key, value);
+        let o = score(&m, &texts(d.path()));
+        assert_input_error(&o, says);
+        assert!(
+            stderr(&o).contains("config.json") || stderr(&o).contains("model"),
+            "{model}"
+        );
+    }
+}
+
+/// A GGUF of an architecture memscan does not read names it and lists the known ones.
+#[test]
+fn unknown_gguf_architecture_lists_the_known_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(llamacpp_gguf("tiny-llama")).unwrap();
+    // general.architecture = "llama" → "mamba" (same length, so the file stays valid)
+    let key = b"general.architecture";
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("general.architecture key");
+    let value = at + key.len() + 4 + 8; // type u32, string length u64
+    assert_eq!(&bytes[value..value + 5], b"llama");
+    bytes[value..value + 5].copy_from_slice(b"mamba");
+    let f = d.path().join("mamba.gguf");
+    std::fs::write(&f, bytes).unwrap();
+    let o = score(&f, &texts(d.path()));
+    assert_input_error(&o, "mamba.gguf");
+    let err = stderr(&o);
+    for known in [
+        "unknown architecture mamba",
+        "llama",
+        "qwen3",
+        "phi3",
+        "olmo2",
+        "gemma2",
+        "gemma3",
+        "gptneox",
+    ] {
+        assert!(err.contains(known), "{err} does not list {known}");
     }
 }

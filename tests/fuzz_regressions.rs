@@ -78,6 +78,8 @@ enum V {
     Bool(bool),
     Str(&'static str),
     Strs(Vec<String>),
+    F32s(Vec<f32>),
+    I32s(Vec<i32>),
 }
 
 /// A GGUF v3 file with metadata only.
@@ -120,6 +122,18 @@ fn gguf(dir: &Path, name: &str, kvs: &[(&str, V)]) -> PathBuf {
                 for x in xs {
                     s(&mut b, x);
                 }
+            }
+            V::F32s(xs) => {
+                b.extend(9u32.to_le_bytes());
+                b.extend(6u32.to_le_bytes());
+                b.extend((xs.len() as u64).to_le_bytes());
+                xs.iter().for_each(|x| b.extend(x.to_le_bytes()));
+            }
+            V::I32s(xs) => {
+                b.extend(9u32.to_le_bytes());
+                b.extend(5u32.to_le_bytes());
+                b.extend((xs.len() as u64).to_le_bytes());
+                xs.iter().for_each(|x| b.extend(x.to_le_bytes()));
             }
         }
     }
@@ -514,4 +528,74 @@ fn tokenizer_json_merge_shorter_than_subword_prefix() {
 #[test]
 fn hf_config_gpt2_negative_n_head() {
     check_saved("hf-config", "gpt2-negative-n-head.bin");
+}
+
+// ---------------------------------------------------------------------------------------
+// SentencePiece vocabularies (tokenizer.ggml.model = llama, src/model/spm.rs).
+
+/// "<unk>", "<s>", "▁", "a", "b", "▁a", "ab", then `extra` (normal), with scores and types.
+fn spm_kvs(extra: &[&str], scores: Option<Vec<f32>>) -> Vec<(&'static str, V)> {
+    let mut tokens = vec!["<unk>", "<s>", "\u{2581}", "a", "b", "\u{2581}a", "ab"];
+    tokens.extend(extra);
+    let mut types = vec![2, 3, 1, 1, 1, 1, 1];
+    types.extend(
+        extra
+            .iter()
+            .map(|t| if t.starts_with("<0x") { 6 } else { 1 }),
+    );
+    let n = tokens.len();
+    vec![
+        ("tokenizer.ggml.model", V::Str("llama")),
+        ("tokenizer.ggml.tokens", strs(&tokens)),
+        (
+            "tokenizer.ggml.scores",
+            V::F32s(scores.unwrap_or_else(|| (0..n).map(|i| -(i as f32)).collect())),
+        ),
+        ("tokenizer.ggml.token_type", V::I32s(types)),
+        ("tokenizer.ggml.bos_token_id", V::U32(1)),
+        ("tokenizer.ggml.unknown_token_id", V::U32(0)),
+        ("tokenizer.ggml.add_space_prefix", V::Bool(true)),
+    ]
+}
+
+#[test]
+fn spm_vocabulary_encodes_with_bos_and_space_prefix() {
+    let d = tempfile::tempdir().unwrap();
+    let ok = gguf(d.path(), "spm.gguf", &spm_kvs(&[], None));
+    let tok = gguf_tokenizer(&ok).unwrap();
+    // BOS, then " a" → "▁a", "b": "ab" would need "a" unmerged from "▁"; "▁a" scores higher
+    assert_eq!(tok.encode("ab").unwrap(), vec![1, 5, 4]);
+    assert_eq!(tok.identity, "gguf:spm+bos");
+    // "c" is in no token and there are no byte tokens: the unknown token
+    assert_eq!(tok.encode_plain("c").unwrap(), vec![2, 0]);
+}
+
+#[test]
+fn unsupported_gguf_tokenizer_model_is_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let mut kvs = spm_kvs(&[], None);
+    kvs[0] = ("tokenizer.ggml.model", V::Str("t5"));
+    let p = gguf(d.path(), "t5.gguf", &kvs);
+    assert_input_error(
+        gguf_tokenizer(&p),
+        &[
+            "t5.gguf",
+            "tokenizer model t5 is not supported",
+            "\"llama\"",
+        ],
+    );
+}
+
+#[test]
+fn spm_scores_of_another_length_are_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = gguf(d.path(), "scores.gguf", &spm_kvs(&[], Some(vec![0.0; 3])));
+    assert_input_error(gguf_tokenizer(&p), &["scores.gguf", "7 tokens, 3 scores"]);
+}
+
+#[test]
+fn spm_malformed_byte_token_is_an_input_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = gguf(d.path(), "bytes.gguf", &spm_kvs(&["<0xZZ>"], None));
+    assert_input_error(gguf_tokenizer(&p), &["bytes.gguf", "<0xZZ>", "not <0xXX>"]);
 }

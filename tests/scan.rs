@@ -279,3 +279,30 @@ fn builtin_sets_parse_and_chat_template_renders() {
     let ids = tok.encode_plain(&text).unwrap();
     assert_eq!(ids[0], tok.bos_id.unwrap()); // <|im_start|> is one special token
 }
+
+/// The second real model scans end to end: a SentencePiece vocabulary of 262k tokens, a
+/// Gemma 3 block, BOS added by its tokenizer (the empty prompt is BOS alone).
+#[test]
+fn scan_runs_on_gemma3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (prompts, cal) = setup(tmp.path());
+    let (p, c) = (prompts.to_str().unwrap(), cal.to_str().unwrap());
+    let out = tmp.path().join("g");
+    let model = gemma3_model();
+    let mut args = scan_args(p, c, out.to_str().unwrap());
+    args.extend(["--model", model.to_str().unwrap()]);
+    let o = memscan(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["model"]["architecture"], "gemma3");
+    assert_eq!(report["model"]["tokenizer"], "gguf:spm+bos");
+    let samples = read_jsonl(&out.join("samples.jsonl"));
+    assert_eq!(samples.len(), 6);
+    for s in &samples {
+        assert!(
+            s["signals"]["nll_mean"].as_f64().unwrap().is_finite(),
+            "{s}"
+        );
+    }
+}

@@ -249,6 +249,30 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Settings that cannot work together, as input errors (the caller names the file).
+    pub fn check(&self) -> Result<()> {
+        nn::check_activation(&self.hidden_activation)?;
+        let (hd, nh, nkv) = (
+            self.head_dim,
+            self.num_attention_heads,
+            self.num_key_value_heads,
+        );
+        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
+            return Err(Error::input(format!(
+                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
+            )));
+        }
+        if self.query_pre_attn_scalar <= 0.0 || self.sliding_window <= 0 {
+            return Err(Error::input(format!(
+                "query_pre_attn_scalar {} and sliding_window {} must be positive",
+                self.query_pre_attn_scalar, self.sliding_window
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// GGUF tensor name for a Hugging Face Gemma tensor name.
 pub fn gguf_name(hf: &str) -> Option<String> {
     let fixed = match hf {
@@ -310,20 +334,9 @@ pub struct Gemma {
 
 impl Gemma {
     pub fn load(w: &Weights, cfg: Config) -> Result<Self> {
-        nn::check_activation(&cfg.hidden_activation)?;
+        cfg.check()?;
         let (d, hd) = (cfg.hidden_size, cfg.head_dim);
         let (nh, nkv) = (cfg.num_attention_heads, cfg.num_key_value_heads);
-        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
-            return Err(Error::input(format!(
-                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
-            )));
-        }
-        if cfg.query_pre_attn_scalar <= 0.0 || cfg.sliding_window <= 0 {
-            return Err(Error::input(format!(
-                "query_pre_attn_scalar {} and sliding_window {} must be positive",
-                cfg.query_pre_attn_scalar, cfg.sliding_window
-            )));
-        }
         let eps = cfg.rms_norm_eps;
         let norm = |name: &str, dim: i64| RmsNorm::load_gemma(w, name, dim, eps);
         let (i_size, bias) = (cfg.intermediate_size, cfg.attention_bias);
@@ -387,7 +400,9 @@ impl Gemma {
     }
 
     pub fn from_hf(j: &Json, cfg_path: &Path, w: &Weights) -> Result<Box<dyn Architecture>> {
-        let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
+        let cfg = Config::from_hf(j)
+            .and_then(|c| c.check().map(|_| c))
+            .map_err(|e| super::in_file_once(e, cfg_path))?;
         Ok(Box::new(Gemma::load(w, cfg)?))
     }
 

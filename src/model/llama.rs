@@ -254,6 +254,44 @@ impl Config {
         })
     }
 
+    /// Settings that cannot work together, as input errors (the caller names the file).
+    pub fn check(&self) -> Result<()> {
+        nn::check_activation(&self.hidden_act)?;
+        let (hd, nh, nkv) = (
+            self.head_dim,
+            self.num_attention_heads,
+            self.num_key_value_heads,
+        );
+        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
+            return Err(Error::input(format!(
+                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
+            )));
+        }
+        if !(self.partial_rotary_factor > 0.0 && self.partial_rotary_factor <= 1.0) {
+            return Err(Error::input(format!(
+                "partial_rotary_factor {} must lie in (0, 1]",
+                self.partial_rotary_factor
+            )));
+        }
+        if let Some(RopeScaling::LongRope {
+            short_factor,
+            long_factor,
+            ..
+        }) = &self.rope_scaling
+        {
+            let half = (self.rotary_dim() / 2) as usize;
+            if short_factor.len() != half || long_factor.len() != half {
+                return Err(Error::input(format!(
+                    "rope_scaling longrope: short_factor and long_factor need {half} entries \
+                     (half the rotated head channels), not {} and {}",
+                    short_factor.len(),
+                    long_factor.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Channels of each head that rotate.
     fn rotary_dim(&self) -> i64 {
         let d = (self.head_dim as f64 * self.partial_rotary_factor) as i64;
@@ -403,20 +441,9 @@ fn unpermute(w: &Tensor, n_heads: i64) -> Tensor {
 
 impl Llama {
     pub fn load(w: &Weights, cfg: Config) -> Result<Self> {
-        nn::check_activation(&cfg.hidden_act)?;
+        cfg.check()?;
         let (d, hd) = (cfg.hidden_size, cfg.head_dim);
         let (nh, nkv) = (cfg.num_attention_heads, cfg.num_key_value_heads);
-        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
-            return Err(Error::input(format!(
-                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
-            )));
-        }
-        if !(cfg.partial_rotary_factor > 0.0 && cfg.partial_rotary_factor <= 1.0) {
-            return Err(Error::input(format!(
-                "partial_rotary_factor {} must lie in (0, 1]",
-                cfg.partial_rotary_factor
-            )));
-        }
         // GGUF files of arch "llama" (Llama, Mistral, SmolLM) carry permuted q/k rows.
         let permuted = match &w.backend {
             super::weights::Backend::Gguf { file, .. } => file.architecture()? == "llama",
@@ -526,20 +553,11 @@ impl Llama {
         }
         let rotary = match &cfg.rope_scaling {
             Some(RopeScaling::LongRope {
-                short_factor,
                 long_factor,
                 original_max_position_embeddings,
                 attention_factor,
+                ..
             }) => {
-                let half = (cfg.rotary_dim() / 2) as usize;
-                if short_factor.len() != half || long_factor.len() != half {
-                    return Err(Error::input(format!(
-                        "rope_scaling longrope: short_factor and long_factor need {half} entries \
-                         (half the rotated head channels), not {} and {}",
-                        short_factor.len(),
-                        long_factor.len()
-                    )));
-                }
                 let long: Vec<f32> = Rotary::inv_freq(cfg.rope_theta, cfg.rotary_dim())
                     .into_iter()
                     .zip(long_factor)
@@ -562,7 +580,9 @@ impl Llama {
     }
 
     pub fn from_hf(j: &Json, cfg_path: &Path, w: &Weights) -> Result<Box<dyn Architecture>> {
-        let cfg = Config::from_hf(j).map_err(|e| super::in_file_once(e, cfg_path))?;
+        let cfg = Config::from_hf(j)
+            .and_then(|c| c.check().map(|_| c))
+            .map_err(|e| super::in_file_once(e, cfg_path))?;
         Ok(Box::new(Llama::load(w, cfg)?))
     }
 
