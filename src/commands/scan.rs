@@ -441,6 +441,9 @@ fn settings(
         "reference_corpus": a.reference_corpus.as_ref().map(|p| p.display().to_string()),
         "verbatim_tokens": a.verbatim_tokens,
         "calibration": file_hash(&a.calibration)?,
+        // which field of the calibration and prefix records is the text
+        "text_field": crate::input::text_field(),
+        "id_field": crate::input::id_field(),
         "flag_signal": a.flag_signal,
         "flag_fpr": a.flag_fpr,
         "detector_rules": rule_ids.len(),

@@ -253,16 +253,11 @@ impl Config {
     /// Settings that cannot work together, as input errors (the caller names the file).
     pub fn check(&self) -> Result<()> {
         nn::check_activation(&self.hidden_activation)?;
-        let (hd, nh, nkv) = (
-            self.head_dim,
+        super::check_heads(
             self.num_attention_heads,
             self.num_key_value_heads,
-        );
-        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
-            return Err(Error::input(format!(
-                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
-            )));
-        }
+            self.head_dim,
+        )?;
         if self.query_pre_attn_scalar <= 0.0 || self.sliding_window <= 0 {
             return Err(Error::input(format!(
                 "query_pre_attn_scalar {} and sliding_window {} must be positive",
@@ -273,36 +268,15 @@ impl Config {
     }
 }
 
-/// GGUF tensor name for a Hugging Face Gemma tensor name.
+/// GGUF tensor name for a Hugging Face Gemma tensor name: Llama's, but for the four norms.
 pub fn gguf_name(hf: &str) -> Option<String> {
-    let fixed = match hf {
-        "model.embed_tokens.weight" => Some("token_embd.weight"),
-        "model.norm.weight" => Some("output_norm.weight"),
-        "lm_head.weight" => Some("output.weight"),
+    super::llama::gguf_name_with(hf, |tail| match tail {
+        "input_layernorm.weight" => Some("attn_norm.weight"),
+        "post_attention_layernorm.weight" => Some("post_attention_norm.weight"),
+        "pre_feedforward_layernorm.weight" => Some("ffn_norm.weight"),
+        "post_feedforward_layernorm.weight" => Some("post_ffw_norm.weight"),
         _ => None,
-    };
-    if let Some(f) = fixed {
-        return Some(f.to_string());
-    }
-    let rest = hf.strip_prefix("model.layers.")?;
-    let (layer, tail) = rest.split_once('.')?;
-    let mapped = match tail {
-        "input_layernorm.weight" => "attn_norm.weight",
-        "post_attention_layernorm.weight" => "post_attention_norm.weight",
-        "pre_feedforward_layernorm.weight" => "ffn_norm.weight",
-        "post_feedforward_layernorm.weight" => "post_ffw_norm.weight",
-        "self_attn.q_proj.weight" => "attn_q.weight",
-        "self_attn.k_proj.weight" => "attn_k.weight",
-        "self_attn.v_proj.weight" => "attn_v.weight",
-        "self_attn.o_proj.weight" => "attn_output.weight",
-        "self_attn.q_norm.weight" => "attn_q_norm.weight",
-        "self_attn.k_norm.weight" => "attn_k_norm.weight",
-        "mlp.gate_proj.weight" => "ffn_gate.weight",
-        "mlp.up_proj.weight" => "ffn_up.weight",
-        "mlp.down_proj.weight" => "ffn_down.weight",
-        _ => return None,
-    };
-    Some(format!("blk.{layer}.{mapped}"))
+    })
 }
 
 struct Layer {

@@ -257,16 +257,11 @@ impl Config {
     /// Settings that cannot work together, as input errors (the caller names the file).
     pub fn check(&self) -> Result<()> {
         nn::check_activation(&self.hidden_act)?;
-        let (hd, nh, nkv) = (
-            self.head_dim,
+        super::check_heads(
             self.num_attention_heads,
             self.num_key_value_heads,
-        );
-        if nh == 0 || nkv == 0 || nh % nkv != 0 || hd % 2 != 0 {
-            return Err(Error::input(format!(
-                "inconsistent attention config: {nh} heads, {nkv} key/value heads, head_dim {hd}"
-            )));
-        }
+            self.head_dim,
+        )?;
         if !(self.partial_rotary_factor > 0.0 && self.partial_rotary_factor <= 1.0) {
             return Err(Error::input(format!(
                 "partial_rotary_factor {} must lie in (0, 1]",
@@ -370,7 +365,9 @@ pub fn gguf_name_phi3(hf: &str) -> Option<String> {
     })
 }
 
-fn gguf_name_with(hf: &str, norms: fn(&str) -> Option<&'static str>) -> Option<String> {
+/// GGUF tensor name of a Llama-style checkpoint tensor; `norms` maps the block tensors
+/// whose GGUF names differ between families (the norms, fused projections).
+pub(crate) fn gguf_name_with(hf: &str, norms: fn(&str) -> Option<&'static str>) -> Option<String> {
     let fixed = match hf {
         "model.embed_tokens.weight" => Some("token_embd.weight"),
         "model.norm.weight" => Some("output_norm.weight"),

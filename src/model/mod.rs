@@ -66,6 +66,17 @@ pub(crate) fn positive(key: &str, v: Option<i64>) -> Result<i64> {
     }
 }
 
+/// Query heads, key/value heads and head width that attention can use: both counts
+/// positive, the query heads a multiple of the key/value heads, an even head width.
+pub(crate) fn check_heads(heads: i64, kv_heads: i64, head_dim: i64) -> Result<()> {
+    if heads <= 0 || kv_heads <= 0 || heads % kv_heads != 0 || head_dim <= 0 || head_dim % 2 != 0 {
+        return Err(Error::input(format!(
+            "inconsistent attention config: {heads} heads, {kv_heads} key/value heads, head_dim {head_dim}"
+        )));
+    }
+    Ok(())
+}
+
 /// Where to run a model. Parsed from text (`auto`, `cpu`, `cuda`, `cuda:N`) at the edge;
 /// `resolve` checks it against this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,9 @@ pub struct Spm {
     /// text (longest first), and a matcher that finds which of them a text holds.
     specials: Vec<u32>,
     matcher: Option<AhoCorasick>,
+    /// Whitespace after these special tokens is dropped (llama.cpp's RSTRIP attribute,
+    /// which it sets for Phi-3's special tokens).
+    rstrip: Vec<bool>,
     add_space_prefix: bool,
     unk: Option<u32>,
 }
@@ -123,6 +126,7 @@ impl Spm {
                     .map_err(|e| Error::input(format!("special tokens: {e}")))?,
             )
         };
+        let rstrip = vec![false; pieces.len()];
         Ok(Spm {
             pieces,
             scores,
@@ -131,9 +135,29 @@ impl Spm {
             bytes,
             specials,
             matcher,
+            rstrip,
             add_space_prefix,
             unk,
         })
+    }
+
+    /// llama.cpp's rule for a model named Phi-3: whitespace after a special token is
+    /// dropped, except after `<unk>`, `<s>` and `<|endoftext|>`; `</s>` drops it too.
+    pub fn with_phi3_strip(mut self) -> Self {
+        for &id in &self.specials {
+            self.rstrip[id as usize] = true;
+        }
+        for (piece, on) in [
+            ("</s>", true),
+            ("<unk>", false),
+            ("<s>", false),
+            ("<|endoftext|>", false),
+        ] {
+            if let Some(&id) = self.to_id.get(piece) {
+                self.rstrip[id as usize] = on;
+            }
+        }
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -204,6 +228,12 @@ impl Spm {
                     }
                     next.push(Fragment::Token(id));
                     a += pos + tok.len();
+                    if self.rstrip[id as usize] {
+                        // C's isspace: space, \t, \n, \v, \f, \r
+                        while a < b && matches!(text.as_bytes()[a], b' ' | b'\t'..=b'\r') {
+                            a += 1;
+                        }
+                    }
                 }
                 if a < b {
                     next.push(Fragment::Text(a, b));
@@ -381,5 +411,11 @@ mod tests {
     fn special_tokens_are_cut_out_first() {
         let s = toy();
         assert_eq!(ids(&s, "a<ctl>b"), ["a", "<ctl>", "b"]);
+        // without the strip rule the space after the token stays; with it, it goes
+        assert_eq!(ids(&s, "a<ctl> b"), ["a", "<ctl>", "\u{2581}", "b"]);
+        let s = toy().with_phi3_strip();
+        assert_eq!(ids(&s, "a<ctl> \n b"), ["a", "<ctl>", "b"]);
+        // <s> keeps what follows it
+        assert_eq!(ids(&s, "<s> a"), ["<s>", "\u{2581}a"]);
     }
 }

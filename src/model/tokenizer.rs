@@ -395,8 +395,17 @@ impl Tokenizer {
             ids.bos.and_then(|i| tokens.get(i as usize).cloned()),
             ids.eos.and_then(|i| tokens.get(i as usize).cloned()),
         );
-        let spm = Spm::new(tokens, scores, types, add_space_prefix, unk)
+        let mut spm = Spm::new(tokens, scores, types, add_space_prefix, unk)
             .map_err(|e| e.in_file(&g.path))?;
+        // llama.cpp knows Phi-3 by its name and drops whitespace after its special tokens
+        let name = g
+            .get("general.name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_lowercase();
+        if name.contains("phi-3") || name.contains("phi3") {
+            spm = spm.with_phi3_strip();
+        }
         Ok(Tokenizer {
             inner: Inner::Spm {
                 spm: Box::new(spm),
