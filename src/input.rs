@@ -8,7 +8,7 @@
 //! Errors name the file and line (or row group and row).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -236,8 +236,137 @@ fn line_str<'b>(path: &Path, lineno: u64, buf: &'b mut Vec<u8>) -> Result<&'b st
         .map_err(|e| Error::file(path, format!("line {lineno}: invalid UTF-8 ({e})")))
 }
 
-/// Reads every record of `path`; an empty input is an error.
+/// Reads every record of `path`: a file, a folder of data files (a dataset as stored:
+/// Parquet shards, compressed JSONL, …) or `hf://datasets/OWNER/NAME[@REV][/SUBDIR]` in
+/// the Hugging Face cache. An empty input is an error.
 pub fn read_texts(path: &Path) -> Result<Vec<TextRecord>> {
+    let resolved = resolve_dataset(path)?;
+    let path = resolved.as_path();
+    if path.is_dir() {
+        return read_folder(path);
+    }
+    read_file(path)
+}
+
+/// The files of a dataset folder that hold records, in path order: Parquet, JSON Lines
+/// (`.jsonl`, `.ndjson`, `.json`) and text (`.txt`), each possibly gzip/zstd/xz
+/// compressed; hidden entries (`.cache`, `.git`, lock files) and everything else
+/// (README.md, dataset_info.json's siblings that are not records) are passed over.
+pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for e in walker {
+        let e = e.map_err(|e| Error::file(dir, format!("cannot read folder ({e})")))?;
+        if !e.file_type().is_file() {
+            continue;
+        }
+        let inner = inner_name(e.path());
+        let ext = inner
+            .extension()
+            .and_then(|x| x.to_str())
+            .map(str::to_ascii_lowercase);
+        let name = inner.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let data = matches!(ext.as_deref(), Some("parquet" | "jsonl" | "ndjson" | "txt"))
+            || (ext.as_deref() == Some("json")
+                && name != "dataset_info.json"
+                && name != "dataset_infos.json"
+                && name != "state.json");
+        if data {
+            files.push(e.into_path());
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::file(
+            dir,
+            "no data files in the folder (Parquet, JSON Lines or text, optionally .gz/.zst/.xz)",
+        ));
+    }
+    Ok(files)
+}
+
+/// Every record of every data file under `dir`. Ids stay as the files give them
+/// unless two files give the same one; then each id is prefixed by its file's path
+/// under `dir` ("data/train-00001.parquet:17"), so records stay distinguishable.
+fn read_folder(dir: &Path) -> Result<Vec<TextRecord>> {
+    let mut per_file = Vec::new();
+    for f in data_files(dir)? {
+        let recs = read_file(&f)?;
+        per_file.push((f, recs));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let unique = per_file
+        .iter()
+        .flat_map(|(_, r)| r.iter())
+        .all(|r| seen.insert(r.id.to_string()));
+    let mut out = Vec::new();
+    for (f, recs) in per_file {
+        let rel = f.strip_prefix(dir).unwrap_or(&f).display().to_string();
+        for mut r in recs {
+            if !unique {
+                let id = match &r.id {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                r.id = Value::from(format!("{rel}:{id}"));
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// `hf://datasets/OWNER/NAME[@REV][/SUBDIR]` → its snapshot folder in the Hugging Face
+/// cache (HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub); any other
+/// path as it is. Datasets are read offline only: one that is not cached is an input
+/// error saying how to fetch it.
+pub fn resolve_dataset(path: &Path) -> Result<PathBuf> {
+    let Some(spec) = path.to_str().and_then(|s| s.strip_prefix("hf://datasets/")) else {
+        return Ok(path.to_path_buf());
+    };
+    let mut parts = spec.splitn(3, '/');
+    let (owner, name_rev) = match (parts.next(), parts.next()) {
+        (Some(o), Some(n)) if !o.is_empty() && !n.is_empty() => (o, n),
+        _ => {
+            return Err(Error::input(format!(
+                "{}: expected hf://datasets/OWNER/NAME[@REVISION][/FOLDER]",
+                path.display()
+            )))
+        }
+    };
+    let sub = parts.next().unwrap_or("");
+    let (name, rev) = name_rev.split_once('@').unwrap_or((name_rev, "main"));
+    let repo = crate::model::source::hub_cache_dir().join(format!("datasets--{owner}--{name}"));
+    let commit = if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        rev.to_string()
+    } else {
+        match std::fs::read_to_string(repo.join("refs").join(rev)) {
+            Ok(c) => c.trim().to_string(),
+            Err(_) => {
+                return Err(Error::input(format!(
+                    "dataset {owner}/{name}@{rev} is not in the Hugging Face cache ({}); memscan \
+                     reads datasets offline: fetch it with `huggingface-cli download --repo-type \
+                     dataset {owner}/{name}` (or pass its folder)",
+                    crate::model::source::hub_cache_dir().display()
+                )))
+            }
+        }
+    };
+    let snapshot = repo.join("snapshots").join(&commit).join(sub);
+    if !snapshot.exists() {
+        return Err(Error::file(
+            &snapshot,
+            format!("dataset {owner}/{name}@{rev}: no such folder in the cached snapshot"),
+        ));
+    }
+    Ok(snapshot)
+}
+
+/// Every record of one file.
+fn read_file(path: &Path) -> Result<Vec<TextRecord>> {
     let mut out = Vec::new();
     match Format::of(path)? {
         Format::Parquet => {

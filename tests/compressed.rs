@@ -381,3 +381,157 @@ fn parquet_rows_read_like_jsonl_records() {
         "{err}"
     );
 }
+
+/// A dataset as the hub stores it: a folder of shards (Parquet and zstd JSONL here, with
+/// a README and a hidden cache folder beside them), given as the folder or as
+/// `hf://datasets/OWNER/NAME` resolved in the Hugging Face cache, offline.
+#[test]
+fn dataset_folders_and_cached_hub_datasets() {
+    let d = tempfile::tempdir().unwrap();
+    let body = records();
+    let lines: Vec<&str> = body.lines().collect();
+    let (first, second) = lines.split_at(20);
+    // a hub cache: datasets--acme--shards/{refs/main, snapshots/<commit>/…}
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let repo = d.path().join("hub/datasets--acme--shards");
+    let snap = repo.join("snapshots").join(commit);
+    std::fs::create_dir_all(snap.join("data")).unwrap();
+    std::fs::create_dir_all(snap.join(".cache")).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    std::fs::write(snap.join("README.md"), "# shards\nnot a record\n").unwrap();
+    std::fs::write(snap.join(".cache/junk.jsonl"), "not json\n").unwrap();
+    let a = d.path().join("a.jsonl");
+    std::fs::write(&a, first.join("\n") + "\n").unwrap();
+    write_parquet(&a, &snap.join("data/train-00000-of-00002.parquet"), "zstd");
+    let b = snap.join("data/train-00001-of-00002.jsonl");
+    write_all(
+        &snap.join("data"),
+        "train-00001-of-00002.jsonl",
+        &(second.join("\n") + "\n"),
+    );
+    std::fs::remove_file(&b).unwrap(); // keep only its .gz, .xz and .zst twins
+    std::fs::remove_file(snap.join("data/train-00001-of-00002.jsonl.gz")).unwrap();
+    std::fs::remove_file(snap.join("data/train-00001-of-00002.jsonl.xz")).unwrap();
+
+    // the Parquet shard names its columns hexsha/content; the JSONL one id/text: one
+    // --text-field cannot read both, and the error names the shard
+    let model = default_model();
+    let o = memscan(&[
+        "-q",
+        "score",
+        "--device",
+        "cpu",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        snap.to_str().unwrap(),
+        "-o",
+        d.path().join("x.jsonl").to_str().unwrap(),
+    ]);
+    assert_input_error(&o, "train-00000-of-00002.parquet: no column \"text\"");
+
+    // one schema: both shards as JSONL, ids unique across them → kept as they are
+    std::fs::remove_file(snap.join("data/train-00000-of-00002.parquet")).unwrap();
+    write_all(
+        &snap.join("data"),
+        "train-00000-of-00002.jsonl",
+        &(first.join("\n") + "\n"),
+    );
+    for ext in ["", ".gz", ".xz"] {
+        std::fs::remove_file(snap.join(format!("data/train-00000-of-00002.jsonl{ext}"))).unwrap();
+    }
+    let plain = nll_by_id(&d.path().join("all.jsonl").tap_write(&body), &[], d.path());
+    let folder = nll_by_id(&snap, &[], d.path());
+    assert_eq!(folder.len(), 40);
+    for ((ia, xa), (ib, xb)) in plain.iter().zip(&folder) {
+        assert_eq!(ia, ib);
+        assert!(SAME_MATH.holds(*xb, *xa), "{ia}: {xb} vs {xa}");
+    }
+    // the same through the cache, offline
+    let hub = memscan_env(
+        &[
+            "-q",
+            "score",
+            "--device",
+            "cpu",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            "hf://datasets/acme/shards",
+            "-o",
+            d.path().join("hub.jsonl").to_str().unwrap(),
+        ],
+        &[("HF_HUB_CACHE", &d.path().join("hub"))],
+    );
+    assert!(hub.status.success(), "{}", stderr(&hub));
+    let ids: Vec<Value> = read_jsonl(&d.path().join("hub.jsonl"))
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        folder.iter().map(|(i, _)| i.clone()).collect::<Vec<_>>()
+    );
+    // a dataset that is not cached: exit 2, saying how to fetch it
+    let missing = memscan_env(
+        &[
+            "-q",
+            "score",
+            "-i",
+            "hf://datasets/acme/absent",
+            "-o",
+            d.path().join("m.jsonl").to_str().unwrap(),
+        ],
+        &[("HF_HUB_CACHE", &d.path().join("hub"))],
+    );
+    assert_input_error(
+        &missing,
+        "dataset acme/absent@main is not in the Hugging Face cache",
+    );
+    // detect reads the cached snapshot too
+    let o = memscan_env(
+        &[
+            "-q",
+            "detect",
+            "--format",
+            "jsonl",
+            "hf://datasets/acme/shards",
+        ],
+        &[("HF_HUB_CACHE", &d.path().join("hub"))],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let found = findings(&o);
+    assert_eq!(
+        found.iter().filter(|f| f.0.contains("email")).count(),
+        40,
+        "{found:?}"
+    );
+}
+
+/// Writes `body` to the path and returns it.
+trait TapWrite {
+    fn tap_write(self, body: &str) -> std::path::PathBuf;
+}
+
+impl TapWrite for std::path::PathBuf {
+    fn tap_write(self, body: &str) -> std::path::PathBuf {
+        std::fs::write(&self, body).unwrap();
+        self
+    }
+}
+
+/// Two shards whose row numbers repeat: each id is prefixed by its shard's path.
+#[test]
+fn repeated_ids_across_shards_are_prefixed_by_the_shard() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("ds");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), "first line of a\nsecond line of a\n").unwrap();
+    std::fs::write(dir.join("b.txt"), "first line of b\n").unwrap();
+    let got: Vec<Value> = nll_by_id(&dir, &[], d.path())
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(got, ["a.txt:1", "a.txt:2", "b.txt:1"].map(Value::from));
+}

@@ -118,11 +118,15 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
     Ok(if fail { EXIT_FINDINGS } else { 0 })
 }
 
-/// Expands folders (recursively, skipping .git) into files; `-` is stdin.
+/// Expands folders (recursively, skipping .git) into files; `-` is stdin;
+/// `hf://datasets/…` into the data files of the dataset's cached snapshot.
 fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
-        if p.as_os_str() == "-" {
+        let resolved = crate::input::resolve_dataset(p)?;
+        if resolved != *p {
+            files.extend(crate::input::data_files(&resolved)?);
+        } else if p.as_os_str() == "-" {
             files.push(p.clone());
         } else if p.is_dir() {
             let walker = walkdir::WalkDir::new(p)

@@ -159,11 +159,15 @@ fn documents(files: &[PathBuf], max: usize, mut each: impl FnMut(Doc) -> Result<
     Ok(())
 }
 
-/// Expands folders into their files (sorted, recursively).
+/// Expands folders into their files (sorted, recursively); `hf://datasets/…` into the
+/// data files of the dataset's cached snapshot.
 pub fn corpus_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in inputs {
-        if p.is_dir() {
+        let resolved = crate::input::resolve_dataset(p)?;
+        if resolved != *p {
+            out.extend(crate::input::data_files(&resolved)?);
+        } else if p.is_dir() {
             for e in walkdir::WalkDir::new(p).sort_by_file_name() {
                 let e = e.map_err(|e| Error::file(p, format!("cannot read folder ({e})")))?;
                 if e.file_type().is_file() {
