@@ -441,7 +441,9 @@ fn dataset_folders_and_cached_hub_datasets() {
     for ext in ["", ".gz", ".xz"] {
         std::fs::remove_file(snap.join(format!("data/train-00000-of-00002.jsonl{ext}"))).unwrap();
     }
-    let plain = nll_by_id(&d.path().join("all.jsonl").tap_write(&body), &[], d.path());
+    let all = d.path().join("all.jsonl");
+    std::fs::write(&all, &body).unwrap();
+    let plain = nll_by_id(&all, &[], d.path());
     let folder = nll_by_id(&snap, &[], d.path());
     assert_eq!(folder.len(), 40);
     for ((ia, xa), (ib, xb)) in plain.iter().zip(&folder) {
@@ -507,18 +509,6 @@ fn dataset_folders_and_cached_hub_datasets() {
         40,
         "{found:?}"
     );
-}
-
-/// Writes `body` to the path and returns it.
-trait TapWrite {
-    fn tap_write(self, body: &str) -> std::path::PathBuf;
-}
-
-impl TapWrite for std::path::PathBuf {
-    fn tap_write(self, body: &str) -> std::path::PathBuf {
-        std::fs::write(&self, body).unwrap();
-        self
-    }
 }
 
 /// Two shards whose row numbers repeat: each id is prefixed by its shard's path.
