@@ -42,9 +42,22 @@ pub enum Command {
     ForgetCheck(Box<ForgetArgs>),
     /// Render a report folder's report.json again as Markdown, HTML or SARIF.
     Report(ReportArgs),
+    /// Join the shards of a sharded scan or eval (`--shard I/N`, Slurm array tasks) into
+    /// the report one process would have written.
+    Merge(MergeArgs),
     /// Print a shell completion script (e.g. `memscan completions bash >
     /// ~/.local/share/bash-completion/completions/memscan`).
     Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// A run's --out folder (holding its shard-* folders), or shard folders.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Report folder (default: the folder that holds the shards).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -333,6 +346,12 @@ pub struct ScanArgs {
     /// the same settings is resumed).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only shard I of N (0-based) of this run into OUT/shard-I-of-N; `memscan merge
+    /// OUT` joins the N shards. Default: a Slurm array task's index and count, or a
+    /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX with MEMSCAN_SHARD_COUNT; `none`
+    /// ignores them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Fingerprints of values known to be in the training data: `memscan detect
     /// --format jsonl` (or json) output over the training data, or one SHA-256 per line.
     /// A finding with one of them is `confirmed`, without sharing raw values.
@@ -418,6 +437,12 @@ pub struct EvalArgs {
     /// Report folder (default: reports/<model>-eval-<UTC time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only shard I of N (0-based) of this run into OUT/shard-I-of-N; `memscan merge
+    /// OUT` joins the N shards. Default: a Slurm array task's index and count, or a
+    /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX with MEMSCAN_SHARD_COUNT; `none`
+    /// ignores them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Args, Debug)]

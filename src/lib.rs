@@ -15,6 +15,7 @@ pub mod prompts;
 pub(crate) mod report;
 pub(crate) mod scan;
 pub mod scorer;
+pub(crate) mod shard;
 pub(crate) mod signals;
 pub mod stats;
 pub mod verbatim;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Eval(args) => commands::eval::run(args, cli.quiet),
         Command::ForgetCheck(args) => commands::forget::run(args, cli.quiet),
         Command::Report(args) => commands::report::run(args, cli.quiet),
+        Command::Merge(args) => commands::merge::run(args, cli.quiet),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -97,6 +97,17 @@ pub struct Scorer<'m> {
     max_tokens: usize,
 }
 
+/// Indices of sequences of these lengths, longest first (ties in index order), in
+/// chunks of `batch_size`.
+fn plan_by_len(lens: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
 impl<'m> Scorer<'m> {
     pub fn new(model: &'m dyn LanguageModel, opts: ScoreOptions) -> Result<Self> {
         if opts.batch_size == 0 {
@@ -152,14 +163,54 @@ impl<'m> Scorer<'m> {
     fn score_encoded(
         &self,
         encoded: Vec<(Vec<u32>, bool)>,
-        mut progress: impl FnMut(usize, usize),
+        progress: impl FnMut(usize, usize),
     ) -> Result<Vec<ScoredText>> {
-        // Longest first, so padding within a batch is small.
-        let mut order: Vec<usize> = (0..encoded.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(encoded[i].0.len()));
+        let lens: Vec<usize> = encoded.iter().map(|e| e.0.len()).collect();
+        let plan = plan_by_len(&lens, self.opts.batch_size);
+        self.run_batches(&encoded, &plan, progress)?
+            .into_iter()
+            .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
+            .collect()
+    }
+
+    /// The batches `score` runs `texts` in: their indices, longest first (so padding
+    /// within a batch is small), `batch_size` to a batch.
+    pub fn plan(&self, texts: &[&str]) -> Result<Vec<Vec<usize>>> {
+        let lens: Vec<usize> = texts
+            .iter()
+            .map(|t| self.encode(t).map(|e| e.0.len()))
+            .collect::<Result<_>>()?;
+        Ok(plan_by_len(&lens, self.opts.batch_size))
+    }
+
+    /// Scores `texts` in the given batches (indices into `texts`, e.g. part of another
+    /// pass's `plan`, so that a text has the same batch neighbours in both); a text in
+    /// no batch is `None`.
+    pub fn score_in(
+        &self,
+        texts: &[&str],
+        batches: &[Vec<usize>],
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<Option<ScoredText>>> {
+        let mut encoded: Vec<(Vec<u32>, bool)> = vec![(Vec::new(), false); texts.len()];
+        for &i in batches.iter().flatten() {
+            let t = texts
+                .get(i)
+                .ok_or_else(|| Error::internal(format!("batch index {i} past the texts")))?;
+            encoded[i] = self.encode(t)?;
+        }
+        self.run_batches(&encoded, batches, progress)
+    }
+
+    fn run_batches(
+        &self,
+        encoded: &[(Vec<u32>, bool)],
+        batches: &[Vec<usize>],
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<Option<ScoredText>>> {
         let mut results: Vec<Option<ScoredText>> = vec![None; encoded.len()];
         let _guard = tch::no_grad_guard();
-        for batch in order.chunks(self.opts.batch_size) {
+        for batch in batches {
             let seqs: Vec<&[u32]> = batch.iter().map(|&i| encoded[i].0.as_slice()).collect();
             let scored = self.batch(&seqs)?;
             let mut n_tok = 0;
@@ -170,10 +221,7 @@ impl<'m> Scorer<'m> {
             }
             progress(batch.len(), n_tok);
         }
-        results
-            .into_iter()
-            .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
-            .collect()
+        Ok(results)
     }
 
     /// One right-padded batch through the model.

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::canary::Format;
 use crate::cli::EvalArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::input::{read_texts, TextRecord};
 use crate::model::{LanguageModel, Model};
 use crate::report::schema::{
@@ -26,6 +26,11 @@ const AUDIT_CONFIDENCE: f64 = 0.95;
 
 pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     check_args(args)?;
+    let shard = crate::shard::Shard::resolve(args.shard.as_deref())?;
+    let shard_dir = match shard {
+        Some((s, _)) => Some(crate::shard::shard_dir(args.out.as_deref(), s, "eval")?),
+        None => None,
+    };
     let members = read_texts(&args.members)?;
     let nonmembers = read_texts(&args.nonmembers)?;
     let canaries = match &args.canaries {
@@ -45,58 +50,69 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         .chain(&nonmembers)
         .map(|r| r.text.as_str())
         .collect();
-    let rows = signal_rows(&model, reference.as_ref(), &texts, args, quiet)?;
-    let (m_rows, n_rows) = rows.split_at(members.len());
-
-    let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
-        .iter()
-        .filter(|d| rows.iter().any(|r| r.get(d.name).is_some()))
-        .map(|d| (d.name, d.direction))
-        .collect();
-    let mut evals: Vec<SignalEval> = Vec::new();
-    for &(n, d) in &names {
-        evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), args));
-    }
-    let combined = combined_attack(&names, &rows, members.len(), args.seed);
-    let (cm, cn) = combined.split_at(members.len());
-    evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, args));
-    names.push(("combined_lr", Direction::Higher));
-
-    let audit = args
-        .claimed_epsilon
-        .map(|eps| audit(eps, args.delta, &names, m_rows, n_rows, cm, cn, &evals));
-    let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
-
     let model_hash = super::model_hash(Path::new(&model.info().path))?;
-    let settings = json!({
-        "model": model.info().spec,
-        "members": args.members.display().to_string(),
-        "nonmembers": args.nonmembers.display().to_string(),
-        "reference_model": args.reference_model,
-        "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
-        "claimed_epsilon": args.claimed_epsilon,
-        "delta": args.delta,
-        "prior": args.prior,
-        "alpha": args.alpha,
-        "bootstrap": args.bootstrap,
-        "seed": args.seed,
-        "min_k": args.min_k,
-        "max_exact": args.max_exact,
-        "exposure_samples": args.exposure_samples,
-        "cross_validation_folds": 5,
-    });
-    let report = EvalReport {
-        header: schema::Header::new(
-            "eval",
-            super::identity(&model, model_hash),
-            settings.as_object().cloned().unwrap_or_default(),
-        ),
-        members: members.len(),
-        nonmembers: nonmembers.len(),
-        signals: evals,
-        audit,
-        canaries: exposures,
-    };
+    let identity = super::identity(&model, model_hash);
+    let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
+    let st = Stats::of(args);
+    if let (Some((s, from)), Some(dir)) = (shard, shard_dir) {
+        std::fs::create_dir_all(&dir).with_file(&dir)?;
+        if !quiet {
+            eprintln!(
+                "memscan: eval shard {s} (from {from}) into {}",
+                dir.display()
+            );
+        }
+        let fp = crate::scan::state::fingerprint(&settings);
+        let mut manifest = crate::shard::Manifest::new("eval", &fp, &settings, identity, s);
+        let t0 = std::time::Instant::now();
+        let part = signal_rows(&model, reference.as_ref(), &texts, args, Some(s), quiet)?;
+        // canary exposure is one piece of work: shard 0 does it
+        let exposures = if s.index == 0 {
+            exposures(&model, &canaries, &formats, args, quiet)?
+        } else {
+            Vec::new()
+        };
+        let shard_rows: Vec<ShardRow> = part
+            .rows
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|signals| ShardRow { i, signals }))
+            .collect();
+        let body = ShardBody {
+            stats: st,
+            members: members.len(),
+            nonmembers: nonmembers.len(),
+            rows: shard_rows,
+            canaries: exposures,
+        };
+        let v = serde_json::to_value(&body).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+        crate::report::folder::write_json(&dir.join(SHARD_ROWS), &v)?;
+        manifest.unit = "batch of texts (the scoring pass's plan)".into();
+        manifest.units_total = part.units_total;
+        manifest.units_owned = part.units_owned;
+        manifest.units_done = part.units_owned;
+        manifest.tokens = part.tokens;
+        manifest.seconds = t0.elapsed().as_secs_f64();
+        manifest.complete = true;
+        manifest.write(&dir)?;
+        if !quiet {
+            eprintln!(
+                "memscan: shard {s} done ({} texts); when all {} are, `memscan merge {}` writes the report",
+                body.rows.len(),
+                s.count,
+                dir.parent().unwrap_or(&dir).display()
+            );
+        }
+        return Ok(0);
+    }
+    let part = signal_rows(&model, reference.as_ref(), &texts, args, None, quiet)?;
+    let rows: Vec<SignalSet> = part
+        .rows
+        .into_iter()
+        .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
+        .collect::<Result<_>>()?;
+    let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
+    let report = build_report(identity, settings, &st, &rows, members.len(), exposures);
     let out = match &args.out {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("eval")),
@@ -106,6 +122,131 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         say_done(&report, &out);
     }
     Ok(0)
+}
+
+/// A shard's part of an eval: its texts' signals (by index over members then
+/// non-members), and what the merge needs to finish the report.
+pub const SHARD_ROWS: &str = "eval-shard.json";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ShardBody {
+    pub stats: Stats,
+    pub members: usize,
+    pub nonmembers: usize,
+    pub rows: Vec<ShardRow>,
+    /// Canary exposures (shard 0 computes them; empty elsewhere).
+    pub canaries: Vec<CanaryExposure>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ShardRow {
+    pub i: usize,
+    pub signals: SignalSet,
+}
+
+/// The statistics' settings: what turns the signals into the report.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    pub alpha: f64,
+    pub bootstrap: usize,
+    pub seed: u64,
+    pub prior: f64,
+    pub claimed_epsilon: Option<f64>,
+    pub delta: f64,
+}
+
+impl Stats {
+    fn of(a: &EvalArgs) -> Stats {
+        Stats {
+            alpha: a.alpha,
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+            prior: a.prior,
+            claimed_epsilon: a.claimed_epsilon,
+            delta: a.delta,
+        }
+    }
+}
+
+/// Every setting of the run, with the inputs' hashes (shards of one run agree on them).
+fn settings_of(
+    args: &EvalArgs,
+    model: &Model,
+    members: &[TextRecord],
+    nonmembers: &[TextRecord],
+    canaries: &[TextRecord],
+) -> Result<Map<String, Value>> {
+    let digest = |rs: &[TextRecord]| {
+        let joined: String = rs
+            .iter()
+            .map(|r| format!("{}\u{1}{}\n", r.id, r.text))
+            .collect();
+        crate::scan::state::sha256_hex(joined.as_bytes())
+    };
+    let settings = json!({
+        "model": model.info().spec,
+        "members": args.members.display().to_string(),
+        "members_sha256": digest(members),
+        "nonmembers": args.nonmembers.display().to_string(),
+        "nonmembers_sha256": digest(nonmembers),
+        "reference_model": args.reference_model,
+        "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
+        "canaries_sha256": args.canaries.as_ref().map(|_| digest(canaries)),
+        "claimed_epsilon": args.claimed_epsilon,
+        "delta": args.delta,
+        "prior": args.prior,
+        "alpha": args.alpha,
+        "bootstrap": args.bootstrap,
+        "seed": args.seed,
+        "min_k": args.min_k,
+        "batch_size": args.batch_size,
+        "max_exact": args.max_exact,
+        "exposure_samples": args.exposure_samples,
+        "cross_validation_folds": 5,
+        "text_field": crate::input::text_field(),
+        "id_field": crate::input::id_field(),
+    });
+    match settings {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::internal("settings are not an object")),
+    }
+}
+
+/// The eval report from every text's signals (members first).
+pub fn build_report(
+    model: schema::ModelIdentity,
+    settings: Map<String, Value>,
+    st: &Stats,
+    rows: &[SignalSet],
+    members: usize,
+    canaries: Vec<CanaryExposure>,
+) -> EvalReport {
+    let (m_rows, n_rows) = rows.split_at(members.min(rows.len()));
+    let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
+        .iter()
+        .filter(|d| rows.iter().any(|r| r.get(d.name).is_some()))
+        .map(|d| (d.name, d.direction))
+        .collect();
+    let mut evals: Vec<SignalEval> = Vec::new();
+    for &(n, d) in &names {
+        evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), st));
+    }
+    let combined = combined_attack(&names, rows, m_rows.len(), st.seed);
+    let (cm, cn) = combined.split_at(m_rows.len());
+    evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, st));
+    names.push(("combined_lr", Direction::Higher));
+
+    let audit = st
+        .claimed_epsilon
+        .map(|eps| audit(eps, st.delta, &names, m_rows, n_rows, cm, cn, &evals));
+    EvalReport {
+        header: schema::Header::new("eval", model, settings),
+        members: m_rows.len(),
+        nonmembers: n_rows.len(),
+        signals: evals,
+        audit,
+        canaries,
+    }
 }
 
 fn check_args(args: &EvalArgs) -> Result<()> {
@@ -215,15 +356,27 @@ fn path_str(p: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
-/// Every signal of every text: one pass with the distribution statistics, the
-/// lowercased pass, and the reference model's pass when given.
+/// A scoring pass's signals: every text's (`None` for texts another shard scores), and
+/// how the plan was dealt.
+struct Part {
+    rows: Vec<Option<SignalSet>>,
+    units_total: usize,
+    units_owned: usize,
+    tokens: usize,
+}
+
+/// Every signal of every text (a shard: of its texts): one pass with the distribution
+/// statistics, the lowercased pass, and the reference model's pass when given. All three
+/// run in the main pass's batches (longest first), so a text meets the same batch
+/// neighbours in every pass and in every sharding of the run.
 fn signal_rows(
     model: &Model,
     reference: Option<&Model>,
     texts: &[&str],
     a: &EvalArgs,
+    shard: Option<crate::shard::Shard>,
     quiet: bool,
-) -> Result<Vec<SignalSet>> {
+) -> Result<Part> {
     let opts = |stats: bool| ScoreOptions {
         batch_size: a.batch_size,
         max_tokens: None,
@@ -232,35 +385,60 @@ fn signal_rows(
     };
     let scorer = Scorer::new(model, opts(true))?;
     let basic = Scorer::new(model, opts(false))?;
-    let pb = super::progress_bar(texts.len() as u64, quiet, "texts");
-    let scored = scorer.score(texts, |n, _| pb.inc(n as u64))?;
+    let plan = scorer.plan(texts)?;
+    let units_total = plan.len();
+    let owned: Vec<Vec<usize>> = plan
+        .into_iter()
+        .enumerate()
+        .filter(|(b, _)| shard.is_none_or(|s| s.owns(*b)))
+        .map(|(_, v)| v)
+        .collect();
+    let n_owned: usize = owned.iter().map(Vec::len).sum();
+    let pb = super::progress_bar(n_owned as u64, quiet, "texts");
+    let mut tokens = 0;
+    let scored = scorer.score_in(texts, &owned, |n, t| {
+        tokens += t;
+        pb.inc(n as u64)
+    })?;
     pb.finish_and_clear();
     let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
     let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let lowered = basic.score(&lower_refs, |_, _| {})?;
+    let lowered = basic.score_in(&lower_refs, &owned, |_, _| {})?;
     let ref_scored = match reference {
-        Some(r) => Some(Scorer::new(r, opts(false))?.score(texts, |_, _| {})?),
+        Some(r) => Some(Scorer::new(r, opts(false))?.score_in(texts, &owned, |_, _| {})?),
         None => None,
     };
-    Ok(scored
+    let rows = scored
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            SignalSet::new(signals::Passes {
-                lowercase_nll: Some(signals::nll_mean(&lowered[i].token_logprobs)),
-                reference: ref_scored.as_ref().map(|r| {
+            let s = s.as_ref()?;
+            let lowered = lowered[i].as_ref()?;
+            let reference = match &ref_scored {
+                Some(r) => Some(r[i].as_ref()?),
+                None => None,
+            };
+            Some(SignalSet::new(signals::Passes {
+                lowercase_nll: Some(signals::nll_mean(&lowered.token_logprobs)),
+                reference: reference.map(|r| {
                     (
                         signals::nll_mean(&s.token_logprobs),
-                        signals::nll_mean(&r[i].token_logprobs),
+                        signals::nll_mean(&r.token_logprobs),
                     )
                 }),
                 ..signals::Passes::main(s.pass_values(texts[i], a.min_k))
-            })
+            }))
         })
-        .collect())
+        .collect();
+    Ok(Part {
+        rows,
+        units_total,
+        units_owned: owned.len(),
+        tokens,
+    })
 }
 
-fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &EvalArgs) -> SignalEval {
+fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &Stats) -> SignalEval {
     let roc = stats::roc(m, n, d);
     let step = (roc.len() / 400).max(1);
     let thinned: Vec<[f64; 2]> = roc

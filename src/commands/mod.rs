@@ -6,6 +6,7 @@ pub mod detect;
 pub mod eval;
 pub mod forget;
 pub mod index;
+pub mod merge;
 pub mod report;
 pub mod scan;
 pub mod score;

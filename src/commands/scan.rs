@@ -21,7 +21,7 @@ use crate::scan::batch::BatchContext;
 use crate::scan::calibrate::{self, Cal};
 use crate::scan::state::{self, sha256_hex};
 use crate::scan::summary::{self, BuildInputs};
-use crate::scan::ScanConfig;
+use crate::scan::{ReportOptions, ScanConfig};
 use crate::scorer::{ScoreOptions, Scorer};
 use crate::signals::{self, Pass};
 
@@ -39,6 +39,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         flag: flag_signal(args)?,
         flag_fpr: args.flag_fpr,
         calibration: args.calibration.clone(),
+    };
+    let report_opts = ReportOptions {
         dedup_threshold: args.dedup_threshold,
         top: args.top,
         alpha: args.alpha,
@@ -46,6 +48,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
             Some(p) => Some(crate::scan::evidence::read_known(p)?),
             None => None,
         },
+    };
+    let shard = crate::shard::Shard::resolve(args.shard.as_deref())?;
+    let shard_dir = match shard {
+        Some((s, _)) => Some(crate::shard::shard_dir(args.out.as_deref(), s, "scan")?),
+        None => None,
     };
     let model = super::load_model(&args.model, quiet)?;
     let (prompts_list, sets) = gather_prompts(args, &model)?;
@@ -57,9 +64,13 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
     let model_hash = super::model_hash(Path::new(&model.info().path))?;
     let settings = settings(args, &sets, &prompts_list, &model, &model_hash, &engine)?;
     let fingerprint = state::fingerprint(&settings);
-    let out_dir = state::resolve_out(args.out.as_deref(), &model, &fingerprint)?;
+    let out_dir = match shard_dir {
+        Some(d) => d,
+        None => state::resolve_out(args.out.as_deref(), &model, &fingerprint)?,
+    };
     std::fs::create_dir_all(&out_dir).with_file(&out_dir)?;
     state::claim(&out_dir, &fingerprint, &settings)?;
+    let identity = super::identity(&model, model_hash);
 
     let sample_opts = sample_options(args, decay);
     let scorer = Scorer::new(
@@ -107,16 +118,56 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         engine: &engine,
     };
     let calibration = calibration_of(&out_dir, args, &ctx, &sample_opts, quiet)?;
-    let sampled = sample_all(&out_dir, args, &ctx, &sample_opts, &calibration, quiet)?;
+    if let Some((s, from)) = shard {
+        let mut manifest = crate::shard::Manifest::read(&out_dir)?.unwrap_or_else(|| {
+            crate::shard::Manifest::new("scan", &fingerprint, &settings, identity, s)
+        });
+        if !quiet {
+            eprintln!(
+                "memscan: scan shard {s} (from {from}) into {}",
+                out_dir.display()
+            );
+        }
+        let sampled = sample_all(
+            &out_dir,
+            args,
+            &ctx,
+            &sample_opts,
+            &calibration,
+            Some((s, &mut manifest)),
+            quiet,
+        )?;
+        manifest.seconds += sampled.seconds;
+        manifest.tokens += sampled.new_tokens;
+        manifest.complete = true;
+        manifest.write(&out_dir)?;
+        if !quiet {
+            eprintln!(
+                "memscan: shard {s} done ({} samples); when all {} are, `memscan merge {}` writes the report",
+                sampled.rows.len(),
+                s.count,
+                out_dir.parent().unwrap_or(&out_dir).display()
+            );
+        }
+        return Ok(0);
+    }
+    let sampled = sample_all(
+        &out_dir,
+        args,
+        &ctx,
+        &sample_opts,
+        &calibration,
+        None,
+        quiet,
+    )?;
 
     let report = summary::build_report(BuildInputs {
-        cfg: &cfg,
+        opts: &report_opts,
         settings,
-        model: &model,
-        model_hash,
+        model: identity,
         prompts: prompts_list.len(),
         lines: sampled.rows,
-        calibration,
+        calibration: calibration.report,
         seconds: sampled.seconds,
         new_tokens_this_run: sampled.new_tokens,
     })?;
@@ -216,23 +267,39 @@ struct Sampled {
     new_tokens: usize,
 }
 
-/// Samples every (prompt, sample) pair in batches, appending each batch's rows to
-/// samples.jsonl as it finishes; the batches a previous run of the same folder
-/// finished are read back, not redone.
+/// Samples every (prompt, sample) pair in batches (a shard: its batches), appending each
+/// batch's rows to samples.jsonl as it finishes; the batches a previous run of the same
+/// folder finished are read back, not redone. A shard's manifest is written before the
+/// first new batch (incomplete) and says how many batches are done.
 fn sample_all(
     out_dir: &Path,
     args: &ScanArgs,
     ctx: &BatchContext,
     sample_opts: &SampleOptions,
     calibration: &Cal,
+    mut shard: Option<(crate::shard::Shard, &mut crate::shard::Manifest)>,
     quiet: bool,
 ) -> Result<Sampled> {
     let units: Vec<(usize, usize)> = (0..ctx.prompts.len())
         .flat_map(|i| (0..args.samples_per_prompt).map(move |k| (i, k)))
         .collect();
-    let n_batches = units.len().div_ceil(args.batch_size);
+    let bs = args.batch_size;
+    let n_batches = units.len().div_ceil(bs);
+    let owned: Vec<usize> = match &shard {
+        Some((s, _)) => s.units(n_batches),
+        None => (0..n_batches).collect(),
+    };
+    let batch_len = |b: usize| units.len().saturating_sub(b * bs).min(bs);
     let samples_path = out_dir.join("samples.jsonl");
-    let (mut rows, done) = state::resume(&samples_path, &units, args.batch_size)?;
+    let (mut rows, done) = state::resume(&samples_path, &owned, batch_len)?;
+    if let Some((_, m)) = shard.as_mut() {
+        m.unit = "batch of prompt × sample pairs".into();
+        m.units_total = n_batches;
+        m.units_owned = owned.len();
+        m.units_done = done;
+        m.complete = false;
+        m.write(out_dir)?;
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -240,16 +307,18 @@ fn sample_all(
         .with_file(&samples_path)?;
     if !quiet && done > 0 {
         eprintln!(
-            "memscan: resuming {}: {done} of {n_batches} batches already done",
-            out_dir.display()
+            "memscan: resuming {}: {done} of {} batches already done",
+            out_dir.display(),
+            owned.len()
         );
     }
-    let pb = super::progress_bar(units.len() as u64, quiet, "samples");
-    pb.inc((done * args.batch_size).min(units.len()) as u64);
+    let owned_samples: usize = owned.iter().map(|&b| batch_len(b)).sum();
+    let pb = super::progress_bar(owned_samples as u64, quiet, "samples");
+    pb.inc(owned[..done].iter().map(|&b| batch_len(b)).sum::<usize>() as u64);
     let t0 = std::time::Instant::now();
     let mut new_tokens = 0usize;
-    for b in done..n_batches {
-        let batch = &units[b * args.batch_size..((b + 1) * args.batch_size).min(units.len())];
+    for (j, &b) in owned.iter().enumerate().skip(done) {
+        let batch = &units[b * bs..(b * bs + batch_len(b))];
         let opts = SampleOptions {
             seed: state::batch_seed(args.seed, b),
             ..sample_opts.clone()
@@ -263,6 +332,10 @@ fn sample_all(
         }
         file.write_all(&buf).with_file(&samples_path)?;
         file.flush().with_file(&samples_path)?;
+        if let Some((_, m)) = shard.as_mut() {
+            m.units_done = j + 1;
+            m.write(out_dir)?;
+        }
         rows.extend(batch_rows);
         pb.inc(batch.len() as u64);
         pb.set_message(format!(
@@ -463,7 +536,7 @@ fn settings(
 }
 
 /// 1 when a sample has what --fail-on names.
-fn exit_code(r: &ScanReport, fail_on: ScanFailOn) -> i32 {
+pub fn exit_code(r: &ScanReport, fail_on: ScanFailOn) -> i32 {
     let has = |reason: Reason| r.items.iter().any(|s| s.reasons.contains(&reason));
     let hit = match fail_on {
         ScanFailOn::None => false,

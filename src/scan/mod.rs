@@ -38,6 +38,12 @@ pub struct ScanConfig {
     pub flag_fpr: f64,
     /// Non-member texts for the calibration (default: the built-in set).
     pub calibration: Option<PathBuf>,
+}
+
+/// What the report is made with from the samples (none of it changes a sample, so a
+/// resumed or merged run may differ in these): `summary` reads only these.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
     /// Jaccard similarity at which samples are near-duplicates, (0, 1].
     pub dedup_threshold: f64,
     /// Top samples listed per signal.

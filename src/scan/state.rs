@@ -17,7 +17,7 @@ use crate::model::Model;
 use crate::report::rows::SampleRow;
 
 /// Settings that only change how the report is rendered (not the samples).
-const RENDER_ONLY: &[&str] = &[
+pub const RENDER_ONLY: &[&str] = &[
     "dedup_threshold",
     "top",
     "fail_on",
@@ -106,12 +106,14 @@ pub fn batch_seed(seed: u64, batch: usize) -> u64 {
 }
 
 /// The complete batches already in samples.jsonl (rewriting the file without a torn
-/// tail), and how many there are. A line that is not JSON ends what is kept (a torn
-/// write); a JSON line that is not a sample row is an error: the file was changed.
+/// tail), and how many of `owned` (the batches this process runs, in the order it runs
+/// them: all of them, or a shard's) they are. `batch_len(b)`: the rows batch `b` has. A
+/// line that is not JSON ends what is kept (a torn write); a JSON line that is not a
+/// sample row is an error: the file was changed.
 pub fn resume(
     path: &Path,
-    units: &[(usize, usize)],
-    batch_size: usize,
+    owned: &[usize],
+    batch_len: impl Fn(usize) -> usize,
 ) -> Result<(Vec<SampleRow>, usize)> {
     let Ok(body) = std::fs::read(path) else {
         return Ok((Vec::new(), 0));
@@ -129,11 +131,11 @@ pub fn resume(
     // the kept lines byte for byte (not re-serialized)
     let mut clean = Vec::new();
     let mut done = 0;
-    while let Some(rows) = by_batch.remove(&done) {
-        let want = units
-            .len()
-            .saturating_sub(done * batch_size)
-            .min(batch_size);
+    for &b in owned {
+        let Some(rows) = by_batch.remove(&b) else {
+            break;
+        };
+        let want = batch_len(b);
         if rows.len() != want || want == 0 {
             break;
         }

@@ -6,25 +6,25 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::model::Model;
 use crate::report::rows::{Reason, SampleRow};
 use crate::report::schema::Histogram;
 use crate::report::schema::{self, FindingItem, SampleItem, ScanReport, SignalSummary, TopItem};
 use crate::signals::{self, Direction};
 use crate::stats;
 
-use super::calibrate::Cal;
-use super::ScanConfig;
+use super::ReportOptions;
 
 pub struct BuildInputs<'a> {
-    pub cfg: &'a ScanConfig,
+    pub opts: &'a ReportOptions,
     pub settings: Map<String, Value>,
-    pub model: &'a Model,
-    pub model_hash: String,
+    pub model: schema::ModelIdentity,
     pub prompts: usize,
+    /// Every sample row of the run, in batch order.
     pub lines: Vec<SampleRow>,
-    pub calibration: Cal,
+    pub calibration: schema::Calibration,
+    /// Seconds spent sampling (summed over a sharded run's shards).
     pub seconds: f64,
+    /// Tokens generated in those seconds.
     pub new_tokens_this_run: usize,
 }
 
@@ -32,7 +32,7 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
     use crate::report::schema::{
         CategoryCounts, ExactSuffix, Level, LevelCounts, ReasonCounts, ScanSummary, SetCounts,
     };
-    let a = i.cfg;
+    let a = i.opts;
     let mut items: Vec<SampleItem> = Vec::with_capacity(i.lines.len());
     let mut findings: Vec<FindingItem> = Vec::new();
     for l in i.lines {
@@ -146,13 +146,9 @@ pub fn build_report(i: BuildInputs) -> Result<ScanReport> {
         exact_suffix,
     };
     Ok(ScanReport {
-        header: schema::Header::new(
-            "scan",
-            crate::commands::identity(i.model, i.model_hash),
-            i.settings,
-        ),
+        header: schema::Header::new("scan", i.model, i.settings),
         summary,
-        calibration: i.calibration.report,
+        calibration: i.calibration,
         signals: signals_out,
         findings,
         items,

@@ -1,0 +1,246 @@
+//! `memscan merge DIR…`: the shards of a sharded scan or eval (`--shard I/N`, Slurm
+//! array tasks) → the report one process would have written. The shards are checked to
+//! be the N complete parts of one run (`shard::collect`); then every statistic is
+//! recomputed over all units — near-duplicate groups, levels and their multiple-testing
+//! correction, top samples, ROC/AUC and bootstrap intervals, the combined attack —
+//! never averaged across shards.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::cli::MergeArgs;
+use crate::error::{Error, IoContext, Result};
+use crate::report::folder::{write_report, AnyReport};
+use crate::report::rows::SampleRow;
+use crate::report::schema::Calibration;
+use crate::scan::summary::{build_report, BuildInputs};
+use crate::scan::ReportOptions;
+use crate::shard::{collect, Found};
+use crate::signals::SignalSet;
+
+use super::eval::{ShardBody, SHARD_ROWS};
+
+pub fn run(args: &MergeArgs, quiet: bool) -> Result<i32> {
+    let t0 = std::time::Instant::now();
+    let shards = collect(&args.dirs)?;
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => common_parent(&shards)?,
+    };
+    let kind = shards[0].manifest.kind.clone();
+    let code = match kind.as_str() {
+        "scan" => merge_scan(&shards, &out, quiet)?,
+        "eval" => {
+            merge_eval(&shards, &out)?;
+            0
+        }
+        k => {
+            return Err(Error::file(
+                &shards[0].dir,
+                format!("a shard of a `{k}` run; merge joins scan and eval shards"),
+            ))
+        }
+    };
+    if !quiet {
+        eprintln!(
+            "memscan: merged {} {kind} shards in {:.1} s; report in {}",
+            shards.len(),
+            t0.elapsed().as_secs_f64(),
+            out.display()
+        );
+    }
+    Ok(code)
+}
+
+/// The folder every shard is in (a run's `--out`); without one, --out is needed.
+fn common_parent(shards: &[Found]) -> Result<PathBuf> {
+    let parents: BTreeSet<PathBuf> = shards
+        .iter()
+        .map(|f| f.dir.parent().unwrap_or(Path::new(".")).to_path_buf())
+        .collect();
+    match parents.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(Error::input(
+            "merge: the shards are in different folders; give --out for the report",
+        )),
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_file(path)?;
+    serde_json::from_str(&text).map_err(|e| Error::file(path, format!("not JSON ({e})")))
+}
+
+/// The merged scan's report; the exit code the scan's `--fail-on` asks for.
+fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
+    let mut settings = shards[0].manifest.settings.clone();
+    let cal_path = shards[0].dir.join("calibration.json");
+    let cal_value = read_json(&cal_path)?;
+    let mut rows: Vec<SampleRow> = Vec::new();
+    let (mut seconds, mut tokens) = (0.0, 0);
+    for f in shards {
+        // run-wide state is computed in every shard from the settings: it must agree
+        let c = read_json(&f.dir.join("calibration.json"))?;
+        if c != cal_value {
+            return Err(Error::file(
+                &f.dir.join("calibration.json"),
+                format!(
+                    "differs from {}: the shards computed different flag thresholds (different hardware or libtorch?); rerun them alike",
+                    cal_path.display()
+                ),
+            ));
+        }
+        let path = f.dir.join("samples.jsonl");
+        let body = std::fs::read_to_string(&path).with_file(&path)?;
+        let mut batches = BTreeSet::new();
+        for (i, line) in body.lines().enumerate() {
+            let row: SampleRow = serde_json::from_str(line).map_err(|e| {
+                Error::file(&path, format!("line {}: not a sample row ({e})", i + 1))
+            })?;
+            batches.insert(row.batch);
+            rows.push(row);
+        }
+        let want: BTreeSet<usize> = f
+            .manifest
+            .shard
+            .units(f.manifest.units_total)
+            .into_iter()
+            .collect();
+        if batches != want {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "holds batches other than shard {}'s {} (the file was changed, or copied from another shard)",
+                    f.manifest.shard,
+                    want.len()
+                ),
+            ));
+        }
+        seconds += f.manifest.seconds;
+        tokens += f.manifest.tokens;
+    }
+    rows.sort_by_key(|r| r.batch); // stable: a batch's rows keep their order
+    let run_path = shards[0].dir.join(crate::shard::MANIFEST);
+    let num = |k: &str| {
+        settings
+            .get(k)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| Error::file(&run_path, format!("settings lack a number `{k}`")))
+    };
+    let spp = (num("samples_per_prompt")? as usize).max(1);
+    let known = match settings
+        .get("known_findings")
+        .and_then(|k| k["path"].as_str())
+    {
+        Some(p) => Some(crate::scan::evidence::read_known(Path::new(p))?),
+        None => None,
+    };
+    let opts = ReportOptions {
+        dedup_threshold: num("dedup_threshold")?,
+        top: num("top")? as usize,
+        alpha: num("alpha")?,
+        known,
+    };
+    settings.insert("merged_shards".into(), shards.len().into());
+    let fail_on = settings
+        .get("fail_on")
+        .and_then(Value::as_str)
+        .and_then(|f| <crate::cli::ScanFailOn as clap::ValueEnum>::from_str(f, true).ok())
+        .ok_or_else(|| Error::file(&run_path, "settings lack a known `fail_on`"))?;
+    let calibration: Calibration = serde_json::from_value(cal_value)
+        .map_err(|e| Error::file(&cal_path, format!("not a calibration ({e})")))?;
+    let report = build_report(BuildInputs {
+        opts: &opts,
+        prompts: rows.len() / spp,
+        settings,
+        model: shards[0].manifest.model.clone(),
+        lines: rows,
+        calibration,
+        seconds,
+        new_tokens_this_run: tokens,
+    })?;
+    std::fs::create_dir_all(out).with_file(out)?;
+    write_report(out, &AnyReport::Scan(&report))?;
+    // the merged samples, so that `memscan report` and a reader find them as after one run
+    let mut all = String::new();
+    for f in shards {
+        all.push_str(&std::fs::read_to_string(f.dir.join("samples.jsonl")).with_file(&f.dir)?);
+    }
+    let mut lines: Vec<(usize, usize, &str)> = all
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let b = serde_json::from_str::<Value>(l)
+                .ok()
+                .and_then(|v| v["batch"].as_u64())
+                .unwrap_or(0) as usize;
+            (b, i, l)
+        })
+        .collect();
+    lines.sort();
+    let merged: String = lines.iter().map(|(_, _, l)| format!("{l}\n")).collect();
+    crate::report::folder::write_file(&out.join("samples.jsonl"), &merged)?;
+    if !quiet {
+        let s = &report.summary;
+        eprintln!(
+            "memscan: {} samples from {} prompts: {}",
+            s.samples,
+            s.prompts,
+            crate::report::markdown::level_headline(s)
+        );
+    }
+    Ok(super::scan::exit_code(&report, fail_on))
+}
+
+fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
+    let mut bodies: Vec<ShardBody> = Vec::new();
+    for f in shards {
+        let path = f.dir.join(SHARD_ROWS);
+        let v = read_json(&path)?;
+        let b: ShardBody = serde_json::from_value(v)
+            .map_err(|e| Error::file(&path, format!("not an eval shard ({e})")))?;
+        bodies.push(b);
+    }
+    let first = &bodies[0];
+    let n = first.members + first.nonmembers;
+    let mut rows: Vec<Option<SignalSet>> = vec![None; n];
+    let mut canaries = Vec::new();
+    for (f, b) in shards.iter().zip(&mut bodies) {
+        let path = f.dir.join(SHARD_ROWS);
+        for r in std::mem::take(&mut b.rows) {
+            let slot = rows.get_mut(r.i).ok_or_else(|| {
+                Error::file(&path, format!("text {} is past the run's {n} texts", r.i))
+            })?;
+            if slot.is_some() {
+                return Err(Error::file(
+                    &path,
+                    format!("text {} is also in another shard: the shards overlap", r.i),
+                ));
+            }
+            *slot = Some(r.signals);
+        }
+        canaries.append(&mut b.canaries);
+    }
+    let missing = rows.iter().filter(|r| r.is_none()).count();
+    if missing > 0 {
+        return Err(Error::input(format!(
+            "merge: {missing} of {n} texts are in no shard: the shards are not of one run"
+        )));
+    }
+    let rows: Vec<SignalSet> = rows.into_iter().flatten().collect();
+    let first = &bodies[0];
+    let mut settings = shards[0].manifest.settings.clone();
+    settings.insert("merged_shards".into(), shards.len().into());
+    let report = super::eval::build_report(
+        shards[0].manifest.model.clone(),
+        settings,
+        &first.stats,
+        &rows,
+        first.members,
+        canaries,
+    );
+    std::fs::create_dir_all(out).with_file(out)?;
+    write_report(out, &AnyReport::Eval(&report))
+}
