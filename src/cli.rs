@@ -187,6 +187,13 @@ pub struct ScoreArgs {
     /// Where to write one JSON line per text (default: stdout).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Score only shard I of N (0-based): --output is then the run's folder, shard I
+    /// writes OUTPUT/shard-I-of-N/scores.jsonl, `memscan merge OUTPUT` joins them into
+    /// OUTPUT/scores.jsonl. Default: a Slurm array task's index and count, or a
+    /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX with MEMSCAN_SHARD_COUNT; `none`
+    /// ignores them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Print every signal's name, direction (which way means member) and definition as
     /// JSON, and exit.
     #[arg(long)]
@@ -490,6 +497,12 @@ pub struct ForgetArgs {
     /// Report folder (default: reports/<model>-forget-<UTC time>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Check only shard I of N (0-based) of the records into OUT/shard-I-of-N; `memscan
+    /// merge OUT` joins the N shards. Default: a Slurm array task's index and count, or a
+    /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX with MEMSCAN_SHARD_COUNT; `none`
+    /// ignores them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Write raw personal values into the report (masked otherwise).
     #[arg(long)]
     pub reveal: bool,

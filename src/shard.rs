@@ -221,6 +221,46 @@ pub fn shard_dir(out: Option<&Path>, shard: Shard, command: &str) -> Result<Path
     }
 }
 
+/// How many of `owned` units (in the order the shard runs them) the JSON Lines file
+/// `path` already holds whole, unit `u` being `unit_lines(u)` lines; the file is cut back
+/// to exactly their lines (a torn line or a partial unit after them is dropped).
+pub fn resume_lines(
+    path: &Path,
+    owned: &[usize],
+    unit_lines: impl Fn(usize) -> usize,
+) -> Result<usize> {
+    let Ok(body) = std::fs::read(path) else {
+        return Ok(0);
+    };
+    let mut ends = Vec::new(); // byte offset after each whole JSON line
+    let mut at = 0;
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if !line.ends_with(b"\n") || serde_json::from_slice::<Value>(line).is_err() {
+            break;
+        }
+        at += line.len();
+        ends.push(at);
+    }
+    let (mut done, mut lines) = (0, 0);
+    for &w in owned {
+        let n = unit_lines(w);
+        if lines + n > ends.len() {
+            break;
+        }
+        lines += n;
+        done += 1;
+    }
+    let keep = if lines == 0 { 0 } else { ends[lines - 1] };
+    if keep != body.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_file(path)?;
+        f.set_len(keep as u64).with_file(path)?;
+    }
+    Ok(done)
+}
+
 /// One shard found by `memscan merge`.
 pub struct Found {
     pub dir: PathBuf,

@@ -320,3 +320,124 @@ fn sharded_eval_merges_to_the_unsharded_run() {
         "kind of run",
     );
 }
+
+#[test]
+fn sharded_score_merges_to_the_unsharded_lines_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let f = root().join("tests/fixture");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "-q",
+            "score",
+            "--model",
+            &f.join("model").display().to_string(),
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "-i",
+            &f.join("nonmembers.jsonl").display().to_string(),
+            "--batch-size",
+            "2",
+            "--lowercase",
+            "-o",
+            &t.join(out).display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let o = run(&args("one.jsonl"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // 300 texts in windows of 64: 5 windows over 3 shards
+    for i in 0..3 {
+        let o = run(&with(args("three"), &["--shard", &format!("{i}/3")]), &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // shard 0 (windows 0 and 3) as if killed in the middle of its second window
+    let s0 = t.join("three/shard-0000-of-0003");
+    let full = std::fs::read_to_string(s0.join("scores.jsonl")).unwrap();
+    assert_eq!(full.lines().count(), 128);
+    let torn = &full[..full.match_indices('\n').nth(99).unwrap().0 + 20];
+    std::fs::write(s0.join("scores.jsonl"), torn).unwrap();
+    let m = std::fs::read_to_string(s0.join("shard.json")).unwrap();
+    std::fs::write(
+        s0.join("shard.json"),
+        m.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    assert_input_error(
+        &memscan(&["merge", t.join("three").to_str().unwrap()]),
+        "partial",
+    );
+    let o = run(&with(args("three"), &["--shard", "0/3"]), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(s0.join("scores.jsonl")).unwrap(),
+        full
+    );
+    let o = memscan(&["-q", "merge", t.join("three").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(t.join("three/scores.jsonl")).unwrap(),
+        std::fs::read_to_string(t.join("one.jsonl")).unwrap()
+    );
+    // a shard's lines swapped for another's
+    let s1 = t.join("three/shard-0001-of-0003");
+    std::fs::copy(s0.join("scores.jsonl"), s1.join("scores.jsonl")).unwrap();
+    assert_input_error(
+        &memscan(&["merge", t.join("three").to_str().unwrap()]),
+        "holds 128 lines, shard 1/3 scores 108",
+    );
+}
+
+#[test]
+fn sharded_forget_check_merges_to_the_unsharded_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let recs = t.join("records.jsonl");
+    // one person's two records fall in different shards: their tests share one α
+    std::fs::write(
+        &recs,
+        concat!(
+            "{\"id\": \"mit\", \"text\": \"Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \\\"Software\\\"), to deal in the Software without restriction.\"}\n",
+            "{\"id\": \"fresh\", \"person\": \"marit\", \"text\": \"Marit Oyelaran moved to 14 Quillfeather Row in Dunmere last spring; you can reach her at marit.oyelaran@quillmail.net.\", \"fields\": {\"name\": \"Marit Oyelaran\", \"email\": \"marit.oyelaran@quillmail.net\"}}\n",
+            "{\"id\": \"fresh2\", \"person\": \"marit\", \"text\": \"Patient: Marit Oyelaran, born 03/11/1987. Seen for a sprained left ankle.\", \"fields\": {\"name\": \"Marit Oyelaran\", \"dob\": \"03/11/1987\"}}\n",
+        ),
+    )
+    .unwrap();
+    let model = default_model().display().to_string();
+    let args = |out: &str| -> Vec<String> {
+        [
+            "-q",
+            "forget-check",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--records",
+            recs.to_str().unwrap(),
+            "--reference-model",
+            &model,
+            "--out",
+            &t.join(out).display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let o = run(&args("one"), &[]);
+    let want_code = o.status.code();
+    assert!(matches!(want_code, Some(0) | Some(1)), "{}", stderr(&o));
+    for i in 0..2 {
+        let o = run(&with(args("two"), &["--shard", &format!("{i}/2")]), &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = memscan(&["-q", "merge", t.join("two").to_str().unwrap()]);
+    assert_eq!(o.status.code(), want_code, "{}", stderr(&o));
+    let (a, b) = (report(&t.join("one")), report(&t.join("two")));
+    assert_eq!(b["settings"]["merged_shards"], 2);
+    assert_eq!(b["records"].as_array().map(Vec::len), Some(3));
+    assert_eq!(comparable(a), comparable(b));
+}

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::cli::ForgetArgs;
 use crate::detect::{engine::mask, rules, Engine};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::forget::personal::personal;
 use crate::forget::values::{locate, rank_p, value_test, NullDraws, ValueOutcome};
 use crate::forget::verdict::{decide, levels, value_rejects};
@@ -41,6 +41,15 @@ const DESCRIPTIVE_DRAWS: usize = 63;
 
 pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     check_args(args)?;
+    let shard = crate::shard::Shard::resolve(args.shard.as_deref())?;
+    let shard_dir = match shard {
+        Some((s, _)) => Some(crate::shard::shard_dir(
+            args.out.as_deref(),
+            s,
+            "forget-check",
+        )?),
+        None => None,
+    };
     let records = read_records(&args.records)?;
     let engine = Engine::new(rules::load(&[], &[])?)?;
     let model = super::load_model(&args.model, quiet)?;
@@ -96,9 +105,60 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         f.1 += record_tests;
     }
 
-    let pb = super::progress_bar(records.len() as u64, quiet, "records");
+    let settings = settings_of(args, &model, &records)?;
+    let identity = super::identity(&model, super::model_hash(Path::new(&model.info().path))?);
+    // a shard: its records (round-robin), one JSON line each, resumed after the last whole one
+    let owned: Vec<usize> = match shard {
+        Some((s, _)) => s.units(records.len()),
+        None => (0..records.len()).collect(),
+    };
+    let mut sink: Option<(std::fs::File, crate::shard::Manifest, &Path)> = None;
+    let mut done = 0;
+    if let (Some((s, from)), Some(dir)) = (shard.clone(), shard_dir.as_deref()) {
+        std::fs::create_dir_all(dir).with_file(dir)?;
+        let fp = crate::scan::state::fingerprint(&settings);
+        let mut m = match crate::shard::Manifest::read(dir)? {
+            Some(m) if m.fingerprint == fp => m,
+            Some(_) => return Err(Error::file(
+                dir,
+                "holds a forget-check shard with other settings; choose another --out or remove it",
+            )),
+            None => {
+                crate::shard::Manifest::new("forget-check", &fp, &settings, identity.clone(), s)
+            }
+        };
+        let path = dir.join(SHARD_RECORDS);
+        done = crate::shard::resume_lines(&path, &owned, |_| 1)?;
+        if !quiet {
+            eprintln!(
+                "memscan: forget-check shard {s} (from {from}) into {}{}",
+                dir.display(),
+                if done > 0 {
+                    format!("; resuming: {done} of {} records already done", owned.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        m.unit = "record".into();
+        m.units_total = records.len();
+        m.units_owned = owned.len();
+        m.units_done = done;
+        m.complete = false;
+        m.write(dir)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_file(&path)?;
+        sink = Some((file, m, dir));
+    }
+    let t0 = std::time::Instant::now();
+    let pb = super::progress_bar(owned.len() as u64, quiet, "records");
+    pb.inc(done as u64);
     let mut results = Vec::new();
-    for (ri, (r, p)) in records.iter().zip(&plans).enumerate() {
+    for (j, &ri) in owned.iter().enumerate().skip(done) {
+        let (r, p) = (&records[ri], &plans[ri]);
         let (fv, fr) = family.get(&p.person).copied().unwrap_or_default();
         let (level, record_level) = levels(args.alpha, fv, fr);
         // enough draws that a value ranked first (or tied with one draw) reaches the level
@@ -181,11 +241,41 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             extraction,
             attributes,
         });
+        if let Some((file, m, dir)) = sink.as_mut() {
+            use std::io::Write;
+            let row = ShardRecord {
+                i: ri,
+                result: results
+                    .pop()
+                    .ok_or_else(|| Error::internal("no record result"))?,
+            };
+            let mut line =
+                serde_json::to_string(&row).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+            line.push('\n');
+            let path = dir.join(SHARD_RECORDS);
+            file.write_all(line.as_bytes()).with_file(&path)?;
+            file.flush().with_file(&path)?;
+            m.units_done = j + 1;
+            m.write(dir)?;
+        }
         pb.inc(1);
     }
     pb.finish_and_clear();
+    if let (Some((s, _)), Some((_, mut m, dir))) = (shard, sink) {
+        m.seconds += t0.elapsed().as_secs_f64();
+        m.complete = true;
+        m.write(dir)?;
+        if !quiet {
+            eprintln!(
+                "memscan: shard {s} done; when all {} are, `memscan merge {}` writes the report",
+                s.count,
+                dir.parent().unwrap_or(dir).display()
+            );
+        }
+        return Ok(0);
+    }
 
-    let report = build_report(args, &model, results)?;
+    let report = build_report(settings, args.alpha, identity, results);
     let out = match &args.out {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("forget")),
@@ -195,12 +285,58 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         eprintln!("memscan: {}", report.summary.statement);
         eprintln!("memscan: report in {}", out.display());
     }
+    Ok(exit_code(&report))
+}
+
+/// 1 when a record is extractable or memorized.
+pub fn exit_code(report: &ForgetReport) -> i32 {
     let s = &report.summary;
-    Ok(if s.extractable + s.memorized > 0 {
+    if s.extractable + s.memorized > 0 {
         crate::error::EXIT_FINDINGS
     } else {
         0
-    })
+    }
+}
+
+/// A forget-check shard's results, one JSON line per record, inside its folder.
+pub const SHARD_RECORDS: &str = "records.jsonl";
+
+/// One line of a shard's records.jsonl: the record's index in --records and its result.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ShardRecord {
+    pub i: usize,
+    pub result: RecordResult,
+}
+
+/// The run's settings (shards of one run agree on them).
+fn settings_of(
+    args: &ForgetArgs,
+    model: &Model,
+    records: &[TextRecord],
+) -> Result<serde_json::Map<String, Value>> {
+    let joined: String = records
+        .iter()
+        .map(|r| format!("{}\u{1}{}\u{1}{:?}\n", r.id, r.text, r.extra))
+        .collect();
+    match json!({
+        "model": model.info().spec,
+        "records": args.records.display().to_string(),
+        "records_sha256": crate::scan::state::sha256_hex(joined.as_bytes()),
+        "reference_model": args.reference_model,
+        "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
+        "alpha": args.alpha,
+        "prefix_tokens": args.prefix_tokens,
+        "extract_tokens": args.extract_tokens,
+        "candidates": args.candidates,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+        "reveal": args.reveal,
+        "text_field": crate::input::text_field(),
+        "id_field": crate::input::id_field(),
+    }) {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::internal("settings are not an object")),
+    }
 }
 
 fn check_args(args: &ForgetArgs) -> Result<()> {
@@ -535,11 +671,12 @@ fn extraction(
 
 /// The report: the settings, the counts per verdict and the statement a privacy
 /// officer can quote.
-fn build_report(
-    args: &ForgetArgs,
-    model: &Model,
+pub fn build_report(
+    settings: serde_json::Map<String, Value>,
+    alpha: f64,
+    model: schema::ModelIdentity,
     results: Vec<RecordResult>,
-) -> Result<ForgetReport> {
+) -> ForgetReport {
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     let (e, m, n, i) = (
         count(Verdict::Extractable),
@@ -554,27 +691,10 @@ fn build_report(
     let statement = format!(
         "memscan checked {} record(s) against this model with {tests} test(s): {e} extractable (prompted with the record's beginning, the model writes its rest), {m} memorized (a test rejected \"this record was not trained on\"; the chance that any record of a person the model never saw is called memorized is at most α = {}), {n} not detected (the tests could have rejected and did not: no evidence of memorization, which is not proof that the record was never trained on), {i} inconclusive (the tests could not reach the level: nothing is concluded). Each record's statement says what was tested.",
         results.len(),
-        args.alpha
+        alpha
     );
-    Ok(ForgetReport {
-        header: schema::Header::new(
-            "forget-check",
-            super::identity(model, super::model_hash(Path::new(&model.info().path))?),
-            json!({
-                "records": args.records.display().to_string(),
-                "reference_model": args.reference_model,
-                "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
-                "alpha": args.alpha,
-                "prefix_tokens": args.prefix_tokens,
-                "extract_tokens": args.extract_tokens,
-                "candidates": args.candidates,
-                "seed": args.seed,
-                "reveal": args.reveal,
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        ),
+    ForgetReport {
+        header: schema::Header::new("forget-check", model, settings),
         summary: ForgetSummary {
             records: results.len(),
             extractable: e,
@@ -585,5 +705,5 @@ fn build_report(
             statement,
         },
         records: results,
-    })
+    }
 }

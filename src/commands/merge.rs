@@ -30,19 +30,25 @@ pub fn run(args: &MergeArgs, quiet: bool) -> Result<i32> {
         None => common_parent(&shards)?,
     };
     let kind = shards[0].manifest.kind.clone();
-    let code = match kind.as_str() {
-        "scan" => merge_scan(&shards, &out, quiet)?,
-        "eval" => {
-            merge_eval(&shards, &out)?;
-            0
-        }
-        k => {
-            return Err(Error::file(
+    let code =
+        match kind.as_str() {
+            "scan" => merge_scan(&shards, &out, quiet)?,
+            "eval" => {
+                merge_eval(&shards, &out)?;
+                0
+            }
+            "score" => {
+                merge_score(&shards, &out)?;
+                0
+            }
+            "forget-check" => merge_forget(&shards, &out)?,
+            k => return Err(Error::file(
                 &shards[0].dir,
-                format!("a shard of a `{k}` run; merge joins scan and eval shards"),
-            ))
-        }
-    };
+                format!(
+                    "a shard of a `{k}` run; merge joins scan, eval, score and forget-check shards"
+                ),
+            )),
+        };
     if !quiet {
         eprintln!(
             "memscan: merged {} {kind} shards in {:.1} s; report in {}",
@@ -243,4 +249,111 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     );
     std::fs::create_dir_all(out).with_file(out)?;
     write_report(out, &AnyReport::Eval(&report))
+}
+
+/// The shards' score lines in input order: window w is shard (w mod N)'s, and holds
+/// `window` texts (the last one fewer).
+fn merge_score(shards: &[Found], out: &Path) -> Result<()> {
+    use super::score::SHARD_LINES;
+    let m0 = &shards[0].manifest;
+    let run_path = shards[0].dir.join(crate::shard::MANIFEST);
+    let num = |k: &str| {
+        m0.settings
+            .get(k)
+            .and_then(Value::as_u64)
+            .map(|v| v as usize)
+            .ok_or_else(|| Error::file(&run_path, format!("settings lack a number `{k}`")))
+    };
+    let (texts, window) = (num("texts")?, num("window")?.max(1));
+    let window_len = |w: usize| texts.saturating_sub(w * window).min(window);
+    let mut bodies: Vec<String> = Vec::new();
+    for f in shards {
+        let path = f.dir.join(SHARD_LINES);
+        let body = std::fs::read_to_string(&path).with_file(&path)?;
+        let want: usize = f
+            .manifest
+            .shard
+            .units(f.manifest.units_total)
+            .into_iter()
+            .map(window_len)
+            .sum();
+        let got = body.lines().count();
+        if got != want || !(body.is_empty() || body.ends_with('\n')) {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "holds {got} lines, shard {} scores {want} texts (the file was changed, or copied from another shard)",
+                    f.manifest.shard
+                ),
+            ));
+        }
+        bodies.push(body);
+    }
+    let mut iters: Vec<std::str::Lines> = bodies.iter().map(|b| b.lines()).collect();
+    let n = shards.len();
+    let mut merged = String::new();
+    for w in 0..m0.units_total {
+        for _ in 0..window_len(w) {
+            let line = iters[w % n]
+                .next()
+                .ok_or_else(|| Error::internal("a score shard ran out of lines"))?;
+            merged.push_str(line);
+            merged.push('\n');
+        }
+    }
+    std::fs::create_dir_all(out).with_file(out)?;
+    crate::report::folder::write_file(&out.join(SHARD_LINES), &merged)
+}
+
+/// The shards' record results in --records order → the forget-check report; its exit
+/// code.
+fn merge_forget(shards: &[Found], out: &Path) -> Result<i32> {
+    use super::forget::{ShardRecord, SHARD_RECORDS};
+    let mut results: Vec<(usize, crate::report::schema::RecordResult)> = Vec::new();
+    for f in shards {
+        let path = f.dir.join(SHARD_RECORDS);
+        let body = std::fs::read_to_string(&path).with_file(&path)?;
+        let mut got = Vec::new();
+        for (n, line) in body.lines().enumerate() {
+            let r: ShardRecord = serde_json::from_str(line).map_err(|e| {
+                Error::file(&path, format!("line {}: not a record result ({e})", n + 1))
+            })?;
+            got.push(r.i);
+            results.push((r.i, r.result));
+        }
+        let want = f.manifest.shard.units(f.manifest.units_total);
+        if got != want {
+            return Err(Error::file(
+                &path,
+                format!(
+                    "holds records other than shard {}'s {} (the file was changed, or copied from another shard)",
+                    f.manifest.shard,
+                    want.len()
+                ),
+            ));
+        }
+    }
+    results.sort_by_key(|r| r.0);
+    let m0 = &shards[0].manifest;
+    let alpha = m0
+        .settings
+        .get("alpha")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| {
+            Error::file(
+                &shards[0].dir.join(crate::shard::MANIFEST),
+                "settings lack `alpha`",
+            )
+        })?;
+    let mut settings = m0.settings.clone();
+    settings.insert("merged_shards".into(), shards.len().into());
+    let report = super::forget::build_report(
+        settings,
+        alpha,
+        m0.model.clone(),
+        results.into_iter().map(|r| r.1).collect(),
+    );
+    std::fs::create_dir_all(out).with_file(out)?;
+    write_report(out, &AnyReport::Forget(&report))?;
+    Ok(super::forget::exit_code(&report))
 }

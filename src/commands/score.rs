@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use crate::cli::ScoreArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::input::{read_texts, TextRecord};
 use crate::model::LanguageModel;
 use crate::report::rows::{ScoreLine, TokenDetail, TokenDistribution};
@@ -16,6 +16,50 @@ use crate::signals;
 
 /// Texts sorted and batched together; output is written after each window.
 const WINDOW_BATCHES: usize = 32;
+
+/// A score shard's lines (and the merged run's), inside its folder.
+pub const SHARD_LINES: &str = "scores.jsonl";
+
+/// Every setting that shapes the lines (shards of one run agree on them).
+fn settings(
+    args: &ScoreArgs,
+    input: &std::path::Path,
+    records: &[TextRecord],
+    model: &crate::model::Model,
+    window_len: usize,
+) -> Result<Map<String, Value>> {
+    let joined: String = records
+        .iter()
+        .map(|r| format!("{}\u{1}{}\n", r.id, r.text))
+        .collect();
+    let v = serde_json::json!({
+        "model": model.info().spec,
+        "device": model.info().device,
+        "dtype": model.info().dtype,
+        "input": input.display().to_string(),
+        "input_sha256": crate::scan::state::sha256_hex(joined.as_bytes()),
+        "texts": records.len(),
+        "window": window_len,
+        "batch_size": args.batch_size,
+        "max_tokens": args.max_tokens,
+        "tokens": args.tokens,
+        "min_k": args.min_k,
+        "basic": args.basic,
+        "lowercase": args.lowercase,
+        "reference_model": args.reference_model,
+        "reference_adapter": args.reference_adapter.as_ref().map(|p| p.display().to_string()),
+        "attention": args.attention,
+        "gradients": args.gradients,
+        "reference_corpus": args.reference_corpus.as_ref().map(|p| p.display().to_string()),
+        "verbatim_tokens": args.verbatim_tokens,
+        "text_field": crate::input::text_field(),
+        "id_field": crate::input::id_field(),
+    });
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::internal("settings are not an object")),
+    }
+}
 
 /// What the optional passes add to one text.
 #[derive(Default)]
@@ -59,8 +103,26 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         .input
         .as_ref()
         .ok_or_else(|| Error::input("--input is required"))?;
+    let shard = crate::shard::Shard::resolve(args.shard.as_deref())?;
+    let shard_dir = match shard {
+        Some((s, _)) => Some(crate::shard::shard_dir(args.output.as_deref(), s, "score")?),
+        None => None,
+    };
     let records = read_texts(input)?;
-    let mut out = super::output(args.output.as_deref())?;
+    let window_len = args.batch_size * WINDOW_BATCHES;
+    let windows: Vec<&[TextRecord]> = records.chunks(window_len).collect();
+    // the windows this process scores (a shard: its own, round-robin)
+    let owned: Vec<usize> = match shard {
+        Some((s, _)) => s.units(windows.len()),
+        None => (0..windows.len()).collect(),
+    };
+    let mut out: Box<dyn Write> = match &shard_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_file(dir)?;
+            Box::new(std::io::sink())
+        }
+        None => super::output(args.output.as_deref())?,
+    };
     let model = super::load_model(&args.model, quiet)?;
     let reference = super::load_reference(
         &args.model,
@@ -90,10 +152,70 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         None => None,
     };
 
-    let pb = super::progress_bar(records.len() as u64, quiet, "texts");
+    // a shard: its manifest, and a resume after the whole windows its file holds
+    let mut manifest: Option<(crate::shard::Shard, crate::shard::Manifest)> = None;
+    let mut done = 0;
+    if let (Some((s, from)), Some(dir)) = (shard, &shard_dir) {
+        let settings = settings(args, input, &records, &model, window_len)?;
+        let fp = crate::scan::state::fingerprint(&settings);
+        let mut m =
+            match crate::shard::Manifest::read(dir)? {
+                Some(m) if m.fingerprint == fp => m,
+                Some(_) => return Err(Error::file(
+                    dir,
+                    "holds a score shard with other settings; choose another --output or remove it",
+                )),
+                None => {
+                    let hash = super::model_hash(std::path::Path::new(&model.info().path))?;
+                    crate::shard::Manifest::new(
+                        "score",
+                        &fp,
+                        &settings,
+                        super::identity(&model, hash),
+                        s,
+                    )
+                }
+            };
+        let path = dir.join(SHARD_LINES);
+        done = crate::shard::resume_lines(&path, &owned, |w| windows[w].len())?;
+        if !quiet {
+            eprintln!(
+                "memscan: score shard {s} (from {from}) into {}{}",
+                dir.display(),
+                if done > 0 {
+                    format!("; resuming: {done} of {} windows already done", owned.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_file(&path)?;
+        out = Box::new(std::io::BufWriter::new(file));
+        m.unit = format!("window of {window_len} texts");
+        m.units_total = windows.len();
+        m.units_owned = owned.len();
+        m.units_done = done;
+        m.complete = false;
+        m.write(dir)?;
+        manifest = Some((s, m));
+    }
+    let n_owned: usize = owned.iter().map(|&w| windows[w].len()).sum();
+    let pb = super::progress_bar(n_owned as u64, quiet, "texts");
+    pb.inc(
+        owned[..done]
+            .iter()
+            .map(|&w| windows[w].len())
+            .sum::<usize>() as u64,
+    );
     let t0 = std::time::Instant::now();
     let mut tokens_total = 0usize;
-    for window in records.chunks(args.batch_size * WINDOW_BATCHES) {
+    let mut scored_texts = 0usize;
+    for (j, &w) in owned.iter().enumerate().skip(done) {
+        let window = windows[w];
         let texts: Vec<&str> = window.iter().map(|r| r.text.as_str()).collect();
         let scored = scorer.score(&texts, |n, toks| {
             tokens_total += toks;
@@ -111,19 +233,42 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
             corpus: corpus.as_ref(),
         }
         .of(&texts, args)?;
+        // a window's lines in one write: a killed shard leaves whole windows
+        let mut buf = String::new();
         for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
             let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)?))
                 .map_err(|e| Error::internal(format!("JSON: {e}")))?;
-            writeln!(out, "{line}").map_err(write_err(args))?;
+            buf.push_str(&line);
+            buf.push('\n');
         }
+        out.write_all(buf.as_bytes()).map_err(write_err(args))?;
         out.flush().map_err(write_err(args))?;
+        scored_texts += window.len();
+        if let (Some((_, m)), Some(dir)) = (manifest.as_mut(), &shard_dir) {
+            m.units_done = j + 1;
+            m.write(dir)?;
+        }
     }
     pb.finish_and_clear();
+    if let (Some((s, m)), Some(dir)) = (manifest.as_mut(), &shard_dir) {
+        m.seconds += t0.elapsed().as_secs_f64();
+        m.tokens += tokens_total;
+        m.complete = true;
+        m.write(dir)?;
+        if !quiet {
+            eprintln!(
+                "memscan: shard {s} done; when all {} are, `memscan merge {}` writes {}",
+                s.count,
+                dir.parent().unwrap_or(dir).display(),
+                SHARD_LINES
+            );
+        }
+    }
     if !quiet {
         let secs = t0.elapsed().as_secs_f64();
         eprintln!(
             "memscan: scored {} texts, {} tokens in {:.1}s ({:.0} tokens/s)",
-            records.len(),
+            scored_texts,
             tokens_total,
             secs,
             tokens_total as f64 / secs.max(1e-9)
