@@ -89,6 +89,12 @@ pub struct IndexBuildArgs {
     /// Bytes of corpus per shard (each shard is built in memory: about 9× this).
     #[arg(long, default_value_t = 512)]
     pub shard_mb: usize,
+    /// Build only part I of N (0-based) of the index, from every Nth corpus file, into
+    /// OUT/shard-I-of-N; `memscan merge OUT` joins the parts into one index. Default: a
+    /// Slurm array task's index and count, or a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX with MEMSCAN_SHARD_COUNT; `none` ignores them.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Args, Debug)]

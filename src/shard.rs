@@ -149,7 +149,8 @@ pub struct Manifest {
     pub fingerprint: String,
     /// The run's settings (what the fingerprint is of; the merge names those that differ).
     pub settings: Map<String, Value>,
-    pub model: ModelIdentity,
+    /// The model the run scored with (none for an index build).
+    pub model: Option<ModelIdentity>,
     pub shard: Shard,
     /// What a unit is (`batch of prompt × sample`, `batch of texts`).
     pub unit: String,
@@ -171,7 +172,7 @@ impl Manifest {
         kind: &str,
         fingerprint: &str,
         settings: &Map<String, Value>,
-        model: ModelIdentity,
+        model: Option<ModelIdentity>,
         shard: Shard,
     ) -> Self {
         Manifest {
@@ -267,6 +268,16 @@ pub struct Found {
     pub manifest: Manifest,
 }
 
+impl Found {
+    /// The model of a shard of a run that loads one.
+    pub fn model(&self) -> Result<ModelIdentity> {
+        self.manifest
+            .model
+            .clone()
+            .ok_or_else(|| Error::file(&self.dir.join(MANIFEST), "names no model"))
+    }
+}
+
 /// The shard folders named by `dirs`: each is a shard's folder (it holds shard.json) or
 /// a run's `--out` holding `shard-*` folders. Checks that they are the N shards of one
 /// run, each complete, written by this memscan version; the message names what differs.
@@ -340,8 +351,14 @@ fn check(found: &[Found]) -> Result<()> {
         if m.kind != f0.kind {
             return differs("the kind of run", &f0.kind, &m.kind);
         }
-        if m.model.sha256 != f0.model.sha256 {
-            return differs("the model (SHA-256)", &f0.model.sha256, &m.model.sha256);
+        let sha = |m: &Manifest| {
+            m.model
+                .as_ref()
+                .map(|i| i.sha256.clone())
+                .unwrap_or_default()
+        };
+        if sha(m) != sha(f0) {
+            return differs("the model (SHA-256)", &sha(f0), &sha(m));
         }
         if m.fingerprint != f0.fingerprint {
             let keys: Vec<String> = f0

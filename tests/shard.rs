@@ -441,3 +441,101 @@ fn sharded_forget_check_merges_to_the_unsharded_report() {
     assert_eq!(b["records"].as_array().map(Vec::len), Some(3));
     assert_eq!(comparable(a), comparable(b));
 }
+
+#[test]
+fn sharded_index_build_joins_into_one_index_that_answers_as_the_unsharded_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // a corpus of many files: the project's sources and the fixture's training records
+    let src = root().join("src").display().to_string();
+    let train = root()
+        .join("tests/fixture/train.jsonl")
+        .display()
+        .to_string();
+    let tok = root().join("tests/fixture/model").display().to_string();
+    let build = |out: &str| -> Vec<String> {
+        [
+            "-q",
+            "index",
+            "build",
+            "--corpus",
+            &src,
+            &train,
+            "--tokenizer",
+            &tok,
+            "--shard-mb",
+            "1",
+            "--out",
+            &t.join(out).display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let o = run(&build("one"), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for i in 0..3 {
+        let o = run(&with(build("three"), &["--shard", &format!("{i}/3")]), &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let members = root().join("tests/fixture/members.jsonl");
+    let query = |idx: &str| {
+        let o = memscan(&[
+            "-q",
+            "index",
+            "query",
+            t.join(idx).to_str().unwrap(),
+            "-i",
+            members.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // before the merge the run's folder is not an index
+    let o = memscan(&[
+        "index",
+        "query",
+        t.join("three").to_str().unwrap(),
+        "-i",
+        members.to_str().unwrap(),
+    ]);
+    assert_input_error(&o, "run `memscan merge`");
+    let o = memscan(&["-q", "merge", t.join("three").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (a, b) = (query("one"), query("three"));
+    assert_eq!(a.lines().count(), 300);
+    // the longest match and its count in bytes and tokens are the corpus's, whatever the
+    // parts; the one occurrence named (file, offset) is the same here (each member occurs
+    // once), but could be another occurrence of the same text where there are several
+    assert_eq!(a, b);
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("three/manifest.json")).unwrap())
+            .unwrap();
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("one/manifest.json")).unwrap())
+            .unwrap();
+    let n = |v: &Value| v["files"].as_array().map(Vec::len);
+    assert_eq!(n(&m), n(&one));
+    // a part built with another tokenizer is not a part of this build
+    let o = run(
+        &with(
+            build("mixed")
+                .into_iter()
+                .filter(|a| a != "--tokenizer" && *a != tok)
+                .collect(),
+            &["--shard", "1/3"],
+        ),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let parts = [
+        t.join("three/shard-0000-of-0003"),
+        t.join("mixed/shard-0001-of-0003"),
+        t.join("three/shard-0002-of-0003"),
+    ];
+    let mut args = vec!["merge".to_string()];
+    args.extend(parts.iter().map(|p| p.display().to_string()));
+    args.extend(["--out".into(), t.join("m").display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_input_error(&memscan(&args), "tokenizer");
+}

@@ -123,9 +123,13 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
                 dir,
                 "holds a forget-check shard with other settings; choose another --out or remove it",
             )),
-            None => {
-                crate::shard::Manifest::new("forget-check", &fp, &settings, identity.clone(), s)
-            }
+            None => crate::shard::Manifest::new(
+                "forget-check",
+                &fp,
+                &settings,
+                Some(identity.clone()),
+                s,
+            ),
         };
         let path = dir.join(SHARD_RECORDS);
         done = crate::shard::resume_lines(&path, &owned, |_| 1)?;

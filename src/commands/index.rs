@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 
 use crate::cli::{IndexBuildArgs, IndexCommand, IndexQueryArgs};
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::input::read_texts;
 use crate::model;
 use crate::verbatim::{self, Index};
@@ -21,7 +21,52 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
     if a.shard_mb == 0 {
         return Err(Error::input("--shard-mb must be at least 1"));
     }
-    let files = verbatim::corpus_files(&a.corpus)?;
+    let shard = crate::shard::Shard::resolve(a.shard.as_deref())?;
+    let all = verbatim::corpus_files(&a.corpus)?;
+    // a sharded build: corpus files dealt round-robin, each shard a whole index of its
+    // files in OUT/shard-I-of-N, joined by `memscan merge OUT`
+    let (files, out, mut manifest) = match &shard {
+        Some((s, from)) => {
+            let dir = a.out.join(s.folder());
+            let settings = settings(a, &all)?;
+            let fp = crate::scan::state::fingerprint(&settings);
+            if let Some(m) = crate::shard::Manifest::read(&dir)? {
+                if m.fingerprint != fp {
+                    return Err(Error::file(
+                        &dir,
+                        "holds an index shard with other settings; choose another --out or remove it",
+                    ));
+                }
+                if m.complete {
+                    if !quiet {
+                        eprintln!(
+                            "memscan: index shard {s} in {} is already built",
+                            dir.display()
+                        );
+                    }
+                    return Ok(0);
+                }
+            }
+            let owned = s.units(all.len());
+            if !quiet {
+                eprintln!(
+                    "memscan: index shard {s} (from {from}): {} of {} corpus files into {}",
+                    owned.len(),
+                    all.len(),
+                    dir.display()
+                );
+            }
+            let mut m = crate::shard::Manifest::new("index", &fp, &settings, None, *s);
+            m.unit = "corpus file".into();
+            m.units_total = all.len();
+            m.units_owned = owned.len();
+            std::fs::create_dir_all(&dir).with_file(&dir)?;
+            m.write(&dir)?;
+            let files: Vec<std::path::PathBuf> = owned.iter().map(|&i| all[i].clone()).collect();
+            (files, dir, Some(m))
+        }
+        None => (all, a.out.clone(), None),
+    };
     let total: u64 = files
         .iter()
         .filter_map(|f| f.metadata().ok())
@@ -33,14 +78,21 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
     };
     let pb = super::progress_bar(total, quiet, "bytes");
     let t0 = std::time::Instant::now();
-    let m = verbatim::build(
+    let m = verbatim::build_files(
         &files,
-        &a.out,
+        &out,
         a.shard_mb << 20,
         tok.as_ref().map(|(t, m)| (t, m.clone())),
         |n| pb.inc(n),
+        verbatim::WIDE_FROM,
     )?;
     pb.finish_and_clear();
+    if let Some(sm) = manifest.as_mut() {
+        sm.units_done = sm.units_owned;
+        sm.seconds = t0.elapsed().as_secs_f64();
+        sm.complete = true;
+        sm.write(&out)?;
+    }
     if !quiet {
         let secs = t0.elapsed().as_secs_f64();
         eprintln!(
@@ -55,10 +107,35 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
             },
             secs,
             total as f64 / 1e6 / secs.max(1e-9),
-            a.out.display()
+            out.display()
         );
     }
     Ok(0)
+}
+
+/// What makes two index shards parts of one build: the corpus (every file's path and
+/// size, in order), the tokenizer and the shard size.
+fn settings(
+    a: &IndexBuildArgs,
+    all: &[std::path::PathBuf],
+) -> Result<serde_json::Map<String, Value>> {
+    let mut listing = String::new();
+    for f in all {
+        let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        listing.push_str(&format!("{}\u{1}{len}\n", f.display()));
+    }
+    match json!({
+        "corpus": a.corpus.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "corpus_files": all.len(),
+        "corpus_listing_sha256": crate::scan::state::sha256_hex(listing.as_bytes()),
+        "tokenizer": a.tokenizer,
+        "shard_mb": a.shard_mb,
+        "text_field": crate::input::text_field(),
+        "id_field": crate::input::id_field(),
+    }) {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::internal("settings are not an object")),
+    }
 }
 
 fn query(a: &IndexQueryArgs, quiet: bool) -> Result<i32> {

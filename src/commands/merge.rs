@@ -30,28 +30,33 @@ pub fn run(args: &MergeArgs, quiet: bool) -> Result<i32> {
         None => common_parent(&shards)?,
     };
     let kind = shards[0].manifest.kind.clone();
-    let code =
-        match kind.as_str() {
-            "scan" => merge_scan(&shards, &out, quiet)?,
-            "eval" => {
-                merge_eval(&shards, &out)?;
-                0
-            }
-            "score" => {
-                merge_score(&shards, &out)?;
-                0
-            }
-            "forget-check" => merge_forget(&shards, &out)?,
-            k => return Err(Error::file(
+    let code = match kind.as_str() {
+        "scan" => merge_scan(&shards, &out, quiet)?,
+        "eval" => {
+            merge_eval(&shards, &out)?;
+            0
+        }
+        "score" => {
+            merge_score(&shards, &out)?;
+            0
+        }
+        "forget-check" => merge_forget(&shards, &out)?,
+        "index" => {
+            merge_index(&shards, &out)?;
+            0
+        }
+        k => {
+            return Err(Error::file(
                 &shards[0].dir,
                 format!(
                     "a shard of a `{k}` run; merge joins scan, eval, score and forget-check shards"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     if !quiet {
         eprintln!(
-            "memscan: merged {} {kind} shards in {:.1} s; report in {}",
+            "memscan: merged {} {kind} shards in {:.1} s into {}",
             shards.len(),
             t0.elapsed().as_secs_f64(),
             out.display()
@@ -161,7 +166,7 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
         opts: &opts,
         prompts: rows.len() / spp,
         settings,
-        model: shards[0].manifest.model.clone(),
+        model: shards[0].model()?,
         lines: rows,
         calibration,
         seconds,
@@ -240,7 +245,7 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     let mut settings = shards[0].manifest.settings.clone();
     settings.insert("merged_shards".into(), shards.len().into());
     let report = super::eval::build_report(
-        shards[0].manifest.model.clone(),
+        shards[0].model()?,
         settings,
         &first.stats,
         &rows,
@@ -350,10 +355,65 @@ fn merge_forget(shards: &[Found], out: &Path) -> Result<i32> {
     let report = super::forget::build_report(
         settings,
         alpha,
-        m0.model.clone(),
+        shards[0].model()?,
         results.into_iter().map(|r| r.1).collect(),
     );
     std::fs::create_dir_all(out).with_file(out)?;
     write_report(out, &AnyReport::Forget(&report))?;
     Ok(super::forget::exit_code(&report))
+}
+
+/// The index parts → one index in `out`: one manifest listing every part's corpus files
+/// (in the parts' order) and every part's shards, which stay in their folders (named
+/// `shard-I-of-N/shard-NNNN`, their file numbers offset past the earlier parts' files).
+fn merge_index(shards: &[Found], out: &Path) -> Result<()> {
+    use crate::verbatim::{Index, Manifest};
+    let mut merged: Option<Manifest> = None;
+    for f in shards {
+        let mpath = f.dir.join("manifest.json");
+        let text = std::fs::read_to_string(&mpath).with_file(&mpath)?;
+        let part: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::file(&mpath, format!("corrupt index manifest ({e})")))?;
+        let rel = f
+            .dir
+            .strip_prefix(out)
+            .map_err(|_| {
+                Error::file(
+                    &f.dir,
+                    format!("is not inside {}: the joined index refers to its parts by relative path; merge into the folder that holds them", out.display()),
+                )
+            })?
+            .to_path_buf();
+        let m = merged.get_or_insert_with(|| Manifest {
+            format_version: part.format_version,
+            tool_version: part.tool_version.clone(),
+            files: Vec::new(),
+            shards: Vec::new(),
+            tokenizer: part.tokenizer.clone(),
+        });
+        let same_tok = match (&m.tokenizer, &part.tokenizer) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.vocab_sha256 == b.vocab_sha256,
+            _ => false,
+        };
+        if part.format_version != m.format_version || !same_tok {
+            return Err(Error::file(
+                &mpath,
+                "another index format or tokenizer than the first part's: not a part of the same build",
+            ));
+        }
+        let offset = m.files.len() as u64;
+        for mut sh in part.shards {
+            sh.name = rel.join(&sh.name).to_string_lossy().into_owned();
+            sh.file_offset += offset;
+            m.shards.push(sh);
+        }
+        m.files.extend(part.files);
+    }
+    let m = merged.ok_or_else(|| Error::input("merge: no shards given"))?;
+    let body =
+        serde_json::to_string_pretty(&m).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    crate::report::folder::write_file(&out.join("manifest.json"), &(body + "\n"))?;
+    // the joined index opens (sizes and docs tables checked) before it is announced
+    Index::open(out).map(|_| ())
 }

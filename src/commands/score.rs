@@ -171,7 +171,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
                         "score",
                         &fp,
                         &settings,
-                        super::identity(&model, hash),
+                        Some(super::identity(&model, hash)),
                         s,
                     )
                 }

@@ -53,6 +53,14 @@ pub struct ShardInfo {
     pub documents: u64,
     /// Tokens in the token text (with separators), when tokenized.
     pub tokens: Option<u64>,
+    /// Added to the corpus file index in the shard's docs table: an index merged from
+    /// separately built ones (`memscan merge`) lists every part's files in one manifest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub file_offset: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,13 +286,25 @@ pub fn build_with(
     out: &Path,
     shard_bytes: usize,
     tokenizer: Option<(&Tokenizer, String)>,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
     wide_from: usize,
 ) -> Result<Manifest> {
     let files = corpus_files(inputs)?;
+    build_files(&files, out, shard_bytes, tokenizer, progress, wide_from)
+}
+
+/// `build_with` over corpus files already listed (a sharded build: its part of them).
+pub fn build_files(
+    files: &[PathBuf],
+    out: &Path,
+    shard_bytes: usize,
+    tokenizer: Option<(&Tokenizer, String)>,
+    mut progress: impl FnMut(u64),
+    wide_from: usize,
+) -> Result<Manifest> {
     std::fs::create_dir_all(out).with_file(out)?;
     let mut manifest_files = Vec::new();
-    for f in &files {
+    for f in files {
         let (sha, bytes, compression) = sha256_file(f)?;
         let format = crate::input::Format::of(f)?.as_str();
         manifest_files.push(CorpusFile {
@@ -348,12 +368,13 @@ pub fn build_with(
                 pointer_bytes: width,
                 documents: (docs.len() / 3) as u64,
                 tokens: tokens_len,
+                file_offset: 0,
             });
             text.clear();
             docs.clear();
             Ok(())
         };
-    documents(&files, shard_bytes.max(1), |d| {
+    documents(files, shard_bytes.max(1), |d| {
         if !text.is_empty() && text.len() + d.text.len() + 1 > shard_bytes {
             flush(&mut text, &mut docs, &mut shards)?;
         }
@@ -403,7 +424,7 @@ impl Shard {
         }
         let mut prev: Option<u64> = None;
         for (i, d) in docs.chunks_exact(3).enumerate() {
-            let (start, file) = (d[0], d[1]);
+            let (start, file) = (d[0], d[1].saturating_add(self.info.file_offset));
             let ok_start = match prev {
                 None => start == 0,
                 Some(p) => start > p && text.get(start as usize - 1) == Some(&SEP),
@@ -468,6 +489,16 @@ compile_error!("the index format is little-endian");
 impl Index {
     pub fn open(dir: &Path) -> Result<Index> {
         let mpath = dir.join("manifest.json");
+        if !mpath.exists()
+            && std::fs::read_dir(dir).is_ok_and(|mut it| {
+                it.any(|e| e.is_ok_and(|e| e.path().join(crate::shard::MANIFEST).is_file()))
+            })
+        {
+            return Err(Error::file(
+                dir,
+                "holds the shards of a sharded index build, not yet joined: run `memscan merge` on it",
+            ));
+        }
         let text = std::fs::read_to_string(&mpath).with_file(&mpath)?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| Error::file(&mpath, format!("corrupt index manifest ({e})")))?;
@@ -638,7 +669,7 @@ impl Index {
                 m.file = self
                     .manifest
                     .files
-                    .get(d[1] as usize)
+                    .get(d[1].saturating_add(s.info.file_offset) as usize)
                     .map(|f| f.path.clone());
                 m.offset = Some(d[2].saturating_add(pos - d[0]));
             }
