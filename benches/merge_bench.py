@@ -3,7 +3,7 @@
 Runs a small real scan as 4 shards on the default model (prompts of its own), then
 grows each shard to ROWS/4 synthetic sample rows: the real rows' signals jittered, each
 continuation a fresh random word sequence (so near-duplicate grouping has real work, not
-one giant group), batch numbers and manifests rewritten to match. Times `memscan merge`
+one giant group; words from a Zipf-weighted vocabulary of 5,000), batch numbers and manifests rewritten to match. Times `memscan merge`
 with /usr/bin/time (wall seconds, max RSS). Synthetic rows are fine for this figure: the
 merge's cost depends on their count and size, not on where they came from.
 
@@ -22,11 +22,12 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "memscan")
-WORDS = (
-    "the of and to in is was for on that with as by at from his her this which are "
-    "river harbour lantern meadow copper signal winter garden archive station "
-    "quiet narrow ancient sudden silver distant ordinary careful broken golden"
-).split()
+_r = random.Random(1)
+# a vocabulary of 5,000 pseudo-words (Zipf-weighted below), so that two continuations
+# share about as many character 5-grams as two unrelated English sentences do
+WORDS = ["".join(_r.choice("etaoinshrdlucmfwypvbgkjqxz"[: _r.randint(8, 26)])
+                 for _ in range(_r.randint(2, 9))) for _ in range(5000)]
+WEIGHTS = [1 / (k + 1) for k in range(len(WORDS))]
 
 
 def real_shards(work, shards):
@@ -68,7 +69,7 @@ def grow(out, shards, rows, batch_size=2, spp=2):
                     r["prompt_id"] = f"p/{n // spp}"
                     r["sample"] = n % spp
                     r["id"] = f"p/{n // spp}#{n % spp}"
-                    cont = " ".join(rng.choice(WORDS) for _ in range(12))
+                    cont = " ".join(rng.choices(WORDS, WEIGHTS, k=12))
                     r["text"] = r["text"][: r["prompt_bytes"]] + " " + cont
                     r["signals"] = {k: v * (1 + rng.uniform(-0.2, 0.2)) for k, v in r["signals"].items()}
                     r["findings"] = []

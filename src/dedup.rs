@@ -3,11 +3,13 @@
 //! banding to find candidate pairs, the exact Jaccard similarity to confirm them, and
 //! union–find to form groups. Linear in the number of samples for dissimilar samples.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 const SHINGLE: usize = 5;
 const BANDS: usize = 16;
 const ROWS: usize = 4;
+/// Texts of one run of equal band keys compared with each other, at most (see `group`).
+const MAX_RUN: usize = 256;
 
 fn mix(mut x: u64) -> u64 {
     x ^= x >> 33;
@@ -17,7 +19,8 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 33)
 }
 
-fn shingles(text: &str) -> HashSet<u64> {
+/// The sorted, distinct shingle hashes of a text.
+fn shingles(text: &str) -> Vec<u64> {
     let norm: Vec<char> = text
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -25,16 +28,17 @@ fn shingles(text: &str) -> HashSet<u64> {
         .to_lowercase()
         .chars()
         .collect();
-    let mut set = HashSet::new();
-    if norm.len() < SHINGLE {
-        if !norm.is_empty() {
-            set.insert(hash_chars(&norm));
+    let mut set: Vec<u64> = if norm.len() < SHINGLE {
+        if norm.is_empty() {
+            Vec::new()
+        } else {
+            vec![hash_chars(&norm)]
         }
-        return set;
-    }
-    for w in norm.windows(SHINGLE) {
-        set.insert(hash_chars(w));
-    }
+    } else {
+        norm.windows(SHINGLE).map(hash_chars).collect()
+    };
+    set.sort_unstable();
+    set.dedup();
     set
 }
 
@@ -43,8 +47,20 @@ fn hash_chars(cs: &[char]) -> u64 {
         .fold(0x9e37_79b9_7f4a_7c15u64, |h, &c| mix(h ^ c as u64))
 }
 
-fn jaccard(a: &HashSet<u64>, b: &HashSet<u64>) -> f64 {
-    let inter = a.intersection(b).count();
+/// Jaccard similarity of two sorted, distinct sets.
+fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     let union = a.len() + b.len() - inter;
     if union == 0 {
         1.0
@@ -61,38 +77,70 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
+fn union(parent: &mut [usize], i: usize, j: usize) {
+    let (ri, rj) = (find(parent, i), find(parent, j));
+    let (lo, hi) = (ri.min(rj), ri.max(rj));
+    parent[hi] = lo;
+}
+
 /// A group id per text: texts whose shingle sets have Jaccard similarity ≥ `threshold`
 /// (directly or through a chain) share the id of the group's first text. Empty texts
 /// form one group.
+///
+/// Texts with equal shingle sets are joined first and only one of them goes on. The
+/// candidate pairs are those that agree on one of `BANDS` bands of `ROWS` MinHash values,
+/// found band by band by sorting the band keys, so memory stays at one key per text and
+/// band. Within a run of equal keys every pair is compared, except in a run of more than
+/// `MAX_RUN` texts, where each text is compared with the `MAX_RUN` before it (bounding
+/// the work on degenerate inputs; such a run only arises when thousands of distinct texts
+/// share most of their shingles).
 pub fn group(texts: &[&str], threshold: f64) -> Vec<usize> {
-    let sets: Vec<HashSet<u64>> = texts.iter().map(|t| shingles(t)).collect();
     let mut parent: Vec<usize> = (0..texts.len()).collect();
-    let mut buckets: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
-    for (i, s) in sets.iter().enumerate() {
-        let mut sig = [u64::MAX; BANDS * ROWS];
-        for &h in s {
-            for (j, m) in sig.iter_mut().enumerate() {
-                *m = (*m).min(mix(h ^ (j as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)));
+    // texts with the same shingle set (duplicates, whitespace or case variants)
+    let mut first: HashMap<Vec<u64>, usize> = HashMap::new();
+    let mut sets: Vec<(usize, Vec<u64>)> = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let s = shingles(t);
+        match first.get(&s) {
+            Some(&f) => parent[i] = f,
+            None => {
+                first.insert(s.clone(), i);
+                sets.push((i, s));
             }
         }
-        for b in 0..BANDS {
-            let key = sig[b * ROWS..(b + 1) * ROWS]
-                .iter()
-                .fold(b as u64, |acc, &v| mix(acc ^ v));
-            buckets.entry((b, key)).or_default().push(i);
-        }
     }
-    let mut checked = HashSet::new();
-    for members in buckets.values() {
-        for (x, &i) in members.iter().enumerate() {
-            for &j in &members[x + 1..] {
-                if !checked.insert((i, j)) {
-                    continue;
+    drop(first);
+    // each distinct set's band keys
+    let keys: Vec<[u64; BANDS]> = sets
+        .iter()
+        .map(|(_, s)| {
+            let mut sig = [u64::MAX; BANDS * ROWS];
+            for &h in s {
+                for (j, m) in sig.iter_mut().enumerate() {
+                    *m = (*m).min(mix(h ^ (j as u64).wrapping_mul(0x2545_f491_4f6c_dd1d)));
                 }
-                let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                if ri != rj && jaccard(&sets[i], &sets[j]) >= threshold {
-                    let (lo, hi) = (ri.min(rj), ri.max(rj));
-                    parent[hi] = lo;
+            }
+            std::array::from_fn(|b| {
+                sig[b * ROWS..(b + 1) * ROWS]
+                    .iter()
+                    .fold(b as u64, |acc, &v| mix(acc ^ v))
+            })
+        })
+        .collect();
+    let mut order: Vec<(u64, u32)> = Vec::with_capacity(sets.len());
+    for b in 0..BANDS {
+        order.clear();
+        order.extend(keys.iter().enumerate().map(|(k, key)| (key[b], k as u32)));
+        order.sort_unstable();
+        for run in order.chunk_by(|x, y| x.0 == y.0) {
+            for (x, &(_, kj)) in run.iter().enumerate() {
+                for &(_, ki) in &run[x.saturating_sub(MAX_RUN)..x] {
+                    let (i, j) = (sets[ki as usize].0, sets[kj as usize].0);
+                    if find(&mut parent, i) != find(&mut parent, j)
+                        && jaccard(&sets[ki as usize].1, &sets[kj as usize].1) >= threshold
+                    {
+                        union(&mut parent, i, j);
+                    }
                 }
             }
         }

@@ -90,8 +90,12 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
     let cal_path = shards[0].dir.join("calibration.json");
     let cal_value = read_json(&cal_path)?;
     let mut rows: Vec<SampleRow> = Vec::new();
+    // every line of every shard's samples.jsonl: (batch, shard, byte range), to write
+    // the joined file in batch order without parsing it again
+    let mut bodies: Vec<String> = Vec::new();
+    let mut order: Vec<(usize, usize, usize, usize)> = Vec::new();
     let (mut seconds, mut tokens) = (0.0, 0);
-    for f in shards {
+    for (k, f) in shards.iter().enumerate() {
         // run-wide state is computed in every shard from the settings: it must agree
         let c = read_json(&f.dir.join("calibration.json"))?;
         if c != cal_value {
@@ -111,6 +115,8 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
                 Error::file(&path, format!("line {}: not a sample row ({e})", i + 1))
             })?;
             batches.insert(row.batch);
+            let start = line.as_ptr() as usize - body.as_ptr() as usize;
+            order.push((row.batch, k, start, start + line.len()));
             rows.push(row);
         }
         let want: BTreeSet<usize> = f
@@ -131,6 +137,7 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
         }
         seconds += f.manifest.seconds;
         tokens += f.manifest.tokens;
+        bodies.push(body);
     }
     rows.sort_by_key(|r| r.batch); // stable: a batch's rows keep their order
     let run_path = shards[0].dir.join(crate::shard::MANIFEST);
@@ -174,24 +181,14 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
     })?;
     std::fs::create_dir_all(out).with_file(out)?;
     write_report(out, &AnyReport::Scan(&report))?;
-    // the merged samples, so that `memscan report` and a reader find them as after one run
-    let mut all = String::new();
-    for f in shards {
-        all.push_str(&std::fs::read_to_string(f.dir.join("samples.jsonl")).with_file(&f.dir)?);
+    // the joined samples, so that `memscan report` and a reader find them as after one run
+    order.sort_unstable(); // by batch; a batch's lines in their order
+    let mut merged = String::with_capacity(bodies.iter().map(String::len).sum());
+    for &(_, k, from, to) in &order {
+        merged.push_str(&bodies[k][from..to]);
+        merged.push('\n');
     }
-    let mut lines: Vec<(usize, usize, &str)> = all
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let b = serde_json::from_str::<Value>(l)
-                .ok()
-                .and_then(|v| v["batch"].as_u64())
-                .unwrap_or(0) as usize;
-            (b, i, l)
-        })
-        .collect();
-    lines.sort();
-    let merged: String = lines.iter().map(|(_, _, l)| format!("{l}\n")).collect();
+    drop(bodies);
     crate::report::folder::write_file(&out.join("samples.jsonl"), &merged)?;
     if !quiet {
         let s = &report.summary;

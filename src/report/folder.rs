@@ -161,21 +161,18 @@ fn scan_sarif(r: &ScanReport) -> Value {
     sarif::render(&rules, &results)
 }
 
-impl AnyReport<'_> {
-    fn to_json(&self) -> Result<Value> {
-        match self {
-            AnyReport::Scan(r) => serde_json::to_value(r),
-            AnyReport::Eval(r) => serde_json::to_value(r),
-            AnyReport::Forget(r) => serde_json::to_value(r),
-        }
-        .map_err(|e| Error::internal(format!("JSON: {e}")))
-    }
-}
-
 /// Writes a report folder: report.json and every rendering of it.
 pub fn write_report(dir: &Path, report: &AnyReport) -> Result<()> {
     std::fs::create_dir_all(dir).with_file(dir)?;
-    write_json(&dir.join("report.json"), &report.to_json()?)?;
+    // straight from the typed report (no JSON tree in between: a scan report holds
+    // every sample)
+    let body = match report {
+        AnyReport::Scan(r) => serde_json::to_string_pretty(r),
+        AnyReport::Eval(r) => serde_json::to_string_pretty(r),
+        AnyReport::Forget(r) => serde_json::to_string_pretty(r),
+    }
+    .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+    write_file(&dir.join("report.json"), &(body + "\n"))?;
     render_all(dir, report)
 }
 
