@@ -171,4 +171,56 @@ mod tests {
         let g = group(&["abcdefgh", "abcdefgh", "abcdefgx"], 1.0);
         assert_eq!(g, vec![0, 0, 2]);
     }
+
+    /// Against every pair compared exhaustively: LSH finds (nearly) all of the groups,
+    /// and never joins texts that no chain of similar pairs joins.
+    #[test]
+    fn matches_exhaustive_pairs_on_edited_copies() {
+        let base = [
+            "Permission is hereby granted, free of charge, to any person obtaining a copy",
+            "The ferry to Ormsby Island now leaves at ten past seven, twenty minutes later",
+            "Volunteers logged three hundred hedgehog sightings in the town last spring",
+            "Please find attached the minutes of the meeting held on Tuesday afternoon",
+            "def main():\n    args = parse_args()\n    run(args.input, args.output)",
+        ];
+        let mut rng = crate::stats::SplitMix(5);
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..300 {
+            let b = base[(rng.next_u64() % base.len() as u64) as usize];
+            let mut t: Vec<char> = b.chars().collect();
+            // a few random character edits: most copies stay above the threshold
+            for _ in 0..(rng.next_u64() % 12) {
+                let i = (rng.next_u64() % t.len() as u64) as usize;
+                t[i] = (b'a' + (rng.next_u64() % 26) as u8) as char;
+            }
+            texts.push(t.into_iter().collect());
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let got = group(&refs, 0.7);
+        let sets: Vec<Vec<u64>> = refs.iter().map(|t| shingles(t)).collect();
+        let mut parent: Vec<usize> = (0..refs.len()).collect();
+        for i in 0..refs.len() {
+            for j in i + 1..refs.len() {
+                if jaccard(&sets[i], &sets[j]) >= 0.7 {
+                    union(&mut parent, i, j);
+                }
+            }
+        }
+        let want: Vec<usize> = (0..refs.len()).map(|i| find(&mut parent, i)).collect();
+        for i in 0..refs.len() {
+            for j in 0..refs.len() {
+                if got[i] == got[j] {
+                    assert_eq!(want[i], want[j], "joined without a chain: {i} {j}");
+                }
+            }
+        }
+        let count = |g: &[usize]| {
+            let mut v = g.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            v.len()
+        };
+        let (n_got, n_want) = (count(&got), count(&want));
+        assert!(n_got >= n_want && n_got <= n_want + 3, "{n_got} groups vs {n_want}");
+    }
 }
