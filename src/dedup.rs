@@ -221,6 +221,9 @@ mod tests {
             v.len()
         };
         let (n_got, n_want) = (count(&got), count(&want));
-        assert!(n_got >= n_want && n_got <= n_want + 3, "{n_got} groups vs {n_want}");
+        assert!(
+            n_got >= n_want && n_got <= n_want + 3,
+            "{n_got} groups vs {n_want}"
+        );
     }
 }

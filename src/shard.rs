@@ -168,7 +168,7 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(
+    fn new(
         kind: &str,
         fingerprint: &str,
         settings: &Map<String, Value>,
@@ -193,7 +193,31 @@ impl Manifest {
         }
     }
 
-    /// The manifest in `dir`, if there is one (a resumed shard adds to its seconds).
+    /// The manifest of shard folder `dir` for a `kind` run with these settings: the one
+    /// there (a resumed shard: it keeps its seconds and tokens), else a new one. A folder
+    /// that holds a shard of another run is refused.
+    pub fn resume_or_new(
+        dir: &Path,
+        kind: &str,
+        settings: &Map<String, Value>,
+        model: Option<ModelIdentity>,
+        shard: Shard,
+    ) -> Result<Manifest> {
+        let fp = crate::scan::state::fingerprint(settings);
+        match Manifest::read(dir)? {
+            Some(m) if m.fingerprint == fp && m.kind == kind && m.shard == shard => Ok(m),
+            Some(m) => Err(Error::file(
+                dir,
+                format!(
+                    "holds shard {} of a {} run with other settings; choose another --out or remove it",
+                    m.shard, m.kind
+                ),
+            )),
+            None => Ok(Manifest::new(kind, &fp, settings, model, shard)),
+        }
+    }
+
+    /// The manifest in `dir`, if there is one.
     pub fn read(dir: &Path) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
         let Ok(text) = std::fs::read_to_string(&path) else {

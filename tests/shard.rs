@@ -78,25 +78,6 @@ fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
     args
 }
 
-fn report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
-
-/// The report without what legitimately differs between runs: when it was written,
-/// timings, where it was written and the merge's note.
-fn comparable(mut r: Value) -> Value {
-    let o = r.as_object_mut().unwrap();
-    o.remove("created");
-    let s = o["settings"].as_object_mut().unwrap();
-    s.remove("out");
-    s.remove("merged_shards");
-    if let Some(sum) = o.get_mut("summary").and_then(Value::as_object_mut) {
-        sum.remove("seconds");
-        sum.remove("tokens_per_second");
-    }
-    r
-}
-
 #[test]
 fn sharded_scan_merges_to_the_unsharded_run_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -153,7 +134,7 @@ fn sharded_scan_merges_to_the_unsharded_run_and_resumes() {
         std::fs::read_to_string(t.join("sh/samples.jsonl")).unwrap(),
         std::fs::read_to_string(t.join("one/samples.jsonl")).unwrap()
     );
-    let (a, b) = (report(&t.join("one")), report(&t.join("sh")));
+    let (a, b) = (report_json(&t.join("one")), report_json(&t.join("sh")));
     assert_eq!(b["settings"]["merged_shards"], 3);
     assert_eq!(b["summary"]["samples"], 12);
     assert_eq!(comparable(a), comparable(b));
@@ -295,7 +276,7 @@ fn sharded_eval_merges_to_the_unsharded_run() {
     }
     let o = memscan(&["-q", "merge", t.join("four").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let (a, b) = (report(&t.join("one")), report(&t.join("four")));
+    let (a, b) = (report_json(&t.join("one")), report_json(&t.join("four")));
     assert_eq!(b["settings"]["merged_shards"], 4);
     assert_eq!(b["members"], 300);
     assert!(b["canaries"].as_array().is_some_and(|c| !c.is_empty()));
@@ -436,7 +417,7 @@ fn sharded_forget_check_merges_to_the_unsharded_report() {
     }
     let o = memscan(&["-q", "merge", t.join("two").to_str().unwrap()]);
     assert_eq!(o.status.code(), want_code, "{}", stderr(&o));
-    let (a, b) = (report(&t.join("one")), report(&t.join("two")));
+    let (a, b) = (report_json(&t.join("one")), report_json(&t.join("two")));
     assert_eq!(b["settings"]["merged_shards"], 2);
     assert_eq!(b["records"].as_array().map(Vec::len), Some(3));
     assert_eq!(comparable(a), comparable(b));

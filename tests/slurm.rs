@@ -8,7 +8,6 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -98,23 +97,6 @@ fn waited(child: std::process::Child, what: &str) -> Output {
         stderr(&o)
     );
     o
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
-
-fn comparable(mut r: Value) -> Value {
-    let o = r.as_object_mut().unwrap();
-    o.remove("created");
-    let s = o["settings"].as_object_mut().unwrap();
-    s.remove("out");
-    s.remove("merged_shards");
-    if let Some(sum) = o.get_mut("summary").and_then(Value::as_object_mut) {
-        sum.remove("seconds");
-        sum.remove("tokens_per_second");
-    }
-    r
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -241,8 +223,8 @@ fn slurm_array_shards_merge_to_the_unsharded_run_and_a_requeued_task_resumes() {
         let o = memscan(&["-q", "merge", &w(four)]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(
-            comparable(report(&work.join(one))),
-            comparable(report(&work.join(four)))
+            comparable(report_json(&work.join(one))),
+            comparable(report_json(&work.join(four)))
         );
     }
     // the scan's samples: the one process's, none lost, none twice
@@ -250,5 +232,5 @@ fn slurm_array_shards_merge_to_the_unsharded_run_and_a_requeued_task_resumes() {
         std::fs::read_to_string(work.join("scan4/samples.jsonl")).unwrap(),
         std::fs::read_to_string(work.join("scan1/samples.jsonl")).unwrap()
     );
-    assert_eq!(report(&work.join("scan4"))["summary"]["samples"], 32);
+    assert_eq!(report_json(&work.join("scan4"))["summary"]["samples"], 32);
 }

@@ -62,8 +62,9 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
                 dir.display()
             );
         }
-        let fp = crate::scan::state::fingerprint(&settings);
-        let mut manifest = crate::shard::Manifest::new("eval", &fp, &settings, Some(identity), s);
+        // an eval shard does its whole part again and writes it at the end
+        let mut manifest =
+            crate::shard::Manifest::resume_or_new(&dir, "eval", &settings, Some(identity), s)?;
         let t0 = std::time::Instant::now();
         let part = signal_rows(&model, reference.as_ref(), &texts, args, Some(s), quiet)?;
         // canary exposure is one piece of work: shard 0 does it

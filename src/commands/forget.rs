@@ -116,21 +116,13 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     let mut done = 0;
     if let (Some((s, from)), Some(dir)) = (shard.clone(), shard_dir.as_deref()) {
         std::fs::create_dir_all(dir).with_file(dir)?;
-        let fp = crate::scan::state::fingerprint(&settings);
-        let mut m = match crate::shard::Manifest::read(dir)? {
-            Some(m) if m.fingerprint == fp => m,
-            Some(_) => return Err(Error::file(
-                dir,
-                "holds a forget-check shard with other settings; choose another --out or remove it",
-            )),
-            None => crate::shard::Manifest::new(
-                "forget-check",
-                &fp,
-                &settings,
-                Some(identity.clone()),
-                s,
-            ),
-        };
+        let mut m = crate::shard::Manifest::resume_or_new(
+            dir,
+            "forget-check",
+            &settings,
+            Some(identity.clone()),
+            s,
+        )?;
         let path = dir.join(SHARD_RECORDS);
         done = crate::shard::resume_lines(&path, &owned, |_| 1)?;
         if !quiet {

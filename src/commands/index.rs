@@ -29,23 +29,15 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
         Some((s, from)) => {
             let dir = a.out.join(s.folder());
             let settings = settings(a, &all)?;
-            let fp = crate::scan::state::fingerprint(&settings);
-            if let Some(m) = crate::shard::Manifest::read(&dir)? {
-                if m.fingerprint != fp {
-                    return Err(Error::file(
-                        &dir,
-                        "holds an index shard with other settings; choose another --out or remove it",
-                    ));
+            let mut m = crate::shard::Manifest::resume_or_new(&dir, "index", &settings, None, *s)?;
+            if m.complete {
+                if !quiet {
+                    eprintln!(
+                        "memscan: index shard {s} in {} is already built",
+                        dir.display()
+                    );
                 }
-                if m.complete {
-                    if !quiet {
-                        eprintln!(
-                            "memscan: index shard {s} in {} is already built",
-                            dir.display()
-                        );
-                    }
-                    return Ok(0);
-                }
+                return Ok(0);
             }
             let owned = s.units(all.len());
             if !quiet {
@@ -56,7 +48,6 @@ fn build(a: &IndexBuildArgs, quiet: bool) -> Result<i32> {
                     dir.display()
                 );
             }
-            let mut m = crate::shard::Manifest::new("index", &fp, &settings, None, *s);
             m.unit = "corpus file".into();
             m.units_total = all.len();
             m.units_owned = owned.len();

@@ -119,9 +119,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
     };
     let calibration = calibration_of(&out_dir, args, &ctx, &sample_opts, quiet)?;
     if let Some((s, from)) = shard {
-        let mut manifest = crate::shard::Manifest::read(&out_dir)?.unwrap_or_else(|| {
-            crate::shard::Manifest::new("scan", &fingerprint, &settings, Some(identity), s)
-        });
+        let mut manifest =
+            crate::shard::Manifest::resume_or_new(&out_dir, "scan", &settings, Some(identity), s)?;
         if !quiet {
             eprintln!(
                 "memscan: scan shard {s} (from {from}) into {}",

@@ -157,25 +157,9 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
     let mut done = 0;
     if let (Some((s, from)), Some(dir)) = (shard, &shard_dir) {
         let settings = settings(args, input, &records, &model, window_len)?;
-        let fp = crate::scan::state::fingerprint(&settings);
-        let mut m =
-            match crate::shard::Manifest::read(dir)? {
-                Some(m) if m.fingerprint == fp => m,
-                Some(_) => return Err(Error::file(
-                    dir,
-                    "holds a score shard with other settings; choose another --output or remove it",
-                )),
-                None => {
-                    let hash = super::model_hash(std::path::Path::new(&model.info().path))?;
-                    crate::shard::Manifest::new(
-                        "score",
-                        &fp,
-                        &settings,
-                        Some(super::identity(&model, hash)),
-                        s,
-                    )
-                }
-            };
+        let hash = super::model_hash(std::path::Path::new(&model.info().path))?;
+        let identity = Some(super::identity(&model, hash));
+        let mut m = crate::shard::Manifest::resume_or_new(dir, "score", &settings, identity, s)?;
         let path = dir.join(SHARD_LINES);
         done = crate::shard::resume_lines(&path, &owned, |w| windows[w].len())?;
         if !quiet {

@@ -318,3 +318,26 @@ pub fn detect_revealed(dir: &Path) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// A report folder's report.json.
+pub fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+/// A report without what legitimately differs between two runs of the same settings:
+/// when it was written, timings, where it was written and a merge's note.
+pub fn comparable(mut r: serde_json::Value) -> serde_json::Value {
+    let o = r.as_object_mut().unwrap();
+    o.remove("created");
+    let s = o["settings"].as_object_mut().unwrap();
+    s.remove("out");
+    s.remove("merged_shards");
+    if let Some(sum) = o
+        .get_mut("summary")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        sum.remove("seconds");
+        sum.remove("tokens_per_second");
+    }
+    r
+}
