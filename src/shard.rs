@@ -113,11 +113,6 @@ impl Shard {
         Ok(())
     }
 
-    /// Whether unit `u` (a batch of the unsharded plan) is this shard's.
-    pub fn owns(&self, u: usize) -> bool {
-        u % self.count == self.index
-    }
-
     /// The units of `0..total` this shard owns, in order.
     pub fn units(&self, total: usize) -> Vec<usize> {
         (self.index..total).step_by(self.count).collect()
@@ -533,7 +528,6 @@ mod tests {
     fn units_are_dealt_round_robin() {
         let s = Shard { index: 1, count: 3 };
         assert_eq!(s.units(8), vec![1, 4, 7]);
-        assert!(s.owns(4) && !s.owns(5));
         let all: usize = (0..3)
             .map(|i| Shard { index: i, count: 3 }.units(8).len())
             .sum();

@@ -274,6 +274,38 @@ fn sharded_eval_merges_to_the_unsharded_run() {
         let o = run(&args("four"), &k8s);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
+    // shard 2 as if killed in its third batch (of 8 texts): it resumes after batch two
+    let s2 = t.join("four/shard-0002-of-0004");
+    let full = std::fs::read_to_string(s2.join("signals.jsonl")).unwrap();
+    let cut = full.match_indices('\n').nth(19).unwrap().0 + 1;
+    std::fs::write(s2.join("signals.jsonl"), &full[..cut]).unwrap();
+    let m = std::fs::read_to_string(s2.join("shard.json")).unwrap();
+    std::fs::write(
+        s2.join("shard.json"),
+        m.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .unwrap();
+    assert_input_error(
+        &memscan(&["merge", t.join("four").to_str().unwrap()]),
+        "partial",
+    );
+    let k8s = [
+        ("JOB_COMPLETION_INDEX", "2".to_string()),
+        ("MEMSCAN_SHARD_COUNT", "4".to_string()),
+    ];
+    let o = run(
+        &with(args("four"), &[])
+            .into_iter()
+            .filter(|a| a != "-q")
+            .collect::<Vec<_>>(),
+        &k8s,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 of "), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(s2.join("signals.jsonl")).unwrap(),
+        full
+    );
     let o = memscan(&["-q", "merge", t.join("four").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (a, b) = (report_json(&t.join("one")), report_json(&t.join("four")));

@@ -54,61 +54,97 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     let identity = super::identity(&model, model_hash);
     let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
     let st = Stats::of(args);
+    let passes = Passes::new(&model, reference.as_ref(), &texts, args)?;
+    let plan = passes.plan()?;
     if let (Some((s, from)), Some(dir)) = (shard, shard_dir) {
         std::fs::create_dir_all(&dir).with_file(&dir)?;
-        if !quiet {
-            eprintln!(
-                "memscan: eval shard {s} (from {from}) into {}",
-                dir.display()
-            );
-        }
-        // an eval shard does its whole part again and writes it at the end
         let mut manifest =
             crate::shard::Manifest::resume_or_new(&dir, "eval", &settings, Some(identity), s)?;
+        // the shard's batches, one JSON line per text, resumed after the last whole batch
+        let owned = s.units(plan.len());
+        let path = dir.join(SHARD_LINES);
+        let done = crate::shard::resume_lines(&path, &owned, |b| plan[b].len())?;
+        if !quiet {
+            eprintln!(
+                "memscan: eval shard {s} (from {from}) into {}{}",
+                dir.display(),
+                if done > 0 {
+                    format!("; resuming: {done} of {} batches already done", owned.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        manifest.unit = "batch of texts (the scoring pass's plan)".into();
+        manifest.units_total = plan.len();
+        manifest.units_owned = owned.len();
+        manifest.units_done = done;
+        manifest.complete = false;
+        manifest.write(&dir)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_file(&path)?;
         let t0 = std::time::Instant::now();
-        let part = signal_rows(&model, reference.as_ref(), &texts, args, Some(s), quiet)?;
+        let n_owned: usize = owned.iter().map(|&b| plan[b].len()).sum();
+        let pb = super::progress_bar(n_owned as u64, quiet, "texts");
+        pb.inc(owned[..done].iter().map(|&b| plan[b].len()).sum::<usize>() as u64);
+        for (j, &b) in owned.iter().enumerate().skip(done) {
+            let (rows, tokens) = passes.batch(&plan[b])?;
+            let mut buf = String::new();
+            for (&i, signals) in plan[b].iter().zip(rows) {
+                buf.push_str(
+                    &serde_json::to_string(&ShardRow { i, signals })
+                        .map_err(|e| Error::internal(format!("JSON: {e}")))?,
+                );
+                buf.push('\n');
+            }
+            use std::io::Write;
+            file.write_all(buf.as_bytes()).with_file(&path)?;
+            file.flush().with_file(&path)?;
+            manifest.units_done = j + 1;
+            manifest.tokens += tokens;
+            manifest.write(&dir)?;
+            pb.inc(plan[b].len() as u64);
+        }
+        pb.finish_and_clear();
         // canary exposure is one piece of work: shard 0 does it
         let exposures = if s.index == 0 {
             exposures(&model, &canaries, &formats, args, quiet)?
         } else {
             Vec::new()
         };
-        let shard_rows: Vec<ShardRow> = part
-            .rows
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.map(|signals| ShardRow { i, signals }))
-            .collect();
         let body = ShardBody {
             stats: st,
             members: members.len(),
             nonmembers: nonmembers.len(),
-            rows: shard_rows,
             canaries: exposures,
         };
         let v = serde_json::to_value(&body).map_err(|e| Error::internal(format!("JSON: {e}")))?;
-        crate::report::folder::write_json(&dir.join(SHARD_ROWS), &v)?;
-        manifest.unit = "batch of texts (the scoring pass's plan)".into();
-        manifest.units_total = part.units_total;
-        manifest.units_owned = part.units_owned;
-        manifest.units_done = part.units_owned;
-        manifest.tokens = part.tokens;
-        manifest.seconds = t0.elapsed().as_secs_f64();
+        crate::report::folder::write_json(&dir.join(SHARD_BODY), &v)?;
+        manifest.seconds += t0.elapsed().as_secs_f64();
         manifest.complete = true;
         manifest.write(&dir)?;
         if !quiet {
             eprintln!(
-                "memscan: shard {s} done ({} texts); when all {} are, `memscan merge {}` writes the report",
-                body.rows.len(),
+                "memscan: shard {s} done ({n_owned} texts); when all {} are, `memscan merge {}` writes the report",
                 s.count,
                 dir.parent().unwrap_or(&dir).display()
             );
         }
         return Ok(0);
     }
-    let part = signal_rows(&model, reference.as_ref(), &texts, args, None, quiet)?;
-    let rows: Vec<SignalSet> = part
-        .rows
+    let pb = super::progress_bar(texts.len() as u64, quiet, "texts");
+    let mut rows: Vec<Option<SignalSet>> = vec![None; texts.len()];
+    for batch in &plan {
+        for (&i, r) in batch.iter().zip(passes.batch(batch)?.0) {
+            rows[i] = Some(r);
+        }
+        pb.inc(batch.len() as u64);
+    }
+    pb.finish_and_clear();
+    let rows: Vec<SignalSet> = rows
         .into_iter()
         .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
         .collect::<Result<_>>()?;
@@ -125,20 +161,21 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// A shard's part of an eval: its texts' signals (by index over members then
-/// non-members), and what the merge needs to finish the report.
-pub const SHARD_ROWS: &str = "eval-shard.json";
+/// A shard's texts' signals, one JSON line each (`ShardRow`), inside its folder.
+pub const SHARD_LINES: &str = "signals.jsonl";
+/// What the merge needs besides the signals to finish the report (`ShardBody`).
+pub const SHARD_BODY: &str = "eval-shard.json";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ShardBody {
     pub stats: Stats,
     pub members: usize,
     pub nonmembers: usize,
-    pub rows: Vec<ShardRow>,
     /// Canary exposures (shard 0 computes them; empty elsewhere).
     pub canaries: Vec<CanaryExposure>,
 }
 
+/// One text's signals: `i` indexes members then non-members.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ShardRow {
     pub i: usize,
@@ -357,86 +394,83 @@ fn path_str(p: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
-/// A scoring pass's signals: every text's (`None` for texts another shard scores), and
-/// how the plan was dealt.
-struct Part {
-    rows: Vec<Option<SignalSet>>,
-    units_total: usize,
-    units_owned: usize,
-    tokens: usize,
+/// The three passes of eval's scoring stage over the same texts.
+struct Passes<'a> {
+    scorer: Scorer<'a>,
+    basic: Scorer<'a>,
+    reference: Option<Scorer<'a>>,
+    texts: &'a [&'a str],
+    lower: Vec<String>,
+    min_k: f64,
 }
 
-/// Every signal of every text (a shard: of its texts): one pass with the distribution
-/// statistics, the lowercased pass, and the reference model's pass when given. All three
-/// run in the main pass's batches (longest first), so a text meets the same batch
-/// neighbours in every pass and in every sharding of the run.
-fn signal_rows(
-    model: &Model,
-    reference: Option<&Model>,
-    texts: &[&str],
-    a: &EvalArgs,
-    shard: Option<crate::shard::Shard>,
-    quiet: bool,
-) -> Result<Part> {
-    let opts = |stats: bool| ScoreOptions {
-        batch_size: a.batch_size,
-        max_tokens: None,
-        vocab_stats: stats,
-        attention: false,
-    };
-    let scorer = Scorer::new(model, opts(true))?;
-    let basic = Scorer::new(model, opts(false))?;
-    let plan = scorer.plan(texts)?;
-    let units_total = plan.len();
-    let owned: Vec<Vec<usize>> = plan
-        .into_iter()
-        .enumerate()
-        .filter(|(b, _)| shard.is_none_or(|s| s.owns(*b)))
-        .map(|(_, v)| v)
-        .collect();
-    let n_owned: usize = owned.iter().map(Vec::len).sum();
-    let pb = super::progress_bar(n_owned as u64, quiet, "texts");
-    let mut tokens = 0;
-    let scored = scorer.score_in(texts, &owned, |n, t| {
-        tokens += t;
-        pb.inc(n as u64)
-    })?;
-    pb.finish_and_clear();
-    let lower: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
-    let lower_refs: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let lowered = basic.score_in(&lower_refs, &owned, |_, _| {})?;
-    let ref_scored = match reference {
-        Some(r) => Some(Scorer::new(r, opts(false))?.score_in(texts, &owned, |_, _| {})?),
-        None => None,
-    };
-    let rows = scored
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let s = s.as_ref()?;
-            let lowered = lowered[i].as_ref()?;
-            let reference = match &ref_scored {
-                Some(r) => Some(r[i].as_ref()?),
+impl<'a> Passes<'a> {
+    fn new(
+        model: &'a Model,
+        reference: Option<&'a Model>,
+        texts: &'a [&'a str],
+        a: &EvalArgs,
+    ) -> Result<Self> {
+        let opts = |stats: bool| ScoreOptions {
+            batch_size: a.batch_size,
+            max_tokens: None,
+            vocab_stats: stats,
+            attention: false,
+        };
+        Ok(Passes {
+            scorer: Scorer::new(model, opts(true))?,
+            basic: Scorer::new(model, opts(false))?,
+            reference: match reference {
+                Some(r) => Some(Scorer::new(r, opts(false))?),
                 None => None,
-            };
-            Some(SignalSet::new(signals::Passes {
-                lowercase_nll: Some(signals::nll_mean(&lowered.token_logprobs)),
-                reference: reference.map(|r| {
-                    (
-                        signals::nll_mean(&s.token_logprobs),
-                        signals::nll_mean(&r.token_logprobs),
-                    )
-                }),
-                ..signals::Passes::main(s.pass_values(texts[i], a.min_k))
-            }))
+            },
+            texts,
+            lower: texts.iter().map(|t| t.to_lowercase()).collect(),
+            min_k: a.min_k,
         })
-        .collect();
-    Ok(Part {
-        rows,
-        units_total,
-        units_owned: owned.len(),
-        tokens,
-    })
+    }
+
+    /// The batches of the main pass (longest first): every pass runs in them, so a text
+    /// has the same neighbours in every pass and in every sharding of the run.
+    fn plan(&self) -> Result<Vec<Vec<usize>>> {
+        self.scorer.plan(self.texts)
+    }
+
+    /// Every signal of the texts of one batch, in the batch's order; and its tokens.
+    fn batch(&self, batch: &[usize]) -> Result<(Vec<SignalSet>, usize)> {
+        let one = [batch.to_vec()];
+        let mut tokens = 0;
+        let scored = self.scorer.score_in(self.texts, &one, |_, t| tokens += t)?;
+        let lower_refs: Vec<&str> = self.lower.iter().map(String::as_str).collect();
+        let lowered = self.basic.score_in(&lower_refs, &one, |_, _| {})?;
+        let ref_scored = match &self.reference {
+            Some(r) => Some(r.score_in(self.texts, &one, |_, _| {})?),
+            None => None,
+        };
+        let missing = || Error::internal("a text of the batch was left unscored");
+        let rows = batch
+            .iter()
+            .map(|&i| {
+                let s = scored[i].as_ref().ok_or_else(missing)?;
+                let lowered = lowered[i].as_ref().ok_or_else(missing)?;
+                let reference = match &ref_scored {
+                    Some(r) => Some(r[i].as_ref().ok_or_else(missing)?),
+                    None => None,
+                };
+                Ok(SignalSet::new(signals::Passes {
+                    lowercase_nll: Some(signals::nll_mean(&lowered.token_logprobs)),
+                    reference: reference.map(|r| {
+                        (
+                            signals::nll_mean(&s.token_logprobs),
+                            signals::nll_mean(&r.token_logprobs),
+                        )
+                    }),
+                    ..signals::Passes::main(s.pass_values(self.texts[i], self.min_k))
+                }))
+            })
+            .collect::<Result<_>>()?;
+        Ok((rows, tokens))
+    }
 }
 
 fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &Stats) -> SignalEval {

@@ -20,7 +20,7 @@ use crate::scan::ReportOptions;
 use crate::shard::{collect, Found};
 use crate::signals::SignalSet;
 
-use super::eval::{ShardBody, SHARD_ROWS};
+use super::eval::{ShardBody, ShardRow, SHARD_BODY, SHARD_LINES};
 
 pub fn run(args: &MergeArgs, quiet: bool) -> Result<i32> {
     let t0 = std::time::Instant::now();
@@ -205,7 +205,7 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
 fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     let mut bodies: Vec<ShardBody> = Vec::new();
     for f in shards {
-        let path = f.dir.join(SHARD_ROWS);
+        let path = f.dir.join(SHARD_BODY);
         let v = read_json(&path)?;
         let b: ShardBody = serde_json::from_value(v)
             .map_err(|e| Error::file(&path, format!("not an eval shard ({e})")))?;
@@ -216,8 +216,12 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     let mut rows: Vec<Option<SignalSet>> = vec![None; n];
     let mut canaries = Vec::new();
     for (f, b) in shards.iter().zip(&mut bodies) {
-        let path = f.dir.join(SHARD_ROWS);
-        for r in std::mem::take(&mut b.rows) {
+        let path = f.dir.join(SHARD_LINES);
+        let text = std::fs::read_to_string(&path).with_file(&path)?;
+        for (k, line) in text.lines().enumerate() {
+            let r: ShardRow = serde_json::from_str(line).map_err(|e| {
+                Error::file(&path, format!("line {}: not a text's signals ({e})", k + 1))
+            })?;
             let slot = rows.get_mut(r.i).ok_or_else(|| {
                 Error::file(&path, format!("text {} is past the run's {n} texts", r.i))
             })?;

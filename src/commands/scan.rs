@@ -117,7 +117,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         corpus: corpus.as_ref(),
         engine: &engine,
     };
-    let calibration = calibration_of(&out_dir, args, &ctx, &sample_opts, quiet)?;
+    // a shard's calibration is shared with the run's other shards through the run folder
+    let shared = shard.as_ref().and_then(|_| {
+        let run_dir = out_dir.parent()?;
+        Some(run_dir.join(format!("calibration-{}.json", &fingerprint[..16])))
+    });
+    let calibration = calibration_of(&out_dir, shared.as_deref(), args, &ctx, &sample_opts, quiet)?;
     if let Some((s, from)) = shard {
         let mut manifest =
             crate::shard::Manifest::resume_or_new(&out_dir, "scan", &settings, Some(identity), s)?;
@@ -227,19 +232,26 @@ fn sample_options(args: &ScanArgs, decay: Option<(f64, usize)>) -> SampleOptions
 }
 
 /// The flag threshold's calibration: computed once per report folder (deterministic
-/// from the settings) and kept in calibration.json, so a resumed run reuses it.
+/// from the settings) and kept in calibration.json, so a resumed run reuses it. A shard
+/// also looks in (and writes) `shared`, the run folder's copy for its settings, so that
+/// only shards that start together compute it.
 fn calibration_of(
     out_dir: &Path,
+    shared: Option<&Path>,
     args: &ScanArgs,
     ctx: &BatchContext,
     sample_opts: &SampleOptions,
     quiet: bool,
 ) -> Result<Cal> {
     let cal_path = out_dir.join("calibration.json");
-    let cached: Option<Calibration> = std::fs::read_to_string(&cal_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    if let Some(report) = cached {
+    let read = |p: &Path| -> Option<Calibration> {
+        serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    };
+    if let Some(report) = read(&cal_path).or_else(|| shared.and_then(read)) {
+        crate::report::folder::write_json(
+            &cal_path,
+            &serde_json::to_value(&report).map_err(json_err)?,
+        )?;
         return Ok(Cal {
             report,
             def: ctx.cfg.flag,
@@ -252,10 +264,11 @@ fn calibration_of(
         );
     }
     let c = calibrate::calibrate(ctx.cfg, ctx, sample_opts)?;
-    crate::report::folder::write_json(
-        &cal_path,
-        &serde_json::to_value(&c.report).map_err(json_err)?,
-    )?;
+    let v = serde_json::to_value(&c.report).map_err(json_err)?;
+    crate::report::folder::write_json(&cal_path, &v)?;
+    if let Some(p) = shared {
+        crate::report::folder::write_json(p, &v)?;
+    }
     Ok(c)
 }
 

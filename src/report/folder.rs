@@ -25,8 +25,14 @@ pub fn write_json(path: &Path, v: &Value) -> Result<()> {
     write_file(path, &(body + "\n"))
 }
 
+/// Writes `body` to `path` atomically: a temporary file of this process beside it, then a
+/// rename (so a reader, or another shard writing the same file, never sees a part).
 pub fn write_file(path: &Path, body: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_extension(format!("{ext}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, body).with_file(&tmp)?;
     std::fs::rename(&tmp, path).with_file(path)
 }
