@@ -81,6 +81,46 @@ pub(crate) fn auc(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f
     )
 }
 
+/// Area under the precision–recall curve as average precision (members are the positive
+/// class): Σₖ (Rₖ − Rₖ₋₁)·Pₖ over the distinct thresholds from the highest down, Pₖ and
+/// Rₖ the precision and recall of "member when score ≥ threshold k" (the step-wise sum of
+/// scikit-learn's `average_precision_score`, not a trapezoid). Its chance level is the
+/// members' share of the texts. `None` when a class is empty.
+pub(crate) fn average_precision(members: &[f64], nonmembers: &[f64], d: Direction) -> Option<f64> {
+    let p = members.iter().filter(|x| x.is_finite()).count() as f64;
+    let n = nonmembers.iter().filter(|x| x.is_finite()).count() as f64;
+    if p == 0.0 || n == 0.0 {
+        return None;
+    }
+    Some(
+        roc(members, nonmembers, d)
+            .windows(2)
+            .map(|w| {
+                let (tp, fp) = (w[1].tpr * p, w[1].fpr * n);
+                let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 1.0 };
+                (w[1].tpr - w[0].tpr) * precision
+            })
+            .sum(),
+    )
+}
+
+/// The lowest FPR at which TPR ≥ `target` (the first ROC point from the strict end that
+/// reaches it; e.g. FPR at 95% TPR). `None` when a class is empty.
+pub(crate) fn fpr_at_tpr(
+    members: &[f64],
+    nonmembers: &[f64],
+    d: Direction,
+    target: f64,
+) -> Option<f64> {
+    if !members.iter().any(|x| x.is_finite()) || !nonmembers.iter().any(|x| x.is_finite()) {
+        return None;
+    }
+    roc(members, nonmembers, d)
+        .into_iter()
+        .find(|p| p.tpr >= target - 1e-12)
+        .map(|p| p.fpr)
+}
+
 /// The highest TPR at FPR ≤ `alpha`, the threshold that reaches it, and how many
 /// non-members back the FPR (with few negatives, small α cannot be resolved:
 /// the smallest non-zero FPR is 1/n).
@@ -566,6 +606,35 @@ pub(crate) fn logistic_cv(x: &[Vec<f64>], y: &[bool], folds: usize, seed: u64) -
 
 #[cfg(test)]
 mod tests {
+    /// Average precision and FPR at 95% TPR against scikit-learn's
+    /// `average_precision_score` and `roc_curve` (tests/reference/pr_metrics.py), on random
+    /// scores with ties, both directions.
+    #[test]
+    fn pr_auc_and_fpr_at_95_tpr_match_scikit_learn() {
+        let data: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/pr_metrics.json")).unwrap();
+        let cases = data["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 40);
+        let nums = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+        };
+        for (k, c) in cases.iter().enumerate() {
+            let d = match c["direction"].as_str().unwrap() {
+                "higher" => Direction::Higher,
+                _ => Direction::Lower,
+            };
+            let (m, n) = (nums(&c["members"]), nums(&c["nonmembers"]));
+            let ap = average_precision(&m, &n, d).unwrap();
+            let want = c["average_precision"].as_f64().unwrap();
+            assert!((ap - want).abs() < 1e-12, "case {k}: AP {ap} vs scikit-learn {want}");
+            let f = fpr_at_tpr(&m, &n, d, 0.95).unwrap();
+            let want = c["fpr_at_95_tpr"].as_f64().unwrap();
+            assert!((f - want).abs() < 1e-12, "case {k}: FPR@95%TPR {f} vs scikit-learn {want}");
+        }
+        assert_eq!(average_precision(&[], &[1.0], Direction::Higher), None);
+        assert_eq!(fpr_at_tpr(&[1.0], &[], Direction::Higher, 0.95), None);
+    }
+
     use super::*;
     use Direction::{Higher, Lower};
 

@@ -76,6 +76,10 @@ fn eval_separates_members_and_exposure_grows_with_insertions() {
     let ci = loss["auc_ci"].as_array().unwrap();
     assert!(ci[0].as_f64().unwrap() <= auc && auc <= ci[1].as_f64().unwrap());
     assert_eq!(loss["tpr_at_fpr"][1]["n_nonmembers"], 300);
+    // PR-AUC's chance level is the members' share (0.5 here); FPR at 95% TPR is small
+    // for a loss attack this strong
+    assert!(loss["pr_auc"].as_f64().unwrap() >= 0.9, "{loss}");
+    assert!(loss["fpr_at_95_tpr"].as_f64().unwrap() <= 0.2, "{loss}");
     assert!(sig("combined_lr")["auc"].as_f64().unwrap() >= 0.9);
     // a model that separates this well contradicts ε = 1
     assert_eq!(r["audit"]["contradicted"], true, "{}", r["audit"]);

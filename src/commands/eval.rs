@@ -489,6 +489,8 @@ fn evaluate(name: &str, d: Direction, m: &[f64], n: &[f64], a: &Stats) -> Signal
         direction: super::dir_name(d).into(),
         auc: stats::auc(m, n, d),
         auc_ci: stats::auc_bootstrap_ci(m, n, d, a.bootstrap, 0.95, a.seed).map(|(l, h)| [l, h]),
+        pr_auc: stats::average_precision(m, n, d),
+        fpr_at_95_tpr: stats::fpr_at_tpr(m, n, d, 0.95),
         tpr_at_fpr: FPR_TARGETS
             .iter()
             .map(|&f| {

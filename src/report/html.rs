@@ -252,17 +252,19 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         .map(|s| (s.name.as_str(), s.roc.as_slice()))
         .collect();
     let _ = write!(b, "<h2>ROC curves (log-log)</h2>{}", roc_svg(&curves));
-    let _ = write!(b, "<h2>Signals</h2><table class=\"sortable\"><thead><tr><th>signal</th><th>member if</th><th>AUC</th><th>CI low</th><th>CI high</th><th>TPR@10%</th><th>TPR@1%</th><th>TPR@0.1%</th><th>non-members</th><th>best bal. acc.</th><th>posterior at α</th></tr></thead><tbody>");
+    let _ = write!(b, "<h2>Signals</h2><table class=\"sortable\"><thead><tr><th>signal</th><th>member if</th><th>AUC</th><th>CI low</th><th>CI high</th><th>PR-AUC</th><th>FPR@95%TPR</th><th>TPR@10%</th><th>TPR@1%</th><th>TPR@0.1%</th><th>non-members</th><th>best bal. acc.</th><th>posterior at α</th></tr></thead><tbody>");
     for s in &r.signals {
         let t = |i: usize| s.tpr_at_fpr.get(i).map(|x| x.tpr);
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td>{}{}{}{}{}{}{}{}{}</tr>",
+            "<tr><td>{}</td><td>{}</td>{}{}{}{}{}{}{}{}{}{}{}</tr>",
             esc(&s.name),
             esc(&s.direction),
             num_td(s.auc),
             num_td(s.auc_ci.map(|c| c[0])),
             num_td(s.auc_ci.map(|c| c[1])),
+            num_td(s.pr_auc),
+            num_td(s.fpr_at_95_tpr),
             num_td(t(0)),
             num_td(t(1)),
             num_td(t(2)),

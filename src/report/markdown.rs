@@ -290,8 +290,8 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         r.members,
         r.nonmembers
     );
-    let _ = writeln!(o, "| signal | member if | AUC | 95% CI | TPR@10%FPR | TPR@1%FPR | TPR@0.1%FPR | best bal. acc. | P(member \\| hit) at α |");
-    let _ = writeln!(o, "|---|---|---:|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(o, "| signal | member if | AUC | 95% CI | PR-AUC | FPR@95%TPR | TPR@10%FPR | TPR@1%FPR | TPR@0.1%FPR | best bal. acc. | P(member \\| hit) at α |");
+    let _ = writeln!(o, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for s in &r.signals {
         let t = |i: usize| {
             s.tpr_at_fpr
@@ -301,13 +301,15 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         };
         let _ = writeln!(
             o,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.name,
             s.direction,
             opt(s.auc),
             s.auc_ci
                 .map(|c| format!("[{}, {}]", fmt_num(c[0]), fmt_num(c[1])))
                 .unwrap_or_default(),
+            opt(s.pr_auc),
+            opt(s.fpr_at_95_tpr),
             t(0),
             t(1),
             t(2),

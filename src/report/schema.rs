@@ -388,6 +388,13 @@ pub struct SignalEval {
     pub direction: String,
     pub auc: Option<f64>,
     pub auc_ci: Option<[f64; 2]>,
+    /// Area under the precision–recall curve (average precision; chance = the members'
+    /// share).
+    #[serde(default)]
+    pub pr_auc: Option<f64>,
+    /// FPR at the first threshold where TPR reaches 95%.
+    #[serde(default)]
+    pub fpr_at_95_tpr: Option<f64>,
     pub tpr_at_fpr: Vec<TprAtFprItem>,
     pub neyman_pearson: NeymanPearson,
     pub best_balanced_accuracy: f64,
