@@ -616,7 +616,11 @@ mod tests {
         let cases = data["cases"].as_array().unwrap();
         assert_eq!(cases.len(), 40);
         let nums = |v: &serde_json::Value| -> Vec<f64> {
-            v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
         };
         for (k, c) in cases.iter().enumerate() {
             let d = match c["direction"].as_str().unwrap() {
@@ -626,10 +630,16 @@ mod tests {
             let (m, n) = (nums(&c["members"]), nums(&c["nonmembers"]));
             let ap = average_precision(&m, &n, d).unwrap();
             let want = c["average_precision"].as_f64().unwrap();
-            assert!((ap - want).abs() < 1e-12, "case {k}: AP {ap} vs scikit-learn {want}");
+            assert!(
+                (ap - want).abs() < 1e-12,
+                "case {k}: AP {ap} vs scikit-learn {want}"
+            );
             let f = fpr_at_tpr(&m, &n, d, 0.95).unwrap();
             let want = c["fpr_at_95_tpr"].as_f64().unwrap();
-            assert!((f - want).abs() < 1e-12, "case {k}: FPR@95%TPR {f} vs scikit-learn {want}");
+            assert!(
+                (f - want).abs() < 1e-12,
+                "case {k}: FPR@95%TPR {f} vs scikit-learn {want}"
+            );
         }
         assert_eq!(average_precision(&[], &[1.0], Direction::Higher), None);
         assert_eq!(fpr_at_tpr(&[1.0], &[], Direction::Higher, 0.95), None);
