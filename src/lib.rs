@@ -1,6 +1,7 @@
 //! memscan: measures how much of its training data a causal language model
 //! memorized and will give back. See docs/ARCHITECTURE.md for the map.
 
+pub(crate) mod blind;
 pub(crate) mod canary;
 pub mod cli;
 pub(crate) mod commands;

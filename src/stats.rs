@@ -579,17 +579,7 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// fold is scored by a model fitted on the others only.
 pub(crate) fn logistic_cv(x: &[Vec<f64>], y: &[bool], folds: usize, seed: u64) -> Vec<f64> {
     let folds = folds.max(2);
-    let mut fold_of = vec![0usize; x.len()];
-    let mut rng = SplitMix(seed);
-    for label in [true, false] {
-        let mut idx: Vec<usize> = (0..x.len()).filter(|&i| y[i] == label).collect();
-        for i in (1..idx.len()).rev() {
-            idx.swap(i, rng.below(i + 1));
-        }
-        for (k, &i) in idx.iter().enumerate() {
-            fold_of[i] = k % folds;
-        }
-    }
+    let fold_of = stratified_folds(y, folds, seed);
     let mut out = vec![0.0; x.len()];
     for f in 0..folds {
         let (tx, ty): (Vec<Vec<f64>>, Vec<bool>) = (0..x.len())
@@ -602,6 +592,24 @@ pub(crate) fn logistic_cv(x: &[Vec<f64>], y: &[bool], folds: usize, seed: u64) -
         }
     }
     out
+}
+
+/// Each row's fold of `folds` (≥ 2), each label shuffled (seeded) and dealt in turn, so
+/// every fold holds its share of both classes.
+pub(crate) fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
+    let folds = folds.max(2);
+    let mut fold_of = vec![0usize; y.len()];
+    let mut rng = SplitMix(seed);
+    for label in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == label).collect();
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, rng.below(i + 1));
+        }
+        for (k, &i) in idx.iter().enumerate() {
+            fold_of[i] = k % folds;
+        }
+    }
+    fold_of
 }
 
 #[cfg(test)]

@@ -149,7 +149,15 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
         .collect::<Result<_>>()?;
     let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
-    let report = build_report(identity, settings, &st, &rows, members.len(), exposures);
+    let report = build_report(
+        identity,
+        settings,
+        &st,
+        &rows,
+        members.len(),
+        exposures,
+        Some(&texts),
+    );
     let out = match &args.out {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("eval")),
@@ -206,6 +214,16 @@ impl Stats {
     }
 }
 
+/// SHA-256 of records' ids and texts (in the settings; a merge checks the files it reads
+/// again against it).
+pub fn records_sha256(rs: &[TextRecord]) -> String {
+    let joined: String = rs
+        .iter()
+        .map(|r| format!("{}\u{1}{}\n", r.id, r.text))
+        .collect();
+    crate::scan::state::sha256_hex(joined.as_bytes())
+}
+
 /// Every setting of the run, with the inputs' hashes (shards of one run agree on them).
 fn settings_of(
     args: &EvalArgs,
@@ -214,13 +232,7 @@ fn settings_of(
     nonmembers: &[TextRecord],
     canaries: &[TextRecord],
 ) -> Result<Map<String, Value>> {
-    let digest = |rs: &[TextRecord]| {
-        let joined: String = rs
-            .iter()
-            .map(|r| format!("{}\u{1}{}\n", r.id, r.text))
-            .collect();
-        crate::scan::state::sha256_hex(joined.as_bytes())
-    };
+    let digest = records_sha256;
     let settings = json!({
         "model": model.info().spec,
         "members": args.members.display().to_string(),
@@ -258,6 +270,7 @@ pub fn build_report(
     rows: &[SignalSet],
     members: usize,
     canaries: Vec<CanaryExposure>,
+    texts: Option<&[&str]>,
 ) -> EvalReport {
     let (m_rows, n_rows) = rows.split_at(members.min(rows.len()));
     let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
@@ -277,13 +290,71 @@ pub fn build_report(
     let audit = st
         .claimed_epsilon
         .map(|eps| audit(eps, st.delta, &names, m_rows, n_rows, cm, cn, &evals));
+    let blind_baseline = texts.map(|t| blind_baseline(t, m_rows.len(), st, &evals));
     EvalReport {
         header: schema::Header::new("eval", model, settings),
         members: m_rows.len(),
         nonmembers: n_rows.len(),
         signals: evals,
+        blind_baseline,
         audit,
         canaries,
+    }
+}
+
+/// The blind baseline over the same split, and the warning when it rivals the attacks.
+fn blind_baseline(
+    texts: &[&str],
+    members: usize,
+    st: &Stats,
+    evals: &[SignalEval],
+) -> schema::BlindBaseline {
+    let s = crate::blind::scores(texts, members, 5, st.seed);
+    let (m, n) = s.split_at(members.min(s.len()));
+    let d = Direction::Higher;
+    let auc = stats::auc(m, n, d);
+    let auc_ci = stats::auc_bootstrap_ci(m, n, d, st.bootstrap, 0.95, st.seed).map(|(l, h)| [l, h]);
+    let best = evals
+        .iter()
+        .filter(|e| e.auc.is_some())
+        .max_by(|a, b| a.auc.unwrap_or(0.0).total_cmp(&b.auc.unwrap_or(0.0)));
+    let split_biased = auc_ci.is_some_and(|c| c[0] > 0.5);
+    // an attack that claims something (its CI above chance) and a baseline that does as well
+    let claims = best.and_then(|b| b.auc_ci).is_some_and(|c| c[0] > 0.5);
+    let rivals = match (auc, best.and_then(|b| b.auc)) {
+        (Some(a), Some(b)) => claims && a >= b - 0.02,
+        _ => false,
+    };
+    let fmt = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.3}"));
+    let mut warning = Vec::new();
+    if split_biased {
+        warning.push(format!(
+            "the texts alone tell members from non-members (blind AUC {}, 95% CI [{}, {}]): the split differs in more than membership",
+            fmt(auc),
+            fmt(auc_ci.map(|c| c[0])),
+            fmt(auc_ci.map(|c| c[1]))
+        ));
+    }
+    if rivals {
+        warning.push(format!(
+            "the blind baseline rivals the best attack ({} AUC {}): these AUCs measure the split, not the model",
+            best.map_or("", |b| b.name.as_str()),
+            fmt(best.and_then(|b| b.auc))
+        ));
+    }
+    schema::BlindBaseline {
+        method: "bag of words and word pairs, Bernoulli naive Bayes, 5-fold out of fold (Das et al. 2024)".into(),
+        auc,
+        auc_ci,
+        tpr_at_1pct_fpr: stats::tpr_at_fpr(m, n, d, 0.01).tpr,
+        best_attack: best.map(|b| b.name.clone()).unwrap_or_default(),
+        best_attack_auc: best.and_then(|b| b.auc),
+        split_biased,
+        warning: (!warning.is_empty()).then(|| {
+            let mut w = warning.join("; ");
+            w.push('.');
+            w
+        }),
     }
 }
 

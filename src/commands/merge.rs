@@ -245,6 +245,11 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     let first = &bodies[0];
     let mut settings = shards[0].manifest.settings.clone();
     settings.insert("merged_shards".into(), shards.len().into());
+    // the blind baseline needs the texts: read again, and checked against the settings
+    let texts = eval_texts(&settings);
+    let refs: Option<Vec<&str>> = texts
+        .as_ref()
+        .map(|t| t.iter().map(String::as_str).collect());
     let report = super::eval::build_report(
         shards[0].model()?,
         settings,
@@ -252,6 +257,7 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
         &rows,
         first.members,
         canaries,
+        refs.as_deref(),
     );
     std::fs::create_dir_all(out).with_file(out)?;
     write_report(out, &AnyReport::Eval(&report))
@@ -417,4 +423,27 @@ fn merge_index(shards: &[Found], out: &Path) -> Result<()> {
     crate::report::folder::write_file(&out.join("manifest.json"), &(body + "\n"))?;
     // the joined index opens (sizes and docs tables checked) before it is announced
     Index::open(out).map(|_| ())
+}
+
+/// The member then non-member texts an eval's settings name, when the files are there and
+/// still hold what the shards scored (their SHA-256 in the settings); else `None`, and the
+/// merged report has no blind baseline.
+fn eval_texts(settings: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for (file, sha) in [
+        ("members", "members_sha256"),
+        ("nonmembers", "nonmembers_sha256"),
+    ] {
+        let path = Path::new(settings.get(file)?.as_str()?);
+        let records = crate::input::read_texts(path).ok()?;
+        if super::eval::records_sha256(&records) != settings.get(sha)?.as_str()? {
+            eprintln!(
+                "memscan: {} changed since the shards read it: the merged report has no blind baseline",
+                path.display()
+            );
+            return None;
+        }
+        out.extend(records.into_iter().map(|r| r.text));
+    }
+    Some(out)
 }

@@ -274,6 +274,14 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         );
     }
     let _ = write!(b, "</tbody></table>");
+    if let Some(bl) = &r.blind_baseline {
+        let _ = write!(b, "<h2>Blind baseline</h2><p>A classifier of the texts alone, without the model ({}): AUC {} (95% CI {}–{}), TPR {} at 1% FPR; the best attack, <code>{}</code>, has AUC {}.</p>",
+            esc(&bl.method), fmt_num(bl.auc.unwrap_or(f64::NAN)), fmt_num(bl.auc_ci.map_or(f64::NAN, |c| c[0])), fmt_num(bl.auc_ci.map_or(f64::NAN, |c| c[1])),
+            fmt_num(bl.tpr_at_1pct_fpr), esc(&bl.best_attack), fmt_num(bl.best_attack_auc.unwrap_or(f64::NAN)));
+        if let Some(w) = &bl.warning {
+            let _ = write!(b, "<p class=\"flag\">Warning: {}</p>", esc(w));
+        }
+    }
     if let Some(a) = &r.audit {
         let _ = write!(b, "<h2>Privacy audit</h2><p class=\"{}\">{}</p><p>ε lower bound {} from <code>{}</code> (TPR ≥ {}, FPR ≤ {} at {}% confidence). Caps for the claimed ε: advantage ≤ {}, accuracy ≤ {}; observed advantage {}.</p>",
             if a.contradicted { "flag" } else { "" }, esc(&a.verdict), fmt_num(a.epsilon_lower_bound), esc(&a.signal), fmt_num(a.tpr_lower), fmt_num(a.fpr_upper), a.confidence * 100.0,

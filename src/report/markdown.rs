@@ -320,6 +320,25 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     if let Some(np) = r.signals.first().map(|s| &s.neyman_pearson) {
         let _ = writeln!(o, "\nThe posterior is P(member | score beyond the Neyman–Pearson threshold at FPR α = {}) under a prior of {}.", np.alpha, np.prior);
     }
+    if let Some(b) = &r.blind_baseline {
+        let _ = writeln!(o, "\n### Blind baseline\n");
+        let _ = writeln!(
+            o,
+            "A classifier of the texts alone, without the model ({}): AUC {}{}, TPR {} at 1% FPR; the best attack, `{}`, has AUC {}.{}",
+            b.method,
+            opt(b.auc),
+            b.auc_ci
+                .map(|c| format!(" (95% CI [{}, {}])", fmt_num(c[0]), fmt_num(c[1])))
+                .unwrap_or_default(),
+            fmt_num(b.tpr_at_1pct_fpr),
+            b.best_attack,
+            opt(b.best_attack_auc),
+            match &b.warning {
+                Some(w) => format!("\n\n**Warning:** {w}"),
+                None => " The texts alone do not separate the split.".into(),
+            }
+        );
+    }
     if let Some(a) = &r.audit {
         let _ = writeln!(o, "\n### Privacy audit\n");
         let _ = writeln!(

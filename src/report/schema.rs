@@ -447,9 +447,31 @@ pub struct EvalReport {
     pub members: usize,
     pub nonmembers: usize,
     pub signals: Vec<SignalEval>,
+    /// A classifier of the texts alone, without the model (`blind`): how far the split
+    /// itself separates members from non-members.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub blind_baseline: Option<BlindBaseline>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub audit: Option<Audit>,
     pub canaries: Vec<CanaryExposure>,
+}
+
+/// The blind baseline of an eval (Das et al. 2024).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlindBaseline {
+    pub method: String,
+    pub auc: Option<f64>,
+    pub auc_ci: Option<[f64; 2]>,
+    pub tpr_at_1pct_fpr: f64,
+    /// The model signal with the highest AUC, and that AUC.
+    pub best_attack: String,
+    pub best_attack_auc: Option<f64>,
+    /// The texts alone tell members from non-members (the CI's lower end is above 0.5).
+    pub split_biased: bool,
+    /// What the reader should take from it, when the split is biased or the baseline
+    /// rivals the attacks.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub warning: Option<String>,
 }
 
 /// One statistical test of a record: a personal value against values the model itself
