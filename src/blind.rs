@@ -9,40 +9,49 @@
 //! add-one smoothing over the vocabulary seen in training, scored out of fold (5
 //! stratified folds, as the combined attack). Score: the log-odds of "member".
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// The words and adjacent word pairs of a text.
-pub(crate) fn features(text: &str) -> HashSet<String> {
+/// FNV-1a, 64 bits: a feature's id (stable across runs and machines).
+fn fnv(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The words and adjacent word pairs of a text, as sorted, distinct feature ids.
+pub(crate) fn features(text: &str) -> Vec<u64> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    let mut f: HashSet<String> = words.iter().cloned().collect();
+    let mut f: Vec<u64> = words.iter().map(|w| fnv(w.bytes())).collect();
     for w in words.windows(2) {
-        f.insert(format!("{} {}", w[0], w[1]));
+        f.push(fnv(w[0].bytes().chain([b' ']).chain(w[1].bytes())));
     }
+    f.sort_unstable();
+    f.dedup();
     f
 }
 
 /// Bernoulli naive Bayes fitted on labelled feature sets.
 pub(crate) struct NaiveBayes {
-    /// Per feature: ln P(f | member) − ln P(f | non-member), and the same for its absence.
-    present: HashMap<String, f64>,
-    /// Σ over the vocabulary of the absence terms, so a document costs its own features.
-    absent_sum: f64,
-    absent: HashMap<String, f64>,
-    prior: f64,
+    /// Per feature seen in training: (ln P(f | member) − ln P(f | non-member), the same for
+    /// its absence).
+    weights: HashMap<u64, (f64, f64)>,
+    /// The prior log-odds plus every absence term (a document then adds, for each of its
+    /// own features, presence minus absence).
+    base: f64,
 }
 
 impl NaiveBayes {
-    pub(crate) fn fit(docs: &[&HashSet<String>], member: &[bool]) -> NaiveBayes {
+    pub(crate) fn fit(docs: &[&[u64]], member: &[bool]) -> NaiveBayes {
         let n1 = member.iter().filter(|&&m| m).count() as f64;
         let n0 = member.len() as f64 - n1;
-        let mut counts: HashMap<&str, (f64, f64)> = HashMap::new();
+        let mut counts: HashMap<u64, (f64, f64)> = HashMap::new();
         for (d, &m) in docs.iter().zip(member) {
-            for f in d.iter() {
-                let c = counts.entry(f.as_str()).or_default();
+            for &f in d.iter() {
+                let c = counts.entry(f).or_default();
                 if m {
                     c.0 += 1.0;
                 } else {
@@ -50,29 +59,27 @@ impl NaiveBayes {
                 }
             }
         }
-        let (mut present, mut absent) = (HashMap::new(), HashMap::new());
-        let mut absent_sum = 0.0;
-        for (f, (c1, c0)) in counts {
+        // summed in feature order, so the scores are the same on every run
+        let mut keys: Vec<u64> = counts.keys().copied().collect();
+        keys.sort_unstable();
+        let mut weights = HashMap::with_capacity(keys.len());
+        let mut base = ((n1 + 1.0) / (n0 + 1.0)).ln();
+        for f in keys {
+            let (c1, c0) = counts[&f];
             let (p1, p0) = ((c1 + 1.0) / (n1 + 2.0), (c0 + 1.0) / (n0 + 2.0));
-            let a = (1.0 - p1).ln() - (1.0 - p0).ln();
-            present.insert(f.to_string(), p1.ln() - p0.ln());
-            absent.insert(f.to_string(), a);
-            absent_sum += a;
+            let absent = (1.0 - p1).ln() - (1.0 - p0).ln();
+            weights.insert(f, (p1.ln() - p0.ln(), absent));
+            base += absent;
         }
-        NaiveBayes {
-            present,
-            absent_sum,
-            absent,
-            prior: ((n1 + 1.0) / (n0 + 1.0)).ln(),
-        }
+        NaiveBayes { weights, base }
     }
 
     /// ln P(member | features) − ln P(non-member | features).
-    pub(crate) fn log_odds(&self, doc: &HashSet<String>) -> f64 {
-        let mut s = self.prior + self.absent_sum;
+    pub(crate) fn log_odds(&self, doc: &[u64]) -> f64 {
+        let mut s = self.base;
         for f in doc {
-            if let (Some(p), Some(a)) = (self.present.get(f), self.absent.get(f)) {
-                s += p - a;
+            if let Some((present, absent)) = self.weights.get(f) {
+                s += present - absent;
             }
         }
         s
@@ -81,14 +88,14 @@ impl NaiveBayes {
 
 /// Out-of-fold log-odds of every text (members are the first `members` texts).
 pub(crate) fn scores(texts: &[&str], members: usize, folds: usize, seed: u64) -> Vec<f64> {
-    let feats: Vec<HashSet<String>> = texts.iter().map(|t| features(t)).collect();
+    let feats: Vec<Vec<u64>> = texts.iter().map(|t| features(t)).collect();
     let labels: Vec<bool> = (0..texts.len()).map(|i| i < members).collect();
     let fold_of = crate::stats::stratified_folds(&labels, folds, seed);
     let mut out = vec![0.0; texts.len()];
     for f in 0..folds.max(2) {
-        let (train, y): (Vec<&HashSet<String>>, Vec<bool>) = (0..texts.len())
+        let (train, y): (Vec<&[u64]>, Vec<bool>) = (0..texts.len())
             .filter(|&i| fold_of[i] != f)
-            .map(|i| (&feats[i], labels[i]))
+            .map(|i| (feats[i].as_slice(), labels[i]))
             .unzip();
         let m = NaiveBayes::fit(&train, &y);
         for i in (0..texts.len()).filter(|&i| fold_of[i] == f) {
@@ -108,7 +115,7 @@ mod tests {
         for w in [
             "in", "2019", "the", "data", "set", "grew", "in 2019", "data set",
         ] {
-            assert!(f.contains(w), "{w}");
+            assert!(f.contains(&fnv(w.bytes())), "{w}");
         }
         assert_eq!(f.len(), 11);
     }

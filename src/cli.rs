@@ -42,8 +42,8 @@ pub enum Command {
     ForgetCheck(Box<ForgetArgs>),
     /// Render a report folder's report.json again as Markdown, HTML or SARIF.
     Report(ReportArgs),
-    /// Join the shards of a sharded scan or eval (`--shard I/N`, Slurm array tasks) into
-    /// the report one process would have written.
+    /// Join the shards of a sharded scan, score, eval, forget-check or index build
+    /// (`--shard I/N`, Slurm array tasks) into what one process would have written.
     Merge(MergeArgs),
     /// Print a shell completion script (e.g. `memscan completions bash >
     /// ~/.local/share/bash-completion/completions/memscan`).

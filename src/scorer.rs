@@ -183,23 +183,18 @@ impl<'m> Scorer<'m> {
         Ok(plan_by_len(&lens, self.opts.batch_size))
     }
 
-    /// Scores `texts` in the given batches (indices into `texts`, e.g. part of another
-    /// pass's `plan`, so that a text has the same batch neighbours in both); a text in
-    /// no batch is `None`.
-    pub fn score_in(
-        &self,
-        texts: &[&str],
-        batches: &[Vec<usize>],
-        progress: impl FnMut(usize, usize),
-    ) -> Result<Vec<Option<ScoredText>>> {
-        let mut encoded: Vec<(Vec<u32>, bool)> = vec![(Vec::new(), false); texts.len()];
-        for &i in batches.iter().flatten() {
-            let t = texts
-                .get(i)
-                .ok_or_else(|| Error::internal(format!("batch index {i} past the texts")))?;
-            encoded[i] = self.encode(t)?;
-        }
-        self.run_batches(&encoded, batches, progress)
+    /// Scores `texts` as one batch, in their order (part of another pass's `plan`, so
+    /// that a text has the same batch neighbours in both).
+    pub fn score_batch(&self, texts: &[&str]) -> Result<Vec<ScoredText>> {
+        let encoded: Vec<(Vec<u32>, bool)> = texts
+            .iter()
+            .map(|t| self.encode(t))
+            .collect::<Result<_>>()?;
+        let all: Vec<usize> = (0..texts.len()).collect();
+        self.run_batches(&encoded, &[all], |_, _| {})?
+            .into_iter()
+            .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
+            .collect()
     }
 
     fn run_batches(

@@ -198,7 +198,7 @@ impl Manifest {
         model: Option<ModelIdentity>,
         shard: Shard,
     ) -> Result<Manifest> {
-        let fp = crate::scan::state::fingerprint(settings);
+        let fp = fingerprint(kind, settings);
         match Manifest::read(dir)? {
             Some(m) if m.fingerprint == fp && m.kind == kind && m.shard == shard => Ok(m),
             Some(m) => Err(Error::file(
@@ -226,6 +226,17 @@ impl Manifest {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let v = serde_json::to_value(self).map_err(|e| Error::internal(format!("JSON: {e}")))?;
         crate::report::folder::write_json(&dir.join(MANIFEST), &v)
+    }
+}
+
+/// The settings' fingerprint for a run of `kind`: a scan leaves out its render-only
+/// settings (the merge re-renders with shard 0's); every other kind hashes them all (a
+/// forget-check's α sets its verdicts).
+pub fn fingerprint(kind: &str, settings: &Map<String, Value>) -> String {
+    if kind == "scan" {
+        crate::scan::state::fingerprint(settings)
+    } else {
+        crate::scan::state::sha256_hex(Value::Object(settings.clone()).to_string().as_bytes())
     }
 }
 
@@ -426,6 +437,25 @@ fn check(found: &[Found]) -> Result<()> {
                     m.shard.index, m.shard.count
                 ),
             ));
+        }
+        if m.units_owned != m.shard.units(m.units_total).len() {
+            return Err(Error::file(
+                &f.dir,
+                format!(
+                    "shard {} claims {} of {} units; it owns {}: the manifest was changed",
+                    m.shard,
+                    m.units_owned,
+                    m.units_total,
+                    m.shard.units(m.units_total).len()
+                ),
+            ));
+        }
+        if m.units_total != f0.units_total {
+            return differs(
+                "the number of units",
+                &f0.units_total.to_string(),
+                &m.units_total.to_string(),
+            );
         }
         if !m.complete || m.units_done != m.units_owned {
             return Err(Error::file(

@@ -206,6 +206,23 @@ fn sharded_scan_merges_to_the_unsharded_run_and_resumes() {
         ]),
         "batches other than shard 2/3",
     );
+    // a batch appended twice (two processes in one shard folder)
+    let dup = t.join("dup");
+    copy_dir(&t.join("sh/shard-0002-of-0003"), &dup);
+    let body = std::fs::read_to_string(dup.join("samples.jsonl")).unwrap();
+    let first: String = body.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dup.join("samples.jsonl"), body + &first).unwrap();
+    assert_input_error(
+        &memscan(&[
+            "merge",
+            &sh(0),
+            &sh(1),
+            dup.to_str().unwrap(),
+            "--out",
+            t.join("dupo").to_str().unwrap(),
+        ]),
+        "twice",
+    );
     // out of range, no --out, an indexed job without its count
     assert_input_error(
         &run(&with(scan_args(t, "x"), &["--shard", "3/3"]), &[]),

@@ -257,7 +257,14 @@ fn settings_of(
         "id_field": crate::input::id_field(),
     });
     match settings {
-        Value::Object(m) => Ok(m),
+        Value::Object(mut m) => {
+            m.extend(super::setup_settings(
+                model,
+                args.model.adapter.as_deref(),
+                args.reference_adapter.as_deref(),
+            )?);
+            Ok(m)
+        }
         _ => Err(Error::internal("settings are not an object")),
     }
 }
@@ -509,37 +516,30 @@ impl<'a> Passes<'a> {
 
     /// Every signal of the texts of one batch, in the batch's order; and its tokens.
     fn batch(&self, batch: &[usize]) -> Result<(Vec<SignalSet>, usize)> {
-        let one = [batch.to_vec()];
-        let mut tokens = 0;
-        let scored = self.scorer.score_in(self.texts, &one, |_, t| tokens += t)?;
-        let lower_refs: Vec<&str> = self.lower.iter().map(String::as_str).collect();
-        let lowered = self.basic.score_in(&lower_refs, &one, |_, _| {})?;
+        let texts: Vec<&str> = batch.iter().map(|&i| self.texts[i]).collect();
+        let lower: Vec<&str> = batch.iter().map(|&i| self.lower[i].as_str()).collect();
+        let scored = self.scorer.score_batch(&texts)?;
+        let tokens = scored.iter().map(|s| s.token_ids.len()).sum();
+        let lowered = self.basic.score_batch(&lower)?;
         let ref_scored = match &self.reference {
-            Some(r) => Some(r.score_in(self.texts, &one, |_, _| {})?),
+            Some(r) => Some(r.score_batch(&texts)?),
             None => None,
         };
-        let missing = || Error::internal("a text of the batch was left unscored");
-        let rows = batch
-            .iter()
-            .map(|&i| {
-                let s = scored[i].as_ref().ok_or_else(missing)?;
-                let lowered = lowered[i].as_ref().ok_or_else(missing)?;
-                let reference = match &ref_scored {
-                    Some(r) => Some(r[i].as_ref().ok_or_else(missing)?),
-                    None => None,
-                };
-                Ok(SignalSet::new(signals::Passes {
-                    lowercase_nll: Some(signals::nll_mean(&lowered.token_logprobs)),
-                    reference: reference.map(|r| {
+        let rows = (0..batch.len())
+            .map(|j| {
+                let s = &scored[j];
+                SignalSet::new(signals::Passes {
+                    lowercase_nll: Some(signals::nll_mean(&lowered[j].token_logprobs)),
+                    reference: ref_scored.as_ref().map(|r| {
                         (
                             signals::nll_mean(&s.token_logprobs),
-                            signals::nll_mean(&r.token_logprobs),
+                            signals::nll_mean(&r[j].token_logprobs),
                         )
                     }),
-                    ..signals::Passes::main(s.pass_values(self.texts[i], self.min_k))
-                }))
+                    ..signals::Passes::main(s.pass_values(texts[j], self.min_k))
+                })
             })
-            .collect::<Result<_>>()?;
+            .collect();
         Ok((rows, tokens))
     }
 }

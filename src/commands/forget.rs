@@ -330,7 +330,14 @@ fn settings_of(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     }) {
-        Value::Object(m) => Ok(m),
+        Value::Object(mut m) => {
+            m.extend(super::setup_settings(
+                model,
+                args.model.adapter.as_deref(),
+                args.reference_adapter.as_deref(),
+            )?);
+            Ok(m)
+        }
         _ => Err(Error::internal("settings are not an object")),
     }
 }

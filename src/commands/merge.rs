@@ -102,7 +102,7 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
             return Err(Error::file(
                 &f.dir.join("calibration.json"),
                 format!(
-                    "differs from {}: the shards computed different flag thresholds (different hardware or libtorch?); rerun them alike",
+                    "differs from {}: the shards flagged with different thresholds; remove this shard's folder and run it again (it adopts the run's calibration)",
                     cal_path.display()
                 ),
             ));
@@ -139,7 +139,6 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
         tokens += f.manifest.tokens;
         bodies.push(body);
     }
-    rows.sort_by_key(|r| r.batch); // stable: a batch's rows keep their order
     let run_path = shards[0].dir.join(crate::shard::MANIFEST);
     let num = |k: &str| {
         settings
@@ -147,6 +146,29 @@ fn merge_scan(shards: &[Found], out: &Path, quiet: bool) -> Result<i32> {
             .and_then(Value::as_f64)
             .ok_or_else(|| Error::file(&run_path, format!("settings lack a number `{k}`")))
     };
+    rows.sort_by_key(|r| r.batch); // stable: a batch's rows keep their order
+                                   // every batch whole and once: batch_size rows each, the last at most that; each
+                                   // (prompt, sample) once (two processes in one shard folder would append twice)
+    let bs = num("batch_size")? as usize;
+    let mut per_batch: std::collections::BTreeMap<usize, usize> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    for r in &rows {
+        *per_batch.entry(r.batch).or_default() += 1;
+        if !seen.insert((r.prompt_id.as_str(), r.sample)) {
+            return Err(Error::input(format!(
+                "merge: sample {} is in the shards twice (two processes wrote one shard?); remove that shard's folder and run it again",
+                r.id
+            )));
+        }
+    }
+    let last = per_batch.keys().next_back().copied();
+    for (&b, &n) in &per_batch {
+        if n > bs || (n < bs && Some(b) != last) || n == 0 {
+            return Err(Error::input(format!(
+                "merge: batch {b} has {n} samples, not {bs}: a shard's samples.jsonl was changed"
+            )));
+        }
+    }
     let spp = (num("samples_per_prompt")? as usize).max(1);
     let known = match settings
         .get("known_findings")
@@ -434,16 +456,20 @@ fn eval_texts(settings: &serde_json::Map<String, Value>) -> Option<Vec<String>> 
         ("members", "members_sha256"),
         ("nonmembers", "nonmembers_sha256"),
     ] {
-        let path = Path::new(settings.get(file)?.as_str()?);
-        let records = crate::input::read_texts(path).ok()?;
-        if super::eval::records_sha256(&records) != settings.get(sha)?.as_str()? {
-            eprintln!(
-                "memscan: {} changed since the shards read it: the merged report has no blind baseline",
-                path.display()
-            );
-            return None;
-        }
-        out.extend(records.into_iter().map(|r| r.text));
+        let path = settings.get(file).and_then(Value::as_str).unwrap_or("");
+        let why = match crate::input::read_texts(Path::new(path)) {
+            Ok(records)
+                if Some(super::eval::records_sha256(&records).as_str())
+                    == settings.get(sha).and_then(Value::as_str) =>
+            {
+                out.extend(records.into_iter().map(|r| r.text));
+                continue;
+            }
+            Ok(_) => "changed since the shards read it".to_string(),
+            Err(e) => format!("cannot be read here ({e})"),
+        };
+        eprintln!("memscan: --{file} {path} {why}: the merged report has no blind baseline");
+        return None;
     }
     Some(out)
 }

@@ -191,6 +191,36 @@ impl indicatif::TermLike for LogLines {
 
 /// SHA-256 of a model: of the file, or for a folder of its files' names and hashes
 /// (config, tokenizer and weights), so a report names exactly what was scanned.
+/// What of the model setup shapes a run's numbers besides the model file: device, dtype
+/// and the LoRA adapters (path and SHA-256), as settings entries (shards of one run must
+/// agree on them).
+pub fn setup_settings(
+    model: &Model,
+    adapter: Option<&std::path::Path>,
+    reference_adapter: Option<&std::path::Path>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let id = |p: Option<&std::path::Path>| -> Result<serde_json::Value> {
+        Ok(match p {
+            Some(p) => {
+                serde_json::json!({"path": p.display().to_string(), "sha256": model_hash(p)?})
+            }
+            None => serde_json::Value::Null,
+        })
+    };
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "device".into(),
+        model::LanguageModel::info(model).device.clone().into(),
+    );
+    m.insert(
+        "dtype".into(),
+        model::LanguageModel::info(model).dtype.clone().into(),
+    );
+    m.insert("adapter".into(), id(adapter)?);
+    m.insert("reference_adapter".into(), id(reference_adapter)?);
+    Ok(m)
+}
+
 pub fn model_hash(path: &std::path::Path) -> Result<String> {
     use crate::error::IoContext;
     use sha2::{Digest, Sha256};

@@ -233,8 +233,8 @@ fn sample_options(args: &ScanArgs, decay: Option<(f64, usize)>) -> SampleOptions
 
 /// The flag threshold's calibration: computed once per report folder (deterministic
 /// from the settings) and kept in calibration.json, so a resumed run reuses it. A shard
-/// also looks in (and writes) `shared`, the run folder's copy for its settings, so that
-/// only shards that start together compute it.
+/// also looks in `shared`, the run folder's copy for its settings: only shards that start
+/// together compute it, and the first to finish publishes it for all.
 fn calibration_of(
     out_dir: &Path,
     shared: Option<&Path>,
@@ -263,12 +263,17 @@ fn calibration_of(
             args.flag_signal
         );
     }
-    let c = calibrate::calibrate(ctx.cfg, ctx, sample_opts)?;
+    let mut c = calibrate::calibrate(ctx.cfg, ctx, sample_opts)?;
+    if let Some(p) = shared {
+        // the first shard to finish calibrating publishes; the others adopt its thresholds
+        // before they sample, so every shard of the run flags alike (on any hardware)
+        let body = serde_json::to_string_pretty(&c.report).map_err(json_err)? + "\n";
+        if !crate::report::folder::write_file_first(p, &body)? {
+            c.report = read(p).ok_or_else(|| Error::file(p, "not a calibration"))?;
+        }
+    }
     let v = serde_json::to_value(&c.report).map_err(json_err)?;
     crate::report::folder::write_json(&cal_path, &v)?;
-    if let Some(p) = shared {
-        crate::report::folder::write_json(p, &v)?;
-    }
     Ok(c)
 }
 
@@ -542,7 +547,14 @@ fn settings(
         "out": a.out.as_ref().map(|p| p.display().to_string()),
     });
     match v {
-        Value::Object(m) => Ok(m),
+        Value::Object(mut m) => {
+            m.extend(super::setup_settings(
+                model,
+                a.model.adapter.as_deref(),
+                a.reference_adapter.as_deref(),
+            )?);
+            Ok(m)
+        }
         _ => Err(Error::internal("settings are not an object")),
     }
 }

@@ -56,7 +56,14 @@ fn settings(
         "id_field": crate::input::id_field(),
     });
     match v {
-        Value::Object(m) => Ok(m),
+        Value::Object(mut m) => {
+            m.extend(super::setup_settings(
+                model,
+                args.model.adapter.as_deref(),
+                args.reference_adapter.as_deref(),
+            )?);
+            Ok(m)
+        }
         _ => Err(Error::internal("settings are not an object")),
     }
 }

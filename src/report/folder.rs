@@ -25,16 +25,42 @@ pub fn write_json(path: &Path, v: &Value) -> Result<()> {
     write_file(path, &(body + "\n"))
 }
 
-/// Writes `body` to `path` atomically: a temporary file of this process beside it, then a
+/// Writes `body` to `path` atomically: a temporary file of this call beside it, then a
 /// rename (so a reader, or another shard writing the same file, never sees a part).
 pub fn write_file(path: &Path, body: &str) -> Result<()> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_extension(format!("{ext}.{}.tmp", std::process::id()));
+    // unique per process and call: shards in containers often share a PID
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{ext}.{}-{nanos}-{n}.tmp", std::process::id()));
     std::fs::write(&tmp, body).with_file(&tmp)?;
     std::fs::rename(&tmp, path).with_file(path)
+}
+
+/// Writes `body` to `path` only if no file is there yet, atomically (a temporary file
+/// hard-linked into place). `false`: another writer was first, its file stays.
+pub fn write_file_first(path: &Path, body: &str) -> Result<bool> {
+    let tmp = path.with_extension(format!(
+        "first.{}-{}.tmp",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::write(&tmp, body).with_file(&tmp)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::file(path, format!("cannot write ({e})"))),
+    }
 }
 
 /// A report of any kind memscan writes.

@@ -335,6 +335,10 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             opt(b.best_attack_auc),
             match &b.warning {
                 Some(w) => format!("\n\n**Warning:** {w}"),
+                None if b.auc_ci.is_none() => {
+                    " Without a bootstrap interval (--bootstrap 0) the split's bias is not tested."
+                        .into()
+                }
                 None => " The texts alone do not separate the split.".into(),
             }
         );
