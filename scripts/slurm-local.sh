@@ -60,8 +60,8 @@ if missing; then
   # Keep package scripts from starting system-wide daemons (no init here).
   prc=/usr/sbin/policy-rc.d own_prc=
   if [[ ! -e $prc ]]; then own_prc=1; printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; trap 'rm -f "$prc"' EXIT; fi
-  inst() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >>"$dir/apt.log" 2>&1; }
-  inst || { apt-get update -qq >>"$dir/apt.log" 2>&1 && inst; } || skip "apt-get install slurm-wlm munge failed (see $dir/apt.log)"
+  inst() { DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq slurm-wlm munge >>"$dir/apt.log" 2>&1; }
+  inst || { timeout 300 apt-get update -qq >>"$dir/apt.log" 2>&1 && inst; } || skip "apt-get install slurm-wlm munge failed (see $dir/apt.log)"
   if [[ -n $own_prc ]]; then rm -f "$prc"; trap - EXIT; fi
   missing && skip "slurm binaries still missing after apt-get install"
 fi

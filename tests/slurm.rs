@@ -88,7 +88,16 @@ fn sbatch(c: &Cluster, work: &Path, name: &str, args: &[String]) -> std::process
         .expect("run sbatch")
 }
 
-fn waited(child: std::process::Child, what: &str) -> Output {
+fn waited(mut child: std::process::Child, what: &str) -> Output {
+    // a cluster that never runs the jobs must fail the test, not hang it
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed().as_secs() > 900 {
+            let _ = child.kill();
+            panic!("{what}: sbatch --wait still waiting after 900 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let o = child.wait_with_output().unwrap();
     assert_eq!(
         o.status.code(),
