@@ -39,7 +39,7 @@ fn records() -> String {
                 "id": format!("r{i}"),
                 "text": format!(
                     "Record {i}. Write to j.smith{i}@fastmail.fm or call +44 20 7946 0{:03}. \
-                     deploy key ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPq{:02}. The quick brown \
+                     deploy key ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9{:02}. The quick brown \
                      fox jumps over the lazy dog number {i}.",
                     i, i
                 )
@@ -234,7 +234,7 @@ fn chosen_text_and_id_fields() {
         .map(|i| {
             serde_json::json!({
                 "hexsha": format!("h{i}"),
-                "content": format!("key = \"ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPq{i:02}\"\n"),
+                "content": format!("key = \"ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9{i:02}\"\n"),
                 "text": "not this one",
             })
             .to_string()

@@ -7,7 +7,7 @@ use common::*;
 use serde_json::Value;
 use std::io::Write;
 
-const KEY: &str = "ghp_R8nQ2vXk4LmT7wYz1aBcDeFgHiJkLmNoPqRs";
+const KEY: &str = "ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP";
 
 fn detect_jsonl(args: &[&str]) -> (Vec<Value>, std::process::Output) {
     let mut a = vec!["-q", "detect", "--format", "jsonl"];
@@ -162,7 +162,7 @@ fn sarif_is_valid_2_1_0() {
     let p = d.path().join("app.py");
     std::fs::write(
         &p,
-        format!("import os\nTOKEN = \"{KEY}\"\nSSN = \"123-45-6789\"\n"),
+        format!("import os\nTOKEN = \"{KEY}\"\nSSN = \"536-22-8014\"\n"),
     )
     .unwrap();
     let o = memscan(&["-q", "detect", "--format", "sarif", p.to_str().unwrap()]);

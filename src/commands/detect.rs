@@ -63,7 +63,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
     let results: Vec<Result<Scanned>> = files
         .par_iter()
         .map(|f| {
-            let r = scan_input(&engine, f);
+            let r = scan_input(&engine, &f.0, f.1);
             pb.inc(1);
             r
         })
@@ -71,7 +71,7 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
     pb.finish_and_clear();
     let mut found = Vec::new();
     let (mut bytes, mut n_files, mut skipped) = (0u64, 0usize, Vec::new());
-    for (f, r) in files.iter().zip(results) {
+    for ((f, _), r) in files.iter().zip(results) {
         let s = r?;
         if s.binary {
             skipped.push(f.display().to_string());
@@ -119,15 +119,20 @@ pub fn run(args: &DetectArgs, quiet: bool) -> Result<i32> {
 }
 
 /// Expands folders (recursively, skipping .git) into files; `-` is stdin;
-/// `hf://datasets/…` into the data files of the dataset's cached snapshot.
-fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// `hf://datasets/…` into the data files of the dataset's cached snapshot. Each file
+/// comes with whether it was found in a folder (rather than named).
+fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
     let mut files = Vec::new();
     for p in paths {
         let resolved = crate::input::resolve_dataset(p)?;
         if resolved != *p {
-            files.extend(crate::input::data_files(&resolved)?);
+            files.extend(
+                crate::input::data_files(&resolved)?
+                    .into_iter()
+                    .map(|f| (f, false)),
+            );
         } else if p.as_os_str() == "-" {
-            files.push(p.clone());
+            files.push((p.clone(), false));
         } else if p.is_dir() {
             let walker = walkdir::WalkDir::new(p)
                 .follow_links(false)
@@ -135,11 +140,11 @@ fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             for e in walker.into_iter().filter_entry(|e| e.file_name() != ".git") {
                 let e = e.map_err(|e| Error::file(p, format!("cannot read folder ({e})")))?;
                 if e.file_type().is_file() {
-                    files.push(e.into_path());
+                    files.push((e.into_path(), true));
                 }
             }
         } else if p.is_file() {
-            files.push(p.clone());
+            files.push((p.clone(), false));
         } else if p.exists() {
             return Err(Error::file(p, "not a regular file or folder"));
         } else {
@@ -149,7 +154,10 @@ fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
+/// A named JSONL file is records (a line without the text field is an error); one found
+/// in a folder is records only when its first line is a record with the text field, and
+/// otherwise plain text (a repository's `labels.jsonl` is scanned like its other files).
+fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> {
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
         return scan_reader(engine, stdin, "-").map_err(|e| Error::input(format!("stdin: {e}")));
@@ -171,10 +179,28 @@ fn scan_input(engine: &Engine, path: &Path) -> Result<Scanned> {
         });
     }
     let whole = std::io::Cursor::new(head).chain(file);
-    if Format::of(path)? == Format::Jsonl {
+    let records = !in_folder || first_line_is_record(whole.get_ref().0.get_ref());
+    if records && Format::of(path)? == Format::Jsonl {
         return scan_jsonl(engine, path, whole);
     }
     scan_reader(engine, whole, &path.display().to_string()).with_file(path)
+}
+
+/// Whether the first non-empty line of `head` is a JSON object with the text field.
+fn first_line_is_record(head: &[u8]) -> bool {
+    let Some(line) = head
+        .split(|&b| b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+    else {
+        return true; // an empty file: nothing to tell
+    };
+    if line.len() == head.len() && head.len() >= SNIFF {
+        return true; // a first line longer than the sniffed head: records, as named
+    }
+    serde_json::from_slice::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v.get(crate::input::text_field()).map(|t| t.is_string()))
+        .unwrap_or(false)
 }
 
 /// Streams `reader` through the engine; findings come with their line and column.

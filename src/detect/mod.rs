@@ -1,6 +1,7 @@
 //! Detectors of PII and secrets: rules as data (`rules.rs`), validators in code
-//! (`validate.rs`; national identifiers in `national.rs`), and the keyword-gated regex engine (`engine.rs`).
+//! (`validate.rs`; payment cards' IIN table in `cards.rs`, national identifiers in `national.rs`), and the keyword-gated regex engine (`engine.rs`).
 
+pub mod cards;
 pub mod engine;
 pub mod national;
 pub mod rules;

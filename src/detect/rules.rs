@@ -65,6 +65,19 @@ pub struct RuleSpec {
     pub allowlist: Vec<String>,
     #[serde(default)]
     pub stopwords: Vec<String>,
+    /// Value openings that mark a template or a placeholder rather than a value
+    /// (`${`, `{{`, `<`, `%(`): a value that begins with one is dropped. Inside a value
+    /// they are ordinary characters (`Xk9#${pL7v` is a password).
+    #[serde(default)]
+    pub templates: Vec<String>,
+    /// Lowercased words that, in the match before the value (the key it is assigned
+    /// to), mark something that is not a secret (`csrf` in `csrf_token = …`).
+    #[serde(default)]
+    pub key_stopwords: Vec<String>,
+    /// Separator characters (a regex class body, e.g. ` \-`) at which a match that
+    /// fails its checks is cut into shorter candidates: a card number next to an order
+    /// number, an IBAN followed by a currency code.
+    pub split: Option<String>,
     /// Characters (a regex class body, e.g. `A-Za-z0-9`) that must not touch the value.
     pub not_adjacent: Option<String>,
     /// Bytes after a keyword hit that the regex may need (default 512).
@@ -109,6 +122,10 @@ pub struct Rule {
     pub stopwords: Vec<String>,
     /// Byte set of `not_adjacent`.
     pub not_adjacent: [bool; 256],
+    /// Byte set of `split` (empty: matches are never cut).
+    pub split: Option<[bool; 256]>,
+    /// Lowercased `key_stopwords`.
+    pub key_stopwords: Vec<String>,
     pub validator: Option<super::validate::Validator>,
     /// Where the rule was defined.
     pub source: String,
@@ -166,6 +183,18 @@ impl Rule {
             })?,
             None => [false; 256],
         };
+        let split = match &spec.split {
+            Some(c) => Some(byte_class(c).map_err(|e| {
+                fail(format!(
+                    "invalid split class ({})",
+                    one_line(&e.to_string())
+                ))
+            })?),
+            None => None,
+        };
+        if spec.templates.iter().any(|t| t.is_empty()) {
+            return Err(fail("empty template opening".into()));
+        }
         let validator = match &spec.validator {
             Some(v) => Some(
                 super::validate::Validator::parse(v)
@@ -196,6 +225,12 @@ impl Rule {
         }
         Ok(Rule {
             stopwords: spec.stopwords.iter().map(|s| s.to_lowercase()).collect(),
+            key_stopwords: spec
+                .key_stopwords
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+            split,
             spec,
             regex,
             allowlist,

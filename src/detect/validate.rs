@@ -1,5 +1,5 @@
 //! Validators: code that decides whether a regex match is a real value of its
-//! format — checksums (Luhn, IBAN mod-97, base58check, bech32, EIP-55), number
+//! format — checksums (cards in `cards`, IBAN mod-97, base58check, bech32, EIP-55), number
 //! ranges (SSN, IPv4), parses (IPv6, dates, JWT headers), phone numbers by
 //! libphonenumber's metadata — plus Shannon entropy.
 //! National identifiers' validators live in `national`.
@@ -7,7 +7,10 @@
 
 use sha2::{Digest, Sha256};
 
+use super::cards;
 use super::national;
+
+pub use cards::luhn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validator {
@@ -25,6 +28,7 @@ pub enum Validator {
     Jwt,
     Date,
     HasDigit,
+    NotCode,
     Nhs,
     UkNino,
     UsItin,
@@ -65,6 +69,7 @@ impl Validator {
             "jwt" => Validator::Jwt,
             "date" => Validator::Date,
             "has_digit" => Validator::HasDigit,
+            "not_code" => Validator::NotCode,
             "nhs" => Validator::Nhs,
             "uk_nino" => Validator::UkNino,
             "us_itin" => Validator::UsItin,
@@ -94,7 +99,7 @@ impl Validator {
     pub fn check(self, value: &[u8], before: &[u8]) -> Option<f64> {
         let s = std::str::from_utf8(value).ok()?;
         match self {
-            Validator::Card => card(s),
+            Validator::Card => cards::card(s, before),
             Validator::Ssn => ssn(s),
             Validator::Iban => iban(s),
             Validator::Ipv4 => ipv4(s, before),
@@ -108,6 +113,7 @@ impl Validator {
             Validator::Jwt => jwt(s),
             Validator::Date => date(s),
             Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
+            Validator::NotCode => (!code_expression(s)).then_some(1.0),
             Validator::Nhs => national::nhs(s),
             Validator::UkNino => national::uk_nino(s),
             Validator::UsItin => national::us_itin(s),
@@ -157,56 +163,84 @@ fn digits(s: &str) -> Vec<u8> {
         .collect()
 }
 
-pub fn luhn(d: &[u8]) -> bool {
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            let x = x as u32;
-            if i % 2 == 1 {
-                let y = x * 2;
-                if y > 9 {
-                    y - 9
-                } else {
-                    y
-                }
-            } else {
-                x
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+/// A value that is code rather than a secret: a call (`os.path.dirname(…`), or, without
+/// a digit, a dotted path of identifiers (`self._claim.token`), a snake_case name of two
+/// or more words (`country_mobile_token`) or a CamelCase one (`PotentialSecret`). Random
+/// tokens of 16+ characters hold a digit but for about 6 in 100 (base62), and those
+/// almost never split into words of two or more letters.
+pub fn code_expression(s: &str) -> bool {
+    let ident = |w: &str| {
+        let mut b = w.bytes();
+        b.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    };
+    if let Some(open) = s.find('(') {
+        if open > 0 && s[..open].split('.').all(ident) {
+            return true;
+        }
+    }
+    if s.bytes().any(|b| b.is_ascii_digit()) || !s.split('.').all(ident) {
+        return false;
+    }
+    if s.contains('.') {
+        return true;
+    }
+    let snake = s.contains('_')
+        && s.split('_').filter(|w| !w.is_empty()).count() >= 2
+        && s.split('_').filter(|w| !w.is_empty()).all(|w| w.len() >= 2);
+    // CamelCase: words of a capital and 2+ lowercase letters (an initial lowercase word
+    // allowed: `authToken`)
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if c.is_ascii_uppercase() && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    words.push(cur);
+    let camel = words.len() >= 2
+        && words.iter().enumerate().all(|(i, w)| {
+            let rest = &w[1..];
+            rest.len() >= 2
+                && rest.bytes().all(|b| b.is_ascii_lowercase())
+                && (i == 0 || w.as_bytes()[0].is_ascii_uppercase())
+        });
+    snake || camel
 }
 
-/// Luhn, a known issuer prefix with a length it issues, one consistent separator.
-fn card(s: &str) -> Option<f64> {
-    let seps: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_digit()).collect();
-    if seps.windows(2).any(|w| w[0] != w[1]) {
-        return None;
-    }
-    let d = digits(s);
-    let n = d.len();
-    if !(13..=19).contains(&n) || d.iter().all(|&x| x == d[0]) || !luhn(&d) {
-        return None;
-    }
-    let p = |k: usize| d[..k].iter().fold(0u32, |a, &x| a * 10 + x as u32);
-    let ok = match d[0] {
-        4 => matches!(n, 13 | 16 | 19),                // Visa
-        5 => (51..=55).contains(&p(2)) && n == 16,     // Mastercard
-        2 => (2221..=2720).contains(&p(4)) && n == 16, // Mastercard 2-series
-        3 => {
-            (matches!(p(2), 34 | 37) && n == 15)                                            // Amex
-            || ((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && (14..=19).contains(&n) // Diners
-            || (3528..=3589).contains(&p(4)) && (16..=19).contains(&n)
-        } // JCB
-        6 => {
-            (p(4) == 6011 || p(2) == 65 || (644..=649).contains(&p(3)) || p(2) == 62)
-                && (16..=19).contains(&n)
-        } // Discover, UnionPay
-        _ => false,
-    };
-    ok.then_some(1.0)
+/// Marks of a placeholder or a made-up secret rather than an issued one: a run of one
+/// filler character (`AKIAXXXXXXXXXXXXXXXX`, `****`, `0000…`), the words people write
+/// in their place (`example`, `your_…`, `redacted`), and keyboard sequences. In a
+/// random token of 62 symbols any of these is rarer than one in 10^5.
+pub fn placeholder(value: &[u8]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    let filler_run = lower
+        .windows(6)
+        .any(|w| matches!(w[0], b'x' | b'*' | b'#' | b'.' | b'0') && w.iter().all(|&b| b == w[0]));
+    const WORDS: &[&[u8]] = &[
+        b"example",
+        b"placeholder",
+        b"dummy",
+        b"redacted",
+        b"changeme",
+        b"your_",
+        b"your-",
+        b"yourtoken",
+        b"yourkey",
+        b"yoursecret",
+        b"replace_me",
+        b"replaceme",
+        b"insert_",
+        b"abcdefgh",
+        b"12345678",
+        b"qwertyui",
+    ];
+    filler_run
+        || WORDS
+            .iter()
+            .any(|w| lower.windows(w.len()).any(|x| x == *w))
 }
 
 /// Area 001–899 except 666, group 01–99, serial 0001–9999.
@@ -217,7 +251,12 @@ fn ssn(s: &str) -> Option<f64> {
     }
     let num = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + x as u32);
     let (area, group, serial) = (num(0..3), num(3..5), num(5..9));
-    (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0).then_some(1.0)
+    // numbers the SSA voided after they were printed in advertising or on sample cards
+    let voided = matches!(
+        (area, group, serial),
+        (78, 5, 1120) | (219, 9, 9999) | (123, 45, 6789)
+    );
+    (area != 0 && area != 666 && area < 900 && group != 0 && serial != 0 && !voided).then_some(1.0)
 }
 
 /// IBAN lengths per country (SWIFT IBAN registry).
@@ -314,7 +353,10 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
 
 /// Country length, then mod-97 = 1 over the rearranged number (ISO 13616).
 fn iban(s: &str) -> Option<f64> {
-    let compact: Vec<u8> = s.bytes().filter(|b| *b != b' ').collect();
+    if s.contains(' ') && s.contains('-') {
+        return None; // one kind of separator
+    }
+    let compact: Vec<u8> = s.bytes().filter(|b| !matches!(b, b' ' | b'-')).collect();
     let cc = std::str::from_utf8(compact.get(..2)?).ok()?;
     let &(_, len) = IBAN_LENGTHS.iter().find(|(c, _)| *c == cc)?;
     if compact.len() != len {
@@ -358,6 +400,7 @@ fn ipv4(s: &str, before: &[u8]) -> Option<f64> {
         || ip.is_unspecified()
         || ip.is_broadcast()
         || o[0] == 0
+        || o[3] == 0 // a network address (`13.0.0.0`, `10.1.2.0`), not a host
         || doc
         || ip.is_multicast()
     {
@@ -421,6 +464,16 @@ fn email(s: &str, before: &[u8]) -> Option<f64> {
     if in_url_authority(before) {
         return None;
     }
+    // a Message-ID (RFC 5322 msg-id: `Message-ID: <id@host>`, In-Reply-To, References) names
+    // a message, not a mailbox
+    let ctx = String::from_utf8_lossy(before).to_ascii_lowercase();
+    if ["message-id:", "in-reply-to:", "references:"]
+        .iter()
+        .any(|h| ctx.contains(h))
+        && before.last() == Some(&b'<')
+    {
+        return None;
+    }
     let (local, domain) = s.rsplit_once('@')?;
     let domain_l = domain.to_ascii_lowercase();
     let tld = domain_l.rsplit('.').next()?;
@@ -469,7 +522,7 @@ fn phone_valid(s: &str, regions: &[&str]) -> bool {
 /// or a test file wrote), at 0.6 — a memorized fake number is still a memorized value.
 fn phone(s: &str) -> Option<f64> {
     let d = digits(s);
-    if d.is_empty() || d.iter().all(|&x| x == d[0]) {
+    if d.is_empty() || d.iter().all(|&x| x == d[0]) || fictional_phone(s, &d) {
         return None;
     }
     // lengths first (E.164 allows 15 digits, an extension up to 5 more): the metadata
@@ -490,8 +543,54 @@ fn phone(s: &str) -> Option<f64> {
 /// `PHONE_REGIONS` (the shapes alone match too much).
 fn phone_national(s: &str) -> Option<f64> {
     let d = digits(s);
-    ((6..=20).contains(&d.len()) && !d.iter().all(|&x| x == d[0]) && phone_valid(s, PHONE_REGIONS))
-        .then_some(1.0)
+    ((6..=20).contains(&d.len())
+        && !d.iter().all(|&x| x == d[0])
+        && !fictional_phone(s, &d)
+        && phone_valid(s, PHONE_REGIONS))
+    .then_some(1.0)
+}
+
+/// Numbers the regulators reserve for films, books and examples, which reach no one:
+/// NANP 555-0100–0199 (NANPA), Ofcom's drama ranges (07700 900xxx, 01632 960xxx,
+/// 020 7946 0xxx, 0113–0161 496 0xxx, 0191 498 0xxx, 028 9649 6xxx, 029 2018 0xxx,
+/// 0808 157 0xxx, 0909 879 0xxx, 0306 999 0xxx) and ACMA's (0491 57x xxx, (0x) 5550 xxxx,
+/// (0x) 7010 xxxx).
+pub fn fictional_phone(s: &str, d: &[u8]) -> bool {
+    let t = s.trim_start();
+    let intl = t.starts_with('+') || t.starts_with("00");
+    let d: Vec<u8> = if t.starts_with("00") {
+        d[2.min(d.len())..].to_vec()
+    } else {
+        d.to_vec()
+    };
+    let text = |x: &[u8]| x.iter().map(|v| char::from(b'0' + v)).collect::<String>();
+    // NANP: the ten digits after an optional 1
+    let nanp = match (intl, d.len()) {
+        (true, 11) if d[0] == 1 => Some(&d[1..]),
+        (false, 11) if d[0] == 1 => Some(&d[1..]),
+        (false, 10) => Some(&d[..]),
+        _ => None,
+    };
+    if nanp.is_some_and(|n| n[3..6] == [5, 5, 5] && n[6..8] == [0, 1]) {
+        return true;
+    }
+    // UK and Australia: the national significant number after +44/+61 or the trunk 0
+    let nsn = match (intl, d.first()) {
+        (true, _) if d.starts_with(&[4, 4]) || d.starts_with(&[6, 1]) => Some(text(&d[2..])),
+        (false, Some(0)) => Some(text(&d[1..])),
+        _ => None,
+    };
+    let Some(n) = nsn else { return false };
+    const UK: &[&str] = &[
+        "7700900", "1632960", "2079460", "1134960", "1144960", "1154960", "1164960", "1174960",
+        "1184960", "1214960", "1314960", "1414960", "1514960", "1614960", "1914980", "2896496",
+        "2920180", "8081570", "9098790", "3069990",
+    ];
+    const AU: &[&str] = &[
+        "49157", "25550", "35550", "75550", "85550", "27010", "37010", "77010", "87010",
+    ];
+    (n.len() == 10 && UK.iter().any(|p| n.starts_with(p)))
+        || (n.len() == 9 && AU.iter().any(|p| n.starts_with(p)))
 }
 
 fn sha256d(data: &[u8]) -> [u8; 32] {
@@ -587,8 +686,20 @@ fn jwt(s: &str) -> Option<f64> {
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("alg")
         .and_then(|a| a.as_str())
-        .filter(|a| !a.is_empty() && *a != "none")
-        .map(|_| 1.0)
+        .filter(|a| !a.is_empty() && *a != "none")?;
+    // a documentation sample (jwt.io's `"sub": "1234567890", "name": "John Doe"`) is no
+    // one's credential
+    let body = s.split('.').nth(1).and_then(|p| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p.trim_end_matches('='))
+            .ok()
+    });
+    if body.is_some_and(|b| {
+        placeholder(&b) || b.to_ascii_lowercase().windows(8).any(|w| w == b"john doe")
+    }) {
+        return None;
+    }
+    Some(1.0)
 }
 
 const MONTHS: [&str; 12] = [
@@ -632,12 +743,18 @@ mod tests {
     fn checksums() {
         assert!(luhn(&digits("4111111111111111")));
         assert!(!luhn(&digits("4111111111111112")));
-        assert!(card("4111 1111 1111 1111").is_some());
-        assert!(card("4111-1111 1111-1111").is_none(), "mixed separators");
-        assert!(card("378282246310005").is_some(), "Amex test number");
+        assert!(
+            cards::card("378282246310005", b"").is_some(),
+            "Amex test number"
+        );
         assert!(iban("GB82 WEST 1234 5698 7654 32").is_some());
         assert!(iban("GB82 WEST 1234 5698 7654 33").is_none());
         assert!(iban("DE89370400440532013000").is_some());
+        assert!(iban("DE89-3704-0044-0532-0130-00").is_some());
+        assert!(
+            iban("DE89-3704 0044-0532-0130-00").is_none(),
+            "mixed separators"
+        );
         assert!(bitcoin("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2").is_some());
         assert!(bitcoin("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3").is_none());
         assert!(bitcoin("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq").is_some());
@@ -658,7 +775,8 @@ mod tests {
 
     #[test]
     fn ranges_and_parses() {
-        assert!(ssn("123-45-6789").is_some());
+        assert!(ssn("536-22-8014").is_some());
+        assert!(ssn("078-05-1120").is_none(), "voided by the SSA");
         for bad in [
             "000-12-3456",
             "666-12-3456",
@@ -683,6 +801,29 @@ mod tests {
         assert!(email("pw@db.acme.io", b"postgres://app:").is_none());
         assert!(email("x@example.com", b"").is_none());
         assert!(email("logo@2x.png", b"").is_none());
+    }
+
+    #[test]
+    fn code_is_not_a_secret() {
+        for code in [
+            "os.path.dirname(os.path.abspath(__file__",
+            "self._claim.token",
+            "constants.OAUTH_CLIENT_SECRET",
+            "country_mobile_token",
+            "TextGenerationStreamOutputToken",
+            "authTokenValue",
+        ] {
+            assert!(code_expression(code), "{code}");
+        }
+        for secret in [
+            "vkfbjnjHX1fw0xBwIRL3JjQMKvoVNq0T",
+            "EWcXPtPXJTDJrxHHriqaJEgPZXxjOoz",
+            "Xk9#mQ2!${pL7v",
+            "bWkOrp~bndzCm5",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+        ] {
+            assert!(!code_expression(secret), "{secret}");
+        }
     }
 
     #[test]
