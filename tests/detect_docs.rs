@@ -185,7 +185,7 @@ fn independent_documents() {
         let (k, t, _) = precision[c];
         t as f64 / k as f64
     };
-    assert!(rate("secret") >= 0.80, "secret recall {}", rate("secret"));
+    assert!(rate("secret") >= 0.83, "secret recall {}", rate("secret"));
     assert!(rate("pii") >= 0.85, "pii recall {}", rate("pii"));
     assert!(
         prec("secret") >= 0.95,

@@ -16,6 +16,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "patterns/secrets.toml",
         include_str!("../../patterns/secrets.toml"),
     ),
+    (
+        "patterns/providers.toml",
+        include_str!("../../patterns/providers.toml"),
+    ),
     ("patterns/pii.toml", include_str!("../../patterns/pii.toml")),
 ];
 
