@@ -425,6 +425,26 @@ fn read_file(path: &Path) -> Result<Vec<TextRecord>> {
 /// or an integer; else the 1-based row number). A missing or non-text column, a null
 /// text, or a damaged file is an error naming the file (and the row group and row).
 /// Returns the rows read.
+/// Whether `path` is a readable Parquet file with a text column named `--text-field`.
+pub fn parquet_has_text(path: &Path) -> bool {
+    use parquet::basic::Type as Physical;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(reader) = SerializedFileReader::new(file) else {
+        return false;
+    };
+    let tf = text_field();
+    reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .any(|c| c.path().string() == tf && c.physical_type() == Physical::BYTE_ARRAY)
+}
+
 pub fn read_parquet(path: &Path, mut each: impl FnMut(TextRecord) -> Result<()>) -> Result<u64> {
     use parquet::basic::Type as Physical;
     use parquet::file::reader::{FileReader, SerializedFileReader};

@@ -157,12 +157,20 @@ fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>> {
 /// A named JSONL file is records (a line without the text field is an error); one found
 /// in a folder is records only when its first line is a record with the text field, and
 /// otherwise plain text (a repository's `labels.jsonl` is scanned like its other files).
+/// A Parquet file found in a folder without a readable text column is skipped as binary.
 fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> {
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin().lock();
         return scan_reader(engine, stdin, "-").map_err(|e| Error::input(format!("stdin: {e}")));
     }
     if Format::of(path)? == Format::Parquet {
+        // one found in a folder without a text column (or unreadable) is a binary file
+        if in_folder && !crate::input::parquet_has_text(path) {
+            return Ok(Scanned {
+                binary: true,
+                ..Default::default()
+            });
+        }
         return scan_parquet(engine, path);
     }
     let (mut file, _) = crate::input::open(path)?;

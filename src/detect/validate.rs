@@ -29,6 +29,8 @@ pub enum Validator {
     Date,
     HasDigit,
     NotCode,
+    Base64Secret,
+    BasicCredential,
     Nhs,
     UkNino,
     UsItin,
@@ -70,6 +72,8 @@ impl Validator {
             "date" => Validator::Date,
             "has_digit" => Validator::HasDigit,
             "not_code" => Validator::NotCode,
+            "base64_secret" => Validator::Base64Secret,
+            "basic_credential" => Validator::BasicCredential,
             "nhs" => Validator::Nhs,
             "uk_nino" => Validator::UkNino,
             "us_itin" => Validator::UsItin,
@@ -114,6 +118,8 @@ impl Validator {
             Validator::Date => date(s),
             Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
             Validator::NotCode => (!code_expression(s)).then_some(1.0),
+            Validator::Base64Secret => base64_secret(s),
+            Validator::BasicCredential => basic_credential(s),
             Validator::Nhs => national::nhs(s),
             Validator::UkNino => national::uk_nino(s),
             Validator::UsItin => national::us_itin(s),
@@ -175,9 +181,10 @@ pub fn code_expression(s: &str) -> bool {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
             && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
     };
-    if let Some(open) = s.find('(') {
+    let s = s.trim_start_matches(['-', '!']); // a unary operator before an expression
+    if let Some(open) = s.find(['(', '[']) {
         if open > 0 && s[..open].split('.').all(ident) {
-            return true;
+            return true; // a call or a subscript: `f(x`, `Optional[str`
         }
     }
     if s.bytes().any(|b| b.is_ascii_digit()) || !s.split('.').all(ident) {
@@ -186,9 +193,12 @@ pub fn code_expression(s: &str) -> bool {
     if s.contains('.') {
         return true;
     }
-    let snake = s.contains('_')
-        && s.split('_').filter(|w| !w.is_empty()).count() >= 2
-        && s.split('_').filter(|w| !w.is_empty()).all(|w| w.len() >= 2);
+    // snake_case or SCREAMING_SNAKE: each word of one case (random tokens mix cases)
+    let words = || s.split('_').filter(|w| !w.is_empty());
+    let snake = words().filter(|w| w.len() >= 2).count() >= 2
+        && words().all(|w| {
+            w.bytes().all(|b| b.is_ascii_lowercase()) || w.bytes().all(|b| b.is_ascii_uppercase())
+        });
     // CamelCase: words of a capital and 2+ lowercase letters (an initial lowercase word
     // allowed: `authToken`)
     let mut words = Vec::new();
@@ -208,6 +218,41 @@ pub fn code_expression(s: &str) -> bool {
                 && (i == 0 || w.as_bytes()[0].is_ascii_uppercase())
         });
     snake || camel
+}
+
+/// Standard base64 (padding optional) that decodes to printable text.
+fn base64_text(s: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.chars()
+        .all(|c| !c.is_control() || c == '\n' || c == '\t' || c == '\r')
+        .then_some(text)
+}
+
+/// A base64 value (a Kubernetes Secret's `data:` entry) that decodes to printable text of
+/// six or more characters that is no placeholder.
+fn base64_secret(s: &str) -> Option<f64> {
+    let text = base64_text(s)?;
+    (text.trim().len() >= 6 && !placeholder(text.as_bytes()) && entropy(text.as_bytes()) >= 2.5)
+        .then_some(1.0)
+}
+
+/// base64 of `user:password` (HTTP Basic, a Docker registry's `auth`): a user, a colon
+/// and a password of four or more characters that is no placeholder.
+fn basic_credential(s: &str) -> Option<f64> {
+    let text = base64_text(s)?;
+    let (user, pass) = text.split_once(':')?;
+    let literal = ["password", "passwd", "pass", "secret", "token"]
+        .contains(&pass.to_ascii_lowercase().as_str());
+    (!user.is_empty()
+        && pass.len() >= 4
+        && !literal
+        && !placeholder(pass.as_bytes())
+        && !pass.contains('\n'))
+    .then_some(1.0)
 }
 
 /// Marks of a placeholder or a made-up secret rather than an issued one: a run of one
@@ -804,6 +849,24 @@ mod tests {
     }
 
     #[test]
+    fn base64_credentials() {
+        // base64("deploy:S9c3t-tok-991"), base64("user:password"), base64("Hv-claims!9Qz2Lw")
+        assert!(basic_credential("ZGVwbG95OlM5YzN0LXRvay05OTE=").is_some());
+        assert!(
+            basic_credential("dXNlcjpwYXNzd29yZA==").is_none(),
+            "user:password"
+        );
+        assert!(
+            basic_credential("dXNlcjp5b3VyLXBhc3N3b3Jk").is_none(),
+            "user:your-password"
+        );
+        assert!(basic_credential("aGVsbG8gd29ybGQ=").is_none(), "no colon");
+        assert!(base64_secret("SHYtY2xhaW1zITlRejJMdw==").is_some());
+        assert!(base64_secret("AAECAwQFBgcICQ==").is_none(), "binary");
+        assert!(base64_secret("Y2hhbmdlbWU=").is_none(), "changeme");
+    }
+
+    #[test]
     fn code_is_not_a_secret() {
         for code in [
             "os.path.dirname(os.path.abspath(__file__",
@@ -812,6 +875,9 @@ mod tests {
             "country_mobile_token",
             "TextGenerationStreamOutputToken",
             "authTokenValue",
+            "Optional[HiddenText",
+            "tile_x_separator_token",
+            "-dist_per_token.log_prob",
         ] {
             assert!(code_expression(code), "{code}");
         }
@@ -821,6 +887,7 @@ mod tests {
             "Xk9#mQ2!${pL7v",
             "bWkOrp~bndzCm5",
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "vkfb_jnjHXfwxBwIRLJjQ",
         ] {
             assert!(!code_expression(secret), "{secret}");
         }
