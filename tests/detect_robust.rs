@@ -156,6 +156,31 @@ fn jsonl_records_stdin_masking_and_exit_codes() {
     );
 }
 
+/// A folder is scanned whole: its JSONL files that are not records of the text field are
+/// read as text, its Parquet files without a readable text column are skipped as binary;
+/// named on the command line, the same files are input errors.
+#[test]
+fn folder_files_that_are_not_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = dir.path().join("labels.jsonl");
+    std::fs::write(
+        &labels,
+        format!("{{\"file\": \"a.py\", \"value\": \"{KEY}\"}}\n"),
+    )
+    .unwrap();
+    let parquet = dir.path().join("table.parquet");
+    std::fs::write(&parquet, b"PAR1 not really parquet PAR1").unwrap();
+    let (found, o) = detect_jsonl(&[dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["rule_id"], "github-pat");
+    assert_eq!(found[0]["line"], 1);
+    let o = memscan(&["-q", "detect", labels.to_str().unwrap()]);
+    assert_input_error(&o, "labels.jsonl: line 1: no \"text\" field");
+    let o = memscan(&["-q", "detect", parquet.to_str().unwrap()]);
+    assert_input_error(&o, "table.parquet");
+}
+
 #[test]
 fn sarif_is_valid_2_1_0() {
     let d = tempfile::tempdir().unwrap();
