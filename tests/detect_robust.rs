@@ -181,6 +181,62 @@ fn folder_files_that_are_not_records() {
     assert_input_error(&o, "table.parquet");
 }
 
+/// A CSV cell is read under its column's header: a national phone number, a 13-digit
+/// card and a spaced SSN need a context word that only the header holds.
+#[test]
+fn table_cells_read_under_their_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("customers.csv");
+    std::fs::write(
+        &csv,
+        "# export\nid,name,phone,card_number,ssn\r\n1,\"Hale, M\",07384 559 120,4335460179381,274 76 8698\r\n",
+    )
+    .unwrap();
+    let (found, o) = detect_jsonl(&["--reveal", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got: Vec<(String, u64, u64, String)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let line = "1,\"Hale, M\",07384 559 120,4335460179381,274 76 8698";
+    let col = |v: &str| line.find(v).unwrap() as u64 + 1;
+    assert_eq!(
+        got,
+        vec![
+            (
+                "phone-national".into(),
+                3,
+                col("07384"),
+                "07384 559 120".into()
+            ),
+            (
+                "payment-card".into(),
+                3,
+                col("4335"),
+                "4335460179381".into()
+            ),
+            (
+                "us-ssn-spaced".into(),
+                3,
+                col("274 76"),
+                "274 76 8698".into()
+            ),
+        ]
+    );
+    // the same values in prose without their words are not reported
+    let txt = dir.path().join("notes.txt");
+    std::fs::write(&txt, format!("{line}\n")).unwrap();
+    let (found, _) = detect_jsonl(&[txt.to_str().unwrap()]);
+    assert!(found.is_empty(), "{found:?}");
+}
+
 #[test]
 fn sarif_is_valid_2_1_0() {
     let d = tempfile::tempdir().unwrap();

@@ -191,7 +191,84 @@ fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> 
     if records && Format::of(path)? == Format::Jsonl {
         return scan_jsonl(engine, path, whole);
     }
-    scan_reader(engine, whole, &path.display().to_string()).with_file(path)
+    let mut scanned = scan_reader(engine, whole, &path.display().to_string()).with_file(path)?;
+    if is_table(path) {
+        scan_columns(engine, path, &mut scanned.found)?;
+    }
+    Ok(scanned)
+}
+
+/// A CSV or TSV file, compressed or not, by its name.
+fn is_table(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = [".gz", ".zst", ".xz"].iter().fold(name, |n, ext| {
+        n.strip_suffix(ext).map(str::to_string).unwrap_or(n)
+    });
+    name.ends_with(".csv") || name.ends_with(".tsv")
+}
+
+/// The table pass (`detect::columns`): every cell read again under its column's header;
+/// findings the plain scan did not make are added, in file order.
+fn scan_columns(engine: &Engine, path: &Path, found: &mut Vec<Located>) -> Result<()> {
+    use std::io::BufRead;
+    let (file, _) = crate::input::open(path)?;
+    let mut reader = BufReader::new(file);
+    let (mut header, mut delim) = (Vec::new(), None);
+    let (mut line, mut offset, mut number) = (Vec::new(), 0usize, 0u64);
+    let name = path.display().to_string();
+    let mut added = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::file(path, format!("line {}: {e}", number + 1)))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        let start = offset;
+        offset += n;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        match delim {
+            None if !text.trim_ascii().is_empty() && !text.starts_with(b"#") => {
+                let Some(d) = crate::detect::columns::delimiter(&String::from_utf8_lossy(text))
+                else {
+                    return Ok(()); // no separator in the first line: not a table
+                };
+                header = text.to_vec();
+                delim = Some(d);
+            }
+            None => {}
+            Some(d) => {
+                for mut f in crate::detect::columns::findings(engine, &header, text, d) {
+                    let column = f.start as u64 + 1;
+                    f.start += start;
+                    f.end += start;
+                    let (a, b) = (f.start, f.end);
+                    if found
+                        .iter()
+                        .any(|l| l.finding.start < b && a < l.finding.end)
+                    {
+                        continue;
+                    }
+                    added.push(Located {
+                        finding: f,
+                        path: name.clone(),
+                        line: number,
+                        column,
+                        record: None,
+                    });
+                }
+            }
+        }
+    }
+    found.extend(added);
+    found.sort_by_key(|l| l.finding.start);
+    Ok(())
 }
 
 /// Whether the first non-empty line of `head` is a JSON object with the text field.

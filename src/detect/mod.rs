@@ -1,7 +1,8 @@
 //! Detectors of PII and secrets: rules as data (`rules.rs`), validators in code
-//! (`validate.rs`; payment cards' IIN table in `cards.rs`, national identifiers in `national.rs`), and the keyword-gated regex engine (`engine.rs`).
+//! (`validate.rs`; payment cards' IIN table in `cards.rs`, CSV/TSV cells under their headers in `columns.rs`, national identifiers in `national.rs`), and the keyword-gated regex engine (`engine.rs`).
 
 pub mod cards;
+pub mod columns;
 pub mod engine;
 pub mod national;
 pub mod rules;
