@@ -243,3 +243,65 @@ fn detect_finds_valid_numbers_in_documents_and_no_corrupted_ones() {
         "reported invalid numbers: {false_hits:?}"
     );
 }
+
+/// Machine-readable zones written and judged by the `mrz` package (an independent ICAO
+/// Doc 9303 implementation, tests/reference/mrz_codes.py): in a scanned-document text,
+/// memscan finds every valid TD1, TD2 and TD3 zone and none that the package rejects.
+#[test]
+fn machine_readable_zones_against_the_mrz_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mrz.jsonl");
+    let st = std::process::Command::new(python())
+        .arg(root().join("tests/reference/mrz_codes.py"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "tests/reference/mrz_codes.py failed (mrz is installed by scripts/setup.sh)"
+    );
+    let rows = read_jsonl(&out);
+    let docs = dir.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let mut expected = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        let name = format!("scan{i:03}.txt");
+        std::fs::write(
+            docs.join(&name),
+            format!(
+                "OCR of the uploaded document, page 1:\n{}\n-- end --\n",
+                r["text"].as_str().unwrap()
+            ),
+        )
+        .unwrap();
+        expected.insert(
+            name,
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["valid"].as_bool().unwrap(),
+            ),
+        );
+    }
+    let found: HashSet<String> = detect_revealed(&docs)
+        .into_iter()
+        .filter(|(_, rule, _)| rule.ends_with("-mrz"))
+        .map(|(file, _, _)| file)
+        .collect();
+    let mut table: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for (name, (kind, valid)) in &expected {
+        let hit = found.contains(name);
+        let row = table.entry(kind.clone()).or_default();
+        row[if *valid { 0 } else { 2 }] += 1;
+        row[if *valid { 1 } else { 3 }] += hit as usize;
+        if hit != *valid {
+            wrong.push(format!("{kind} {name} valid={valid}"));
+        }
+    }
+    println!("kind  valid found/planted  invalid reported/planted");
+    for (k, c) in &table {
+        println!("{k}   {}/{}  {}/{}", c[1], c[0], c[3], c[2]);
+    }
+    assert_eq!(table.len(), 3);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -533,3 +533,78 @@ mod tests {
         assert!(this_year() >= 2025);
     }
 }
+
+/// ICAO Doc 9303 check digit: weights 7, 3, 1 over digits, letters (A = 10 … Z = 35)
+/// and the filler `<` (0), modulo 10.
+pub fn icao_check(field: &[u8]) -> Option<u8> {
+    let mut sum = 0u32;
+    for (i, &b) in field.iter().enumerate() {
+        let v = match b {
+            b'0'..=b'9' => (b - b'0') as u32,
+            b'A'..=b'Z' => (b - b'A') as u32 + 10,
+            b'<' => 0,
+            _ => return None,
+        };
+        sum += v * [7, 3, 1][i % 3];
+    }
+    Some((sum % 10) as u8)
+}
+
+fn icao_ok(field: &[u8], check: u8) -> bool {
+    check.is_ascii_digit() && icao_check(field) == Some(check - b'0')
+}
+
+/// YYMMDD with a real month and day (the century is not written).
+fn mrz_date(d: &[u8]) -> bool {
+    let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |a, &x| a * 10 + (x - b'0') as u32);
+    d.len() == 6
+        && d.iter().all(u8::is_ascii_digit)
+        && calendar_date(2000 + n(0..2), n(2..4), n(4..6))
+}
+
+/// A machine-readable zone (ICAO Doc 9303): the second line of a passport (TD3, 44
+/// characters) or of a TD2 card or visa (36), or the first two lines of an identity card
+/// (TD1, 2 × 30). Every check digit — document number, birth date, expiry, personal
+/// number (TD3) and the composite — must hold, and both dates must be calendar dates.
+pub fn mrz(s: &str) -> Option<f64> {
+    let b: Vec<u8> = s.bytes().filter(|&c| c != b'\r' && c != b'\n').collect();
+    // Utopia (UTO) is the fictional state of ICAO's specimen documents
+    let specimen = |at: usize| b.get(at..at + 3) == Some(b"UTO");
+    if specimen(10) || (b.len() == 60 && (specimen(2) || specimen(45))) {
+        return None;
+    }
+    let ok = match b.len() {
+        44 => {
+            icao_ok(&b[0..9], b[9])
+                && mrz_date(&b[13..19])
+                && icao_ok(&b[13..19], b[19])
+                && mrz_date(&b[21..27])
+                && icao_ok(&b[21..27], b[27])
+                && (icao_ok(&b[28..42], b[42])
+                    || (b[42] == b'<' && b[28..42].iter().all(|&c| c == b'<')))
+                && icao_ok(&[&b[0..10], &b[13..20], &b[21..43]].concat(), b[43])
+        }
+        36 => {
+            icao_ok(&b[0..9], b[9])
+                && mrz_date(&b[13..19])
+                && icao_ok(&b[13..19], b[19])
+                && mrz_date(&b[21..27])
+                && icao_ok(&b[21..27], b[27])
+                && icao_ok(&[&b[0..10], &b[13..20], &b[21..35]].concat(), b[35])
+        }
+        60 => {
+            let (l1, l2) = (&b[..30], &b[30..]);
+            icao_ok(&l1[5..14], l1[14])
+                && mrz_date(&l2[0..6])
+                && icao_ok(&l2[0..6], l2[6])
+                && mrz_date(&l2[8..14])
+                && icao_ok(&l2[8..14], l2[14])
+                && icao_ok(
+                    &[&l1[5..30], &l2[0..7], &l2[8..15], &l2[18..29]].concat(),
+                    l2[29],
+                )
+        }
+        _ => false,
+    };
+    ok.then_some(1.0)
+}

@@ -52,6 +52,7 @@ pub enum Validator {
     SgNric,
     TrKimlik,
     ZaId,
+    Mrz,
 }
 
 impl Validator {
@@ -95,6 +96,7 @@ impl Validator {
             "sg_nric" => Validator::SgNric,
             "tr_kimlik" => Validator::TrKimlik,
             "za_id" => Validator::ZaId,
+            "mrz" => Validator::Mrz,
             _ => return None,
         })
     }
@@ -141,6 +143,7 @@ impl Validator {
             Validator::SgNric => national::sg_nric(s),
             Validator::TrKimlik => national::tr_kimlik(s),
             Validator::ZaId => national::za_id(s),
+            Validator::Mrz => national::mrz(s),
         }
     }
 }
