@@ -482,58 +482,6 @@ pub fn za_id(s: &str) -> Option<f64> {
     ok(calendar_date(recent_year(num(&d[0..2])), num(&d[2..4]), num(&d[4..6])) && luhn(&d))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Published or issuer-documented example numbers.
-    #[test]
-    fn issuer_examples() {
-        assert!(nhs("943 476 5919").is_some()); // NHS Digital's documented example
-        assert!(nhs("943 476 5918").is_none());
-        // HMRC's specimen QQ 12 34 56 C is never issued (Q is not a prefix letter)
-        assert!(uk_nino("QQ 12 34 56 C").is_none());
-        assert!(uk_nino("AB 12 34 56 C").is_some());
-        assert!(uk_nino("AB123456E").is_none());
-        assert!(uk_nino("GB123456A").is_none());
-        assert!(aba_routing("011000015").is_some()); // Federal Reserve Bank of Boston
-        assert!(aba_routing("011000016").is_none());
-        assert!(us_npi("1234567893").is_some()); // CMS's check-digit example
-        assert!(us_npi("1234567890").is_none());
-        assert!(ca_sin("130 692 544").is_some());
-        // Service Canada's fictitious example: Luhn-valid, but 0 is never assigned
-        assert!(ca_sin("046 454 286").is_none());
-        assert!(au_abn("51 824 753 556").is_some()); // ABR's example
-        assert!(au_abn("51 824 753 557").is_none());
-        assert!(au_tfn("123 456 782").is_some());
-        assert!(in_aadhaar("2341 2341 2346").is_some());
-        assert!(in_aadhaar("2341 2341 2347").is_none());
-        assert!(verhoeff(&[2, 3, 6, 3])); // Verhoeff: 236 → check digit 3
-        assert!(in_pan("AFZPK7190K").is_some());
-        assert!(in_pan("AFZXK7190K").is_none());
-        assert!(de_idnr("86095742719").is_some()); // BZSt's example
-        assert!(de_idnr("86095742718").is_none());
-        assert!(es_dni("12345678Z").is_some());
-        assert!(es_nie("X1234567L").is_some());
-        assert!(es_nie("X1234567T").is_none());
-        assert!(it_codice_fiscale("RSSMRA85T10A562S").is_some());
-        assert!(it_codice_fiscale("RSSMRA85T10A562T").is_none());
-        assert!(pl_pesel("44051401359").is_some()); // the PESEL article's example
-        assert!(pl_pesel("44051401358").is_none());
-        assert!(se_personnummer("811218-9876").is_some()); // Skatteverket's example
-        assert!(se_personnummer("811218-9877").is_none());
-        assert!(se_personnummer("19811218-9876").is_some());
-        assert!(sg_nric("S1234567D").is_some());
-        assert!(sg_nric("S1234567A").is_none());
-        assert!(tr_kimlik("10000000146").is_some());
-        assert!(tr_kimlik("10000000147").is_none());
-        assert!(za_id("8001015009087").is_some());
-        assert!(za_id("8001015009088").is_none());
-        assert!(calendar_date(2000, 2, 29) && !calendar_date(1900, 2, 29));
-        assert!(this_year() >= 2025);
-    }
-}
-
 /// ICAO Doc 9303 check digit: weights 7, 3, 1 over digits, letters (A = 10 … Z = 35)
 /// and the filler `<` (0), modulo 10.
 pub fn icao_check(field: &[u8]) -> Option<u8> {
@@ -607,4 +555,56 @@ pub fn mrz(s: &str) -> Option<f64> {
         _ => false,
     };
     ok.then_some(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Published or issuer-documented example numbers.
+    #[test]
+    fn issuer_examples() {
+        assert!(nhs("943 476 5919").is_some()); // NHS Digital's documented example
+        assert!(nhs("943 476 5918").is_none());
+        // HMRC's specimen QQ 12 34 56 C is never issued (Q is not a prefix letter)
+        assert!(uk_nino("QQ 12 34 56 C").is_none());
+        assert!(uk_nino("AB 12 34 56 C").is_some());
+        assert!(uk_nino("AB123456E").is_none());
+        assert!(uk_nino("GB123456A").is_none());
+        assert!(aba_routing("011000015").is_some()); // Federal Reserve Bank of Boston
+        assert!(aba_routing("011000016").is_none());
+        assert!(us_npi("1234567893").is_some()); // CMS's check-digit example
+        assert!(us_npi("1234567890").is_none());
+        assert!(ca_sin("130 692 544").is_some());
+        // Service Canada's fictitious example: Luhn-valid, but 0 is never assigned
+        assert!(ca_sin("046 454 286").is_none());
+        assert!(au_abn("51 824 753 556").is_some()); // ABR's example
+        assert!(au_abn("51 824 753 557").is_none());
+        assert!(au_tfn("123 456 782").is_some());
+        assert!(in_aadhaar("2341 2341 2346").is_some());
+        assert!(in_aadhaar("2341 2341 2347").is_none());
+        assert!(verhoeff(&[2, 3, 6, 3])); // Verhoeff: 236 → check digit 3
+        assert!(in_pan("AFZPK7190K").is_some());
+        assert!(in_pan("AFZXK7190K").is_none());
+        assert!(de_idnr("86095742719").is_some()); // BZSt's example
+        assert!(de_idnr("86095742718").is_none());
+        assert!(es_dni("12345678Z").is_some());
+        assert!(es_nie("X1234567L").is_some());
+        assert!(es_nie("X1234567T").is_none());
+        assert!(it_codice_fiscale("RSSMRA85T10A562S").is_some());
+        assert!(it_codice_fiscale("RSSMRA85T10A562T").is_none());
+        assert!(pl_pesel("44051401359").is_some()); // the PESEL article's example
+        assert!(pl_pesel("44051401358").is_none());
+        assert!(se_personnummer("811218-9876").is_some()); // Skatteverket's example
+        assert!(se_personnummer("811218-9877").is_none());
+        assert!(se_personnummer("19811218-9876").is_some());
+        assert!(sg_nric("S1234567D").is_some());
+        assert!(sg_nric("S1234567A").is_none());
+        assert!(tr_kimlik("10000000146").is_some());
+        assert!(tr_kimlik("10000000147").is_none());
+        assert!(za_id("8001015009087").is_some());
+        assert!(za_id("8001015009088").is_none());
+        assert!(calendar_date(2000, 2, 29) && !calendar_date(1900, 2, 29));
+        assert!(this_year() >= 2025);
+    }
 }
