@@ -230,6 +230,16 @@ fn table_cells_read_under_their_headers() {
             ),
         ]
     );
+    // a quoted cell that runs onto the next line: that line is no row of the table
+    let multi = dir.path().join("notes.csv");
+    std::fs::write(
+        &multi,
+        "ssn,notes\n536-22-8014,\"first line\n536 22 8015 was the order\"\n",
+    )
+    .unwrap();
+    let (found, _) = detect_jsonl(&["--reveal", multi.to_str().unwrap()]);
+    let values: Vec<&str> = found.iter().map(|f| f["value"].as_str().unwrap()).collect();
+    assert_eq!(values, vec!["536-22-8014"]);
     // the same values in prose without their words are not reported
     let txt = dir.path().join("notes.txt");
     std::fs::write(&txt, format!("{line}\n")).unwrap();

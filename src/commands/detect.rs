@@ -198,13 +198,16 @@ fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> 
     Ok(scanned)
 }
 
+/// Rows longer than this are left to the plain scan in the table pass.
+const MAX_ROW: usize = 1 << 20;
+
 /// A CSV or TSV file, compressed or not, by its name.
 fn is_table(path: &Path) -> bool {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let name = [".gz", ".zst", ".xz"].iter().fold(name, |n, ext| {
+    let name = [".gz", ".zst", ".zstd", ".xz"].iter().fold(name, |n, ext| {
         n.strip_suffix(ext).map(str::to_string).unwrap_or(n)
     });
     name.ends_with(".csv") || name.ends_with(".tsv")
@@ -220,6 +223,8 @@ fn scan_columns(engine: &Engine, path: &Path, found: &mut Vec<Located>) -> Resul
     let (mut line, mut offset, mut number) = (Vec::new(), 0usize, 0u64);
     let name = path.display().to_string();
     let mut added = Vec::new();
+    // a quoted cell open across lines: its continuation lines are not rows
+    let mut open_quote = false;
     loop {
         line.clear();
         let n = reader
@@ -233,6 +238,11 @@ fn scan_columns(engine: &Engine, path: &Path, found: &mut Vec<Located>) -> Resul
         offset += n;
         let text = line.strip_suffix(b"\n").unwrap_or(&line);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let continued = open_quote;
+        open_quote ^= text.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+        if continued || text.len() > MAX_ROW {
+            continue;
+        }
         match delim {
             None if !text.trim_ascii().is_empty() && !text.starts_with(b"#") => {
                 let Some(d) = crate::detect::columns::delimiter(&String::from_utf8_lossy(text))
@@ -248,11 +258,10 @@ fn scan_columns(engine: &Engine, path: &Path, found: &mut Vec<Located>) -> Resul
                     let column = f.start as u64 + 1;
                     f.start += start;
                     f.end += start;
+                    // the plain scan's findings are in order and do not overlap
                     let (a, b) = (f.start, f.end);
-                    if found
-                        .iter()
-                        .any(|l| l.finding.start < b && a < l.finding.end)
-                    {
+                    let k = found.partition_point(|l| l.finding.end <= a);
+                    if found.get(k).is_some_and(|l| l.finding.start < b) {
                         continue;
                     }
                     added.push(Located {

@@ -190,6 +190,9 @@ fn digit_count(mut x: u32) -> usize {
 /// evidence (the strongest entry wins).
 pub fn network(d: &[u8]) -> Option<(&'static str, bool)> {
     let n = d.len();
+    if !(12..=19).contains(&n) {
+        return None;
+    }
     let mut best: Option<(&'static str, bool)> = None;
     for e in IINS {
         let k = digit_count(e.lo);

@@ -61,14 +61,16 @@ pub fn cells(line: &[u8], delim: u8) -> Vec<(usize, usize)> {
 }
 
 /// Findings in the cells of one data `line` read under `header`'s column names, with
-/// offsets into the line. Cells under an empty header, and empty cells, are skipped.
+/// offsets into the line. The row is scanned once, as one `name: cell` line per
+/// non-empty cell under a named column; a finding must lie inside one cell.
 pub fn findings(engine: &Engine, header: &[u8], line: &[u8], delim: u8) -> Vec<Finding> {
     let names: Vec<&[u8]> = cells(header, delim)
         .into_iter()
         .map(|(s, e)| header[s..e].trim_ascii())
         .collect();
-    let mut out = Vec::new();
     let mut snippet = Vec::new();
+    // (offset of the cell in the snippet, its start in the line, its length)
+    let mut segments: Vec<(usize, usize, usize)> = Vec::new();
     for (k, (s, e)) in cells(line, delim).into_iter().enumerate() {
         let Some(name) = names.get(k).filter(|n| !n.is_empty()) else {
             continue;
@@ -76,20 +78,25 @@ pub fn findings(engine: &Engine, header: &[u8], line: &[u8], delim: u8) -> Vec<F
         if s >= e {
             continue;
         }
-        snippet.clear();
         // `phone_number` → `phone number`, so that word-bounded context words match
         snippet.extend(name.iter().map(|&b| if b == b'_' { b' ' } else { b }));
         snippet.extend_from_slice(b": ");
-        let prefix = snippet.len();
+        segments.push((snippet.len(), s, e - s));
         snippet.extend_from_slice(&line[s..e]);
-        for mut f in engine.scan(&snippet) {
-            if f.start < prefix {
-                continue; // a finding in the header name itself
-            }
-            f.start = f.start - prefix + s;
-            f.end = f.end - prefix + s;
-            out.push(f);
+        snippet.push(b'\n');
+    }
+    let mut out = Vec::new();
+    for mut f in engine.scan(&snippet) {
+        let k = segments.partition_point(|&(at, _, _)| at <= f.start);
+        let Some(&(at, start, len)) = k.checked_sub(1).and_then(|k| segments.get(k)) else {
+            continue; // in a header name
+        };
+        if f.end > at + len {
+            continue; // across cells
         }
+        f.start = f.start - at + start;
+        f.end = f.end - at + start;
+        out.push(f);
     }
     out
 }

@@ -185,12 +185,20 @@ pub fn code_expression(s: &str) -> bool {
             && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
     };
     let s = s.trim_start_matches(['-', '!']); // a unary operator before an expression
+    let has_digit = s.bytes().any(|b| b.is_ascii_digit());
     if let Some(open) = s.find(['(', '[']) {
-        if open > 0 && s[..open].split('.').all(ident) {
-            return true; // a call or a subscript: `f(x`, `Optional[str`
+        let head = &s[..open];
+        // a call or a subscript: `f(x`, `Optional[str`, `np.random.default_rng(3489…`;
+        // not `Summer[2024]!` or `Tr0ub4dor(&3x`
+        if open > 0
+            && head.split('.').all(ident)
+            && !head.bytes().any(|b| b.is_ascii_digit())
+            && (!has_digit || head.contains(['.', '_']))
+        {
+            return true;
         }
     }
-    if s.bytes().any(|b| b.is_ascii_digit()) || !s.split('.').all(ident) {
+    if has_digit || !s.split('.').all(ident) {
         return false;
     }
     if s.contains('.') {
@@ -285,7 +293,19 @@ pub fn placeholder(value: &[u8]) -> bool {
         b"12345678",
         b"qwertyui",
     ];
+    // a whole value that names a variable: `$CI_DB_PASSWORD`, `%APP_TOKEN%`
+    let ident = |v: &[u8]| {
+        !v.is_empty()
+            && !v[0].is_ascii_digit()
+            && v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let variable = value.strip_prefix(b"$").is_some_and(ident)
+        || (value.len() > 2
+            && value.starts_with(b"%")
+            && value.ends_with(b"%")
+            && ident(&value[1..value.len() - 1]));
     filler_run
+        || variable
         || WORDS
             .iter()
             .any(|w| lower.windows(w.len()).any(|x| x == *w))
@@ -891,6 +911,8 @@ mod tests {
             "bWkOrp~bndzCm5",
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
             "vkfb_jnjHXfwxBwIRLJjQ",
+            "Tr0ub4dor(&3x",
+            "Summer[2024]!",
         ] {
             assert!(!code_expression(secret), "{secret}");
         }
