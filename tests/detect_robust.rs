@@ -247,6 +247,22 @@ fn table_cells_read_under_their_headers() {
     assert!(found.is_empty(), "{found:?}");
 }
 
+/// One 4 MB line of dash-joined digit groups with a card at its end: the card is found
+/// (the shape scanner once re-read the numeric run from every group, which took minutes
+/// on such a line).
+#[test]
+fn long_line_of_digit_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("groups.txt");
+    let mut text = "1234-5678-9012-3456-7890 ".repeat(160_000);
+    text.push_str("card 4372 1590 1092 8154\n");
+    std::fs::write(&p, &text).unwrap();
+    let (found, o) = detect_jsonl(&["--reveal", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let values: Vec<&str> = found.iter().map(|f| f["value"].as_str().unwrap()).collect();
+    assert_eq!(values, vec!["4372 1590 1092 8154"]);
+}
+
 #[test]
 fn sarif_is_valid_2_1_0() {
     let d = tempfile::tempdir().unwrap();

@@ -212,6 +212,10 @@ fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 6] {
     let mut out: [Vec<(usize, usize)>; 6] = Default::default();
     let n = text.len();
     let mut i = 0;
+    // the end of the numeric run last measured: a run read from a later start inside it
+    // is its suffix (fewer digits, a sub-region), so it is not read again — reading it
+    // again made a long line of digit groups quadratic
+    let mut numeric_end = 0;
     while i < n {
         let c = CLASS[text[i] as usize];
         if c & (DIGIT | UPPER) == 0 {
@@ -262,7 +266,7 @@ fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 6] {
                 out[Shape::Iban.index()].push((i, (i + 48).min(n)));
             }
         }
-        if c & DIGIT != 0 {
+        if c & DIGIT != 0 && i >= numeric_end {
             // numeric run: digits and separators, from here
             let (mut j, mut digits, mut dots) = (i, 0usize, 0usize);
             while j < n {
@@ -288,6 +292,7 @@ fn scan_shapes(text: &[u8]) -> [Vec<(usize, usize)>; 6] {
             if dots >= 3 && digits >= 4 {
                 out[Shape::Dotted.index()].push((s, j));
             }
+            numeric_end = j;
         }
         if c & HEX != 0 && (i == 0 || CLASS[text[i - 1] as usize] & (HEX | HEXSEP) == 0) {
             let (mut j, mut hex, mut colons, mut dashes) = (i, 0usize, 0usize, 0usize);
