@@ -598,9 +598,13 @@ impl Engine {
         if start > 0 && start == match_start && rule.not_adjacent[text[start - 1] as usize] {
             return None;
         }
-        // a full stop that ends the sentence is no neighbour ("… from 85.214.132.117.")
+        // a full stop that ends the sentence is no neighbour ("… from 85.214.132.117.",
+        // run into the next sentence: "… 4659.Cleo Berg", or before markup: "4659.<|endoftext|>");
+        // one before a digit or a lowercase letter is (a decimal, a file or host name)
         let sentence_end = text[end..].first() == Some(&b'.')
-            && text.get(end + 1).is_none_or(u8::is_ascii_whitespace);
+            && text
+                .get(end + 1)
+                .is_none_or(|b| !b.is_ascii_digit() && !b.is_ascii_lowercase());
         if end < text.len() && rule.not_adjacent[text[end] as usize] && !sentence_end {
             return None;
         }
