@@ -256,17 +256,12 @@ fn settings_of(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     });
-    match settings {
-        Value::Object(mut m) => {
-            m.extend(super::setup_settings(
-                model,
-                args.model.adapter.as_deref(),
-                args.reference_adapter.as_deref(),
-            )?);
-            Ok(m)
-        }
-        _ => Err(Error::internal("settings are not an object")),
-    }
+    super::with_setup(
+        settings,
+        model,
+        args.model.adapter.as_deref(),
+        args.reference_adapter.as_deref(),
+    )
 }
 
 /// The eval report from every text's signals (members first).

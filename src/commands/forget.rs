@@ -314,7 +314,7 @@ fn settings_of(
         .iter()
         .map(|r| format!("{}\u{1}{}\u{1}{:?}\n", r.id, r.text, r.extra))
         .collect();
-    match json!({
+    let settings = json!({
         "model": model.info().spec,
         "records": args.records.display().to_string(),
         "records_sha256": crate::scan::state::sha256_hex(joined.as_bytes()),
@@ -329,17 +329,13 @@ fn settings_of(
         "reveal": args.reveal,
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
-    }) {
-        Value::Object(mut m) => {
-            m.extend(super::setup_settings(
-                model,
-                args.model.adapter.as_deref(),
-                args.reference_adapter.as_deref(),
-            )?);
-            Ok(m)
-        }
-        _ => Err(Error::internal("settings are not an object")),
-    }
+    });
+    super::with_setup(
+        settings,
+        model,
+        args.model.adapter.as_deref(),
+        args.reference_adapter.as_deref(),
+    )
 }
 
 fn check_args(args: &ForgetArgs) -> Result<()> {

@@ -191,14 +191,18 @@ impl indicatif::TermLike for LogLines {
 
 /// SHA-256 of a model: of the file, or for a folder of its files' names and hashes
 /// (config, tokenizer and weights), so a report names exactly what was scanned.
-/// What of the model setup shapes a run's numbers besides the model file: device, dtype
-/// and the LoRA adapters (path and SHA-256), as settings entries (shards of one run must
-/// agree on them).
-pub fn setup_settings(
+/// A command's `settings` (a JSON object) with what of the model setup shapes a run's
+/// numbers besides the model file added: device, dtype and the LoRA adapters (path and
+/// SHA-256). Shards of one run must agree on all of them.
+pub fn with_setup(
+    settings: serde_json::Value,
     model: &Model,
     adapter: Option<&std::path::Path>,
     reference_adapter: Option<&std::path::Path>,
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let serde_json::Value::Object(mut m) = settings else {
+        return Err(Error::internal("settings are not an object"));
+    };
     let id = |p: Option<&std::path::Path>| -> Result<serde_json::Value> {
         Ok(match p {
             Some(p) => {
@@ -207,7 +211,6 @@ pub fn setup_settings(
             None => serde_json::Value::Null,
         })
     };
-    let mut m = serde_json::Map::new();
     m.insert(
         "device".into(),
         model::LanguageModel::info(model).device.clone().into(),

@@ -546,17 +546,12 @@ fn settings(
         "fail_on": format!("{:?}", a.fail_on).to_lowercase(),
         "out": a.out.as_ref().map(|p| p.display().to_string()),
     });
-    match v {
-        Value::Object(mut m) => {
-            m.extend(super::setup_settings(
-                model,
-                a.model.adapter.as_deref(),
-                a.reference_adapter.as_deref(),
-            )?);
-            Ok(m)
-        }
-        _ => Err(Error::internal("settings are not an object")),
-    }
+    super::with_setup(
+        v,
+        model,
+        a.model.adapter.as_deref(),
+        a.reference_adapter.as_deref(),
+    )
 }
 
 /// 1 when a sample has what --fail-on names.

@@ -55,17 +55,12 @@ fn settings(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     });
-    match v {
-        Value::Object(mut m) => {
-            m.extend(super::setup_settings(
-                model,
-                args.model.adapter.as_deref(),
-                args.reference_adapter.as_deref(),
-            )?);
-            Ok(m)
-        }
-        _ => Err(Error::internal("settings are not an object")),
-    }
+    super::with_setup(
+        v,
+        model,
+        args.model.adapter.as_deref(),
+        args.reference_adapter.as_deref(),
+    )
 }
 
 /// What the optional passes add to one text.
