@@ -120,6 +120,15 @@ fn inner_name(path: &Path) -> std::path::PathBuf {
     }
 }
 
+/// A CSV or TSV file, compressed or not, by its name (detect reads its cells under
+/// their headers as well).
+pub fn is_table(path: &Path) -> bool {
+    inner_name(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("tsv"))
+}
+
 /// How a file's lines are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

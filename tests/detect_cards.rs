@@ -40,31 +40,19 @@ impl Rng {
     }
 }
 
-/// `prefix` completed with random digits and a Luhn check digit to `len` digits.
+/// `prefix` completed with random digits and the check digit that makes the number pass
+/// memscan's Luhn to `len` digits.
 fn complete(prefix: &str, len: usize, rng: &mut Rng) -> String {
     let mut d: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
     while d.len() < len - 1 {
         d.push(rng.digit());
     }
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            let x = x as u32;
-            if i % 2 == 0 {
-                let y = 2 * x;
-                if y > 9 {
-                    y - 9
-                } else {
-                    y
-                }
-            } else {
-                x
-            }
-        })
-        .sum();
-    d.push(((10 - sum % 10) % 10) as u8);
+    d.push(0);
+    let check = (0..10).find(|&c| {
+        d[len - 1] = c;
+        cards::luhn(&d)
+    });
+    d[len - 1] = check.unwrap();
     d.iter().map(|x| char::from(b'0' + x)).collect()
 }
 

@@ -192,7 +192,7 @@ fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> 
         return scan_jsonl(engine, path, whole);
     }
     let mut scanned = scan_reader(engine, whole, &path.display().to_string()).with_file(path)?;
-    if is_table(path) {
+    if crate::input::is_table(path) {
         scan_columns(engine, path, &mut scanned.found)?;
     }
     Ok(scanned)
@@ -200,18 +200,6 @@ fn scan_input(engine: &Engine, path: &Path, in_folder: bool) -> Result<Scanned> 
 
 /// Rows longer than this are left to the plain scan in the table pass.
 const MAX_ROW: usize = 1 << 20;
-
-/// A CSV or TSV file, compressed or not, by its name.
-fn is_table(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let name = [".gz", ".zst", ".zstd", ".xz"].iter().fold(name, |n, ext| {
-        n.strip_suffix(ext).map(str::to_string).unwrap_or(n)
-    });
-    name.ends_with(".csv") || name.ends_with(".tsv")
-}
 
 /// The table pass (`detect::columns`): every cell read again under its column's header;
 /// findings the plain scan did not make are added, in file order.

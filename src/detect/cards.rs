@@ -41,11 +41,8 @@ const fn iin(lo: u32, hi: u32, lengths: u32, network: &'static str) -> Iin {
 
 const fn weak(lo: u32, hi: u32, lengths: u32, network: &'static str) -> Iin {
     Iin {
-        lo,
-        hi,
-        lengths,
         weak: true,
-        network,
+        ..iin(lo, hi, lengths, network)
     }
 }
 
@@ -257,11 +254,7 @@ pub fn card(s: &str, before: &[u8]) -> Option<f64> {
     if seps.windows(2).any(|w| w[0] != w[1]) {
         return None;
     }
-    let d: Vec<u8> = s
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect();
+    let d = super::validate::digits(s);
     let n = d.len();
     if !(12..=19).contains(&n) || d.iter().all(|&x| x == d[0]) || !luhn(&d) {
         return None;

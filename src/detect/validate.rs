@@ -165,11 +165,18 @@ pub fn entropy(v: &[u8]) -> f64 {
         .sum()
 }
 
-fn digits(s: &str) -> Vec<u8> {
+pub(crate) fn digits(s: &str) -> Vec<u8> {
     s.bytes()
         .filter(u8::is_ascii_digit)
         .map(|b| b - b'0')
         .collect()
+}
+
+/// A programming-language identifier: a letter or `_`, then letters, digits or `_`.
+fn identifier(w: &[u8]) -> bool {
+    w.first()
+        .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+        && w.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// A value that is code rather than a secret: a call (`os.path.dirname(…`), or, without
@@ -178,12 +185,7 @@ fn digits(s: &str) -> Vec<u8> {
 /// tokens of 16+ characters hold a digit but for about 6 in 100 (base62), and those
 /// almost never split into words of two or more letters.
 pub fn code_expression(s: &str) -> bool {
-    let ident = |w: &str| {
-        let mut b = w.bytes();
-        b.next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
-            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
-    };
+    let ident = |w: &str| identifier(w.as_bytes());
     let s = s.trim_start_matches(['-', '!']); // a unary operator before an expression
     let has_digit = s.bytes().any(|b| b.is_ascii_digit());
     if let Some(open) = s.find(['(', '[']) {
@@ -294,16 +296,11 @@ pub fn placeholder(value: &[u8]) -> bool {
         b"qwertyui",
     ];
     // a whole value that names a variable: `$CI_DB_PASSWORD`, `%APP_TOKEN%`
-    let ident = |v: &[u8]| {
-        !v.is_empty()
-            && !v[0].is_ascii_digit()
-            && v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
-    };
-    let variable = value.strip_prefix(b"$").is_some_and(ident)
+    let variable = value.strip_prefix(b"$").is_some_and(identifier)
         || (value.len() > 2
             && value.starts_with(b"%")
             && value.ends_with(b"%")
-            && ident(&value[1..value.len() - 1]));
+            && identifier(&value[1..value.len() - 1]));
     filler_run
         || variable
         || WORDS
@@ -747,22 +744,20 @@ fn ethereum(s: &str) -> Option<f64> {
 /// The header is base64url JSON with an "alg".
 fn jwt(s: &str) -> Option<f64> {
     use base64::Engine;
-    let head = s.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(head.trim_end_matches('='))
-        .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let mut parts = s.split('.');
+    let mut decode = || {
+        let part = parts.next()?;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .ok()
+    };
+    let v: serde_json::Value = serde_json::from_slice(&decode()?).ok()?;
     v.get("alg")
         .and_then(|a| a.as_str())
         .filter(|a| !a.is_empty() && *a != "none")?;
     // a documentation sample (jwt.io's `"sub": "1234567890", "name": "John Doe"`) is no
     // one's credential
-    let body = s.split('.').nth(1).and_then(|p| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p.trim_end_matches('='))
-            .ok()
-    });
-    if body.is_some_and(|b| {
+    if decode().is_some_and(|b| {
         placeholder(&b) || b.to_ascii_lowercase().windows(8).any(|w| w == b"john doe")
     }) {
         return None;
