@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Score texts for membership: every signal from one teacher-forced pass.
-    Score(ScoreArgs),
+    Score(Box<ScoreArgs>),
     /// Find PII and secrets in files, folders, JSONL or stdin (no model).
     Detect(DetectArgs),
     /// Build or query the suffix-array index used for verbatim-match checks.
@@ -245,6 +245,27 @@ pub struct ScoreArgs {
     /// without tokens).
     #[arg(long, default_value_t = 50)]
     pub verbatim_tokens: usize,
+    #[command(flatten)]
+    pub attacks: AttackArgs,
+}
+
+/// The attacks that need more than the text: a non-member prefix (ReCaLL) and a
+/// reference corpus's token frequencies (DC-PDD).
+#[derive(Args, Debug, Clone, Default)]
+pub struct AttackArgs {
+    /// Known non-member texts (JSONL or .txt) for ReCaLL (`recall`): each text is scored
+    /// again after them. They must not be among the texts judged.
+    #[arg(long, value_name = "FILE")]
+    pub recall_prefix: Option<PathBuf>,
+    /// Non-member texts in the ReCaLL prefix (the file's last N; default: as many as fit
+    /// the context beside an average text).
+    #[arg(long, value_name = "N", requires = "recall_prefix")]
+    pub recall_shots: Option<usize>,
+    /// Token frequencies of a reference corpus for DC-PDD (`dc_pdd`): a `memscan index`
+    /// built with --tokenizer set to this model, or a file of counts, one per line, line
+    /// i for token id i.
+    #[arg(long, value_name = "INDEX|FILE")]
+    pub token_freq: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -456,6 +477,8 @@ pub struct EvalArgs {
     /// ignores them.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub attacks: AttackArgs,
 }
 
 #[derive(Args, Debug)]

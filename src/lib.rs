@@ -13,12 +13,14 @@ pub mod generate;
 pub mod input;
 pub mod model;
 pub mod prompts;
+pub(crate) mod recall;
 pub(crate) mod report;
 pub(crate) mod scan;
 pub mod scorer;
 pub(crate) mod shard;
 pub(crate) mod signals;
 pub mod stats;
+pub(crate) mod token_freq;
 pub mod verbatim;
 
 use cli::{Cli, Command};

@@ -122,6 +122,16 @@ impl<'m> Scorer<'m> {
         })
     }
 
+    /// Longest token sequence scored.
+    pub fn max_tokens(&self) -> usize {
+        self.max_tokens
+    }
+
+    /// The model's tokenizer.
+    pub fn tokenizer(&self) -> &crate::model::tokenizer::Tokenizer {
+        self.model.tokenizer()
+    }
+
     /// Tokenizes and truncates; `(ids, truncated)`.
     pub fn encode(&self, text: &str) -> Result<(Vec<u32>, bool)> {
         let mut ids = self.model.tokenizer().encode(text)?;

@@ -33,6 +33,10 @@ pub enum Pass {
     Attention,
     /// A backward pass.
     Gradients,
+    /// The main pass of the text after a prefix of known non-members.
+    Prefixed,
+    /// The main pass, calibrated by token frequencies of a reference corpus.
+    Frequency,
 }
 
 /// A signal's name (its JSON field), direction, definition and the pass it needs.
@@ -120,6 +124,18 @@ pub const SIGNALS: &[SignalDef] = &[
         Direction::Lower,
         "nll_mean / nll_mean under the reference model",
         Pass::Reference,
+    ),
+    def_(
+        "recall",
+        Direction::Higher,
+        "ReCaLL: nll_mean of the text after a prefix of non-member texts / nll_mean (Xie et al. 2024)",
+        Pass::Prefixed,
+    ),
+    def_(
+        "dc_pdd",
+        Direction::Higher,
+        "DC-PDD: mean over each token id's first occurrence of min(p · ln(1/f), a), f its Laplace-smoothed frequency in a reference corpus, a = 0.01 (Zhang et al. 2024)",
+        Pass::Frequency,
     ),
     def_(
         "attn_entropy",
@@ -255,6 +271,36 @@ pub fn ref_ratio(nll_mean: f64, nll_ref: f64) -> f64 {
     nll_mean / nll_ref
 }
 
+/// ReCaLL (Xie et al. 2024): LL(x | P) / LL(x) for a prefix P of non-member texts,
+/// LL the mean log-likelihood of x's tokens; as a ratio of mean NLLs (the signs
+/// cancel). A member's likelihood drops more when P comes first: higher is member.
+pub fn recall(nll_prefixed: f64, nll_mean: f64) -> f64 {
+    nll_prefixed / nll_mean
+}
+
+/// DC-PDD's cap `a` on each token's term (the paper's and its code's default).
+pub const DC_PDD_CAP: f64 = 0.01;
+
+/// DC-PDD (Zhang et al. 2024): for each token id at its first occurrence among the
+/// scored tokens, α = p(x_i) · ln(1 / f(x_i)) with f the token's smoothed frequency in
+/// a reference corpus, capped at `cap`; the mean of the α. `ids[i]` is the token
+/// whose log-probability is `logprobs[i]`.
+pub fn dc_pdd(
+    ids: &[u32],
+    logprobs: &[f32],
+    freq: &crate::token_freq::TokenFreq,
+    cap: f64,
+) -> Option<f64> {
+    let mut seen = std::collections::HashSet::new();
+    let alphas: Vec<f64> = ids
+        .iter()
+        .zip(logprobs)
+        .filter(|(id, _)| seen.insert(**id))
+        .map(|(&id, &lp)| ((lp as f64).exp() * -freq.smoothed(id).ln()).min(cap))
+        .collect();
+    mean(alphas.into_iter())
+}
+
 /// Mean of per-layer attention entropies.
 pub fn attn_entropy(layers: &[f64]) -> Option<f64> {
     mean(layers.iter().copied())
@@ -369,6 +415,10 @@ pub struct SignalSet {
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub ref_ratio: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
+    pub recall: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub dc_pdd: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
     pub attn_entropy: Measured,
     /// Per layer: the mean attention entropy (`score --attention`).
     #[serde(skip_serializing_if = "Measured::not_run")]
@@ -390,6 +440,11 @@ pub struct Passes<'a> {
     /// text (`ref_ratio`); the target's may cover more than `main` (a scan sample's
     /// prompt and continuation).
     pub reference: Option<(Option<f64>, Option<f64>)>,
+    /// nll_mean of the text's tokens after the non-member prefix (`recall`).
+    pub prefixed_nll: Option<Option<f64>>,
+    /// The scored tokens' ids (tokens 2..n, one per log-prob of `main`) and the
+    /// reference corpus's token frequencies (`dc_pdd`).
+    pub frequency: Option<(&'a [u32], &'a crate::token_freq::TokenFreq)>,
     /// Per-layer attention entropies (`attn_entropy`).
     pub attention: Option<&'a [f64]>,
     /// The gradient norm and its per-layer norms (`grad_norm`).
@@ -403,6 +458,8 @@ impl<'a> Passes<'a> {
             main,
             lowercase_nll: None,
             reference: None,
+            prefixed_nll: None,
+            frequency: None,
             attention: None,
             gradients: None,
         }
@@ -436,6 +493,12 @@ impl SignalSet {
         if let Some((target, reference)) = p.reference {
             s.ref_ratio = m(target.zip(reference).map(|(t, r)| ref_ratio(t, r)));
         }
+        if let Some(prefixed) = p.prefixed_nll {
+            s.recall = m(prefixed.zip(nll).map(|(c, n)| recall(c, n)));
+        }
+        if let Some((ids, freq)) = p.frequency {
+            s.dc_pdd = m(dc_pdd(ids, lp, freq, DC_PDD_CAP));
+        }
         if let Some(layers) = p.attention {
             s.attn_entropy = m(attn_entropy(layers));
             s.attn_entropy_layers = Measured::Value(layers.to_vec());
@@ -462,6 +525,8 @@ impl SignalSet {
             "entropy" => &self.entropy,
             "lowercase_ratio" => &self.lowercase_ratio,
             "ref_ratio" => &self.ref_ratio,
+            "recall" => &self.recall,
+            "dc_pdd" => &self.dc_pdd,
             "attn_entropy" => &self.attn_entropy,
             "grad_norm" => &self.grad_norm,
             _ => NOT_RUN,
@@ -558,6 +623,25 @@ mod tests {
         assert!(close(lowercase_ratio(3.0, 2.0), 1.5));
         assert!(close(ref_ratio(1.0, 4.0), 0.25));
         assert!(close(attn_entropy(&[1.0, 2.0, 3.0]).unwrap(), 2.0));
+        assert!(close(recall(3.0, 2.0), 1.5));
+    }
+
+    #[test]
+    fn dc_pdd_by_hand() {
+        // counts 1, 2, 5 (total 8, V 3): f = 2/11, 3/11, 6/11 after add-one smoothing
+        let freq = crate::token_freq::TokenFreq::from_counts(vec![1, 2, 5]);
+        let (p0, p2) = (0.5f64, 0.001f64);
+        let a0 = p0 * (11.0f64 / 2.0).ln(); // 0.85: capped at a
+        let a2 = p2 * (11.0f64 / 6.0).ln(); // 6.1e-4: under the cap
+        assert!(a0 > DC_PDD_CAP && a2 < DC_PDD_CAP);
+        // token 0 occurs twice: only its first occurrence counts
+        let lp = [p0.ln() as f32, p2.ln() as f32, -0.1];
+        let got = dc_pdd(&[0, 2, 0], &lp, &freq, DC_PDD_CAP).unwrap();
+        assert!((got - (DC_PDD_CAP + a2) / 2.0).abs() < 1e-9, "{got}");
+        // without the cap: the plain mean of the first-occurrence terms
+        let got = dc_pdd(&[0, 2, 0], &lp, &freq, f64::INFINITY).unwrap();
+        assert!((got - (a0 + a2) / 2.0).abs() < 1e-7, "{got}");
+        assert_eq!(dc_pdd(&[], &[], &freq, DC_PDD_CAP), None);
     }
 
     /// Every named field of `SignalSet` is a `SIGNALS` entry reachable by `slot`,
@@ -572,6 +656,7 @@ mod tests {
             margin: &[0.1, -0.2, 0.3],
         };
         let layers = [1.0, 3.0];
+        let freq = crate::token_freq::TokenFreq::from_counts(vec![1, 2, 3]);
         let set = SignalSet::new(Passes {
             main: PassValues {
                 logprobs: &lp,
@@ -581,6 +666,8 @@ mod tests {
             },
             lowercase_nll: Some(None),
             reference: Some((Some(2.0), Some(4.0))),
+            prefixed_nll: Some(Some(1.5)),
+            frequency: Some((&[0, 1, 0], &freq)),
             attention: Some(&layers),
             gradients: Some(Some((0.5, vec![0.25]))),
         });

@@ -55,6 +55,15 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
     let st = Stats::of(args);
     let passes = Passes::new(&model, reference.as_ref(), &texts, args)?;
+    let mut settings = settings;
+    settings.extend(
+        passes
+            .attacks
+            .settings(&args.attacks)
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
     let plan = passes.plan()?;
     if let (Some((s, from)), Some(dir)) = (shard, shard_dir) {
         std::fs::create_dir_all(&dir).with_file(&dir)?;
@@ -475,6 +484,7 @@ struct Passes<'a> {
     texts: &'a [&'a str],
     lower: Vec<String>,
     min_k: f64,
+    attacks: super::attacks::Attacks,
 }
 
 impl<'a> Passes<'a> {
@@ -490,9 +500,12 @@ impl<'a> Passes<'a> {
             vocab_stats: stats,
             attention: false,
         };
+        let basic = Scorer::new(model, opts(false))?;
+        let attacks = super::attacks::Attacks::open(&a.attacks, &basic, texts)?;
         Ok(Passes {
             scorer: Scorer::new(model, opts(true))?,
-            basic: Scorer::new(model, opts(false))?,
+            basic,
+            attacks,
             reference: match reference {
                 Some(r) => Some(Scorer::new(r, opts(false))?),
                 None => None,
@@ -520,6 +533,7 @@ impl<'a> Passes<'a> {
             Some(r) => Some(r.score_batch(&texts)?),
             None => None,
         };
+        let prefixed = self.attacks.prefixed(&self.basic, &texts)?;
         let rows = (0..batch.len())
             .map(|j| {
                 let s = &scored[j];
@@ -531,6 +545,8 @@ impl<'a> Passes<'a> {
                             signals::nll_mean(&r[j].token_logprobs),
                         )
                     }),
+                    prefixed_nll: prefixed.as_ref().map(|p| p[j]),
+                    frequency: self.attacks.frequency(s),
                     ..signals::Passes::main(s.pass_values(texts[j], self.min_k))
                 })
             })

@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires the pipeline stages together. This is
 //! the only place that knows the whole pipeline.
 
+pub mod attacks;
 pub mod completions;
 pub mod detect;
 pub mod eval;
@@ -189,8 +190,6 @@ impl indicatif::TermLike for LogLines {
     }
 }
 
-/// SHA-256 of a model: of the file, or for a folder of its files' names and hashes
-/// (config, tokenizer and weights), so a report names exactly what was scanned.
 /// A command's `settings` (a JSON object) with what of the model setup shapes a run's
 /// numbers besides the model file added: device, dtype and the LoRA adapters (path and
 /// SHA-256). Shards of one run must agree on all of them.
@@ -224,6 +223,8 @@ pub fn with_setup(
     Ok(m)
 }
 
+/// SHA-256 of a model: of the file, or for a folder of its files' names and hashes
+/// (config, tokenizer and weights), so a report names exactly what was scanned.
 pub fn model_hash(path: &std::path::Path) -> Result<String> {
     use crate::error::IoContext;
     use sha2::{Digest, Sha256};

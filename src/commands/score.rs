@@ -14,6 +14,8 @@ use crate::report::rows::{ScoreLine, TokenDetail, TokenDistribution};
 use crate::scorer::{self, ScoreOptions, ScoredText, Scorer};
 use crate::signals;
 
+use super::attacks::Attacks;
+
 /// Texts sorted and batched together; output is written after each window.
 const WINDOW_BATCHES: usize = 32;
 
@@ -27,12 +29,13 @@ fn settings(
     records: &[TextRecord],
     model: &crate::model::Model,
     window_len: usize,
+    attacks: &Attacks,
 ) -> Result<Map<String, Value>> {
     let joined: String = records
         .iter()
         .map(|r| format!("{}\u{1}{}\n", r.id, r.text))
         .collect();
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "model": model.info().spec,
         "device": model.info().device,
         "dtype": model.info().dtype,
@@ -55,6 +58,9 @@ fn settings(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     });
+    if let (Value::Object(m), Value::Object(a)) = (&mut v, attacks.settings(&args.attacks)) {
+        m.extend(a);
+    }
     super::with_setup(
         v,
         model,
@@ -68,6 +74,7 @@ fn settings(
 struct Extra {
     nll_lower: Option<f64>,
     nll_ref: Option<f64>,
+    nll_prefixed: Option<f64>,
     grad: Option<(f64, Vec<f64>)>,
     verbatim: Option<crate::verbatim::Match>,
 }
@@ -153,12 +160,15 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         Some(p) => Some(open_reference(p)?),
         None => None,
     };
+    let all_texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    let attacks = Attacks::open(&args.attacks, &basic, &all_texts)?;
+    drop(all_texts);
 
     // a shard: its manifest, and a resume after the whole windows its file holds
     let mut manifest: Option<(crate::shard::Shard, crate::shard::Manifest)> = None;
     let mut done = 0;
     if let (Some((s, from)), Some(dir)) = (shard, &shard_dir) {
-        let settings = settings(args, input, &records, &model, window_len)?;
+        let settings = settings(args, input, &records, &model, window_len, &attacks)?;
         let hash = super::model_hash(std::path::Path::new(&model.info().path))?;
         let identity = Some(super::identity(&model, hash));
         let mut m = crate::shard::Manifest::resume_or_new(dir, "score", &settings, identity, s)?;
@@ -217,13 +227,15 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
             reference: ref_scorer.as_ref(),
             params: &params,
             corpus: corpus.as_ref(),
+            attacks: &attacks,
         }
         .of(&texts, args)?;
         // a window's lines in one write: a killed shard leaves whole windows
         let mut buf = String::new();
         for ((rec, s), e) in window.iter().zip(&scored).zip(&extras) {
-            let line = serde_json::to_string(&Value::Object(row(rec, s, e, &model, args)?))
-                .map_err(|e| Error::internal(format!("JSON: {e}")))?;
+            let line =
+                serde_json::to_string(&Value::Object(row(rec, s, e, &model, args, &attacks)?))
+                    .map_err(|e| Error::internal(format!("JSON: {e}")))?;
             buf.push_str(&line);
             buf.push('\n');
         }
@@ -270,6 +282,7 @@ struct Extras<'a> {
     reference: Option<&'a Scorer<'a>>,
     params: &'a [(Option<usize>, tch::Tensor)],
     corpus: Option<&'a Reference>,
+    attacks: &'a Attacks,
 }
 
 impl Extras<'_> {
@@ -285,6 +298,11 @@ impl Extras<'_> {
         if let Some(rs) = self.reference {
             for (e, s) in extras.iter_mut().zip(rs.score(texts, |_, _| {})?) {
                 e.nll_ref = signals::nll_mean(&s.token_logprobs);
+            }
+        }
+        if let Some(nlls) = self.attacks.prefixed(self.basic, texts)? {
+            for (e, n) in extras.iter_mut().zip(nlls) {
+                e.nll_prefixed = n;
             }
         }
         if args.gradients {
@@ -320,6 +338,7 @@ fn row(
     e: &Extra,
     model: &dyn LanguageModel,
     args: &ScoreArgs,
+    attacks: &Attacks,
 ) -> Result<Map<String, Value>> {
     let signals = signals::SignalSet::new(signals::Passes {
         main: s.pass_values(&rec.text, args.min_k),
@@ -328,6 +347,8 @@ fn row(
             .reference_model
             .is_some()
             .then(|| (signals::nll_mean(&s.token_logprobs), e.nll_ref)),
+        prefixed_nll: attacks.prefix.is_some().then_some(e.nll_prefixed),
+        frequency: attacks.frequency(s),
         attention: s.attn_entropy_layers.as_deref(),
         gradients: args.gradients.then(|| e.grad.clone()),
     });

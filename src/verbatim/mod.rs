@@ -706,6 +706,20 @@ impl Index {
         m
     }
 
+    /// Occurrences of each token id below `vocab` in the token text (separators and
+    /// any other id past the vocabulary are not counted); empty without a token text.
+    pub fn token_counts(&self, vocab: usize) -> Vec<u64> {
+        let mut counts = vec![0u64; vocab];
+        for (tok, _) in self.shards.iter().filter_map(|s| s.tok.as_ref()) {
+            for &t in as_u32s(tok) {
+                if let Some(c) = counts.get_mut(t as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        counts
+    }
+
     /// Occurrences of `pat` (bytes) in the corpus; 0 for an empty pattern.
     pub fn count(&self, pat: &[u8]) -> u64 {
         if pat.is_empty() {

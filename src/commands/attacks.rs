@@ -1,0 +1,85 @@
+//! The attacks that need an input besides the model and the texts: ReCaLL's prefix
+//! of known non-members and DC-PDD's reference-corpus token frequencies, built from
+//! their flags once per run and applied to each batch of scored texts.
+
+use serde_json::{json, Value};
+
+use crate::cli::AttackArgs;
+use crate::error::{Error, Result};
+use crate::recall::Prefix;
+use crate::scorer::{ScoredText, Scorer};
+use crate::token_freq::TokenFreq;
+
+/// Texts whose mean token count sizes the ReCaLL prefix.
+const LENGTH_SAMPLE: usize = 1000;
+
+pub struct Attacks {
+    pub prefix: Option<Prefix>,
+    pub freq: Option<TokenFreq>,
+}
+
+impl Attacks {
+    /// Opens what `a` names for the texts `judged` will score. A ReCaLL prefix that
+    /// shares a text with them is refused: that text would be judged after itself.
+    pub fn open(a: &AttackArgs, scorer: &Scorer, judged: &[&str]) -> Result<Attacks> {
+        let prefix = match &a.recall_prefix {
+            Some(path) => {
+                if a.recall_shots == Some(0) {
+                    return Err(Error::input("--recall-shots must be at least 1"));
+                }
+                let records = crate::input::read_texts(path)?;
+                let shots: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+                let set: std::collections::HashSet<&str> = shots.iter().copied().collect();
+                let shared = judged.iter().filter(|t| set.contains(*t)).count();
+                if shared > 0 {
+                    return Err(Error::file(
+                        path,
+                        format!("the ReCaLL prefix shares {shared} texts with the texts judged; the prefix must be held-out non-members"),
+                    ));
+                }
+                let sample = &judged[..judged.len().min(LENGTH_SAMPLE)];
+                let mut total = 0;
+                for t in sample {
+                    total += scorer.encode(t)?.0.len();
+                }
+                let avg = total / sample.len().max(1);
+                let p = Prefix::new(&shots, scorer, a.recall_shots, avg)
+                    .map_err(|e| Error::file(path, e.to_string()))?;
+                Some(p)
+            }
+            None => None,
+        };
+        let freq = match &a.token_freq {
+            Some(p) => Some(TokenFreq::open(p, scorer.tokenizer())?),
+            None => None,
+        };
+        Ok(Attacks { prefix, freq })
+    }
+
+    /// ReCaLL's pass over `texts` when a prefix was given: each text's nll_mean after it.
+    pub fn prefixed(&self, scorer: &Scorer, texts: &[&str]) -> Result<Option<Vec<Option<f64>>>> {
+        match &self.prefix {
+            Some(p) => Ok(Some(p.nll(scorer, texts)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// DC-PDD's input for one scored text: its scored tokens' ids and the frequencies.
+    pub fn frequency<'a>(&'a self, s: &'a ScoredText) -> Option<(&'a [u32], &'a TokenFreq)> {
+        self.freq
+            .as_ref()
+            .map(|f| (s.token_ids.get(1..).unwrap_or(&[]), f))
+    }
+
+    /// What the run's settings record of them.
+    pub fn settings(&self, a: &AttackArgs) -> Value {
+        json!({
+            "recall_prefix": a.recall_prefix.as_ref().map(|p| p.display().to_string()),
+            "recall_shots": self.prefix.as_ref().map(|p| p.shots),
+            "recall_shots_read": self.prefix.as_ref().map(|p| p.shots_read),
+            "recall_prefix_tokens": self.prefix.as_ref().map(Prefix::len),
+            "token_freq": a.token_freq.as_ref().map(|p| p.display().to_string()),
+            "token_freq_total": self.freq.as_ref().map(TokenFreq::total),
+        })
+    }
+}

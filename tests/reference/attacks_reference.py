@@ -1,0 +1,112 @@
+"""Reference values of ReCaLL and DC-PDD for memscan's tests, from transformers' logits
+and the published formulas (not from memscan's code).
+
+    python attacks_reference.py GENERATED_DIR
+
+GENERATED_DIR is hf_reference.py's output (tiny-llama/ has a BOS, tiny-gpt2/ none; its
+texts.jsonl). Writes GENERATED_DIR/attacks/:
+  prefix.jsonl        the non-member shots of the ReCaLL prefix
+  corpus.jsonl        a small reference corpus for DC-PDD
+  counts-MODEL.txt    the corpus's token counts with MODEL's tokenizer, one per line
+                      (line i for token id i), as numpy.savetxt writes them
+  attacks.json        per model, per text: recall and dc_pdd
+
+ReCaLL (Xie et al. 2024; github.com/ruoyuxie/recall, src/run.py): LL(x | P) / LL(x), LL
+the mean log-likelihood of x's tokens; the prefix P is the shots, each followed by a
+blank line, encoded as one string without special tokens after what the tokenizer puts
+before any text; x follows as it encodes alone without special tokens. LL(x) is over
+tokens 2..n of x encoded with its special tokens.
+
+DC-PDD (Zhang et al. 2024; github.com/zhang-wei-chao/DC-PDD, com_det_sco.py): over tokens
+2..n, keep each token id's first occurrence; alpha = p * ln(1 / f), f = (count + 1) /
+(total + V); alpha capped at a = 0.01; the score is the mean of alpha (the repository
+reports its negation and ranks by the negation's negative: higher is member).
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from transformers import AutoModelForCausalLM
+
+SHOTS = [
+    "The ferry to the island leaves twice a day in summer and once in winter.",
+    "Grandmother kept her recipes in a tin box under the kitchen stairs.",
+    "A committee will review the proposal at its next quarterly meeting.",
+]
+
+CORPUS = [
+    "Rivers carry sediment from the mountains to the sea, building deltas over centuries.",
+    "The library opens at nine and closes at five on weekdays; on Saturdays it closes at noon.",
+    "def add(a, b):\n    return a + b\n",
+    "Prices rose by 3.5 percent in March, the largest increase since 2019.",
+    "She wrote to the council twice before anyone answered her letter.",
+    "Tokens, counts and frequencies: the quick brown fox jumps over the lazy dog again.",
+] * 3
+
+CAP = 0.01
+
+
+def logprobs(model, ids):
+    with torch.no_grad():
+        x = torch.tensor([ids])
+        lp = torch.log_softmax(model(x).logits.float()[0, :-1], dim=-1)
+        return lp.gather(1, x[0, 1:, None])[:, 0].double().numpy()
+
+
+def main():
+    gen = sys.argv[1]
+    out = os.path.join(gen, "attacks")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "prefix.jsonl"), "w") as fh:
+        for i, t in enumerate(SHOTS):
+            fh.write(json.dumps({"id": f"shot{i}", "text": t}) + "\n")
+    with open(os.path.join(out, "corpus.jsonl"), "w") as fh:
+        for i, t in enumerate(CORPUS):
+            fh.write(json.dumps({"id": f"doc{i}", "text": t}) + "\n")
+    texts = [json.loads(l)["text"] for l in open(os.path.join(gen, "texts.jsonl"))]
+    res = {}
+    for name in ("tiny-llama", "tiny-gpt2"):
+        d = os.path.join(gen, name)
+        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+        vocab = tok.get_vocab_size(with_added_tokens=True)
+        counts = np.zeros(vocab, dtype=np.int64)
+        for doc in CORPUS:
+            for i in tok.encode(doc, add_special_tokens=False).ids:
+                counts[i] += 1
+        np.savetxt(os.path.join(out, f"counts-{name}.txt"), counts, fmt="%d")
+        freq = (counts + 1) / (counts.sum() + vocab)
+        head = tok.encode("").ids
+        body = tok.encode("".join(s + "\n\n" for s in SHOTS), add_special_tokens=False).ids
+        rows = []
+        for text in texts:
+            full = tok.encode(text).ids
+            row = {"recall": None, "dc_pdd": None}
+            if len(full) >= 2:
+                lp = logprobs(model, full)
+                ll = lp.mean()
+                plain = tok.encode(text, add_special_tokens=False).ids
+                cond = logprobs(model, head + body + plain)[-len(plain):]
+                row["recall"] = float(cond.mean() / ll)
+                ids = full[1:]
+                seen, idx = set(), []
+                for i, t in enumerate(ids):
+                    if t not in seen:
+                        seen.add(t)
+                        idx.append(i)
+                p = np.exp(lp[idx])
+                alpha = p * np.log(1 / freq[np.array(ids)[idx]])
+                alpha[alpha > CAP] = CAP
+                row["dc_pdd"] = float(alpha.mean())
+            rows.append(row)
+        res[name] = rows
+    with open(os.path.join(out, "attacks.json"), "w") as fh:
+        json.dump(res, fh)
+
+
+if __name__ == "__main__":
+    main()
