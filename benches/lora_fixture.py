@@ -6,10 +6,11 @@ writes every figure to OUT/figures.json.
     python benches/lora_fixture.py [--out reports/lora-fixture] [--forget N] [--scan-samples K]
 
 1. `memscan score` on every record with the base model as the reference (so `ref_ratio`
-   is the likelihood ratio adapter/base); per insertion count (1, 2, 4, 8, 16, 32; 20
-   members each) against all held-out records (240 generated + the hand-written ones):
-   AUC and TPR at 1% FPR per signal, computed here and cross-checked against `memscan
-   eval` on the x32 members.
+   is the likelihood ratio adapter/base), ReCaLL with 5 generated held-out records as the
+   prefix and DC-PDD with token frequencies of the Python documentation; per insertion
+   count (1, 2, 4, 8, 16, 32; 20 members each) against the other 235 generated held-out
+   records: AUC and TPR at 1% FPR per signal, computed here and cross-checked against
+   `memscan eval` on the x32 members.
 2. `memscan scan --prefixes-from`: greedy continuations of each record's first 16 tokens;
    the rate at which the record's true rest comes back exactly (scan's `suffix` reason:
    32 tokens, or the whole rest when shorter), members by insertion count against 120
@@ -38,7 +39,8 @@ FIX = os.path.join(ROOT, "fixtures", "smollm2-lora")
 MEMSCAN = os.environ.get("MEMSCAN_BIN", os.path.join(ROOT, "target", "release", "memscan"))
 BASE = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 COUNTS = [1, 2, 4, 8, 16, 32]
-SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio"]
+SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio", "recall", "dc_pdd"]
+RECALL_SHOTS = 5
 
 
 def read(p):
@@ -87,15 +89,36 @@ def tpr_at(pos, neg, higher, fpr=0.01):
     return sum(v > t for v in pos) / len(pos)
 
 
-def evals(out, members, heldout):
-    """One `memscan score` pass over every record (adapter model, base as reference);
-    AUC and TPR at 1% FPR per insertion count computed here, and one `memscan eval`
-    (members x32) to cross-check them."""
+def general_corpus(out):
+    """A reference corpus for DC-PDD's token frequencies that has nothing to do with the
+    fixture: the Python documentation's topic pages shipped with the interpreter
+    (pydoc_data), one document per topic, indexed with the model's tokenizer."""
+    import pydoc_data.topics
+
+    corpus = os.path.join(out, "pydoc_topics.jsonl")
+    write(corpus, [{"id": k, "text": v} for k, v in sorted(pydoc_data.topics.topics.items())])
+    idx = os.path.join(out, "pydoc_index")
+    if not os.path.exists(os.path.join(idx, "manifest.json")):
+        run(["index", "build", "--corpus", corpus, "--tokenizer", BASE, "--out", idx], "index pydoc topics")
+    return idx
+
+
+def evals(out, members, heldout_gen):
+    """One `memscan score` pass over the members and the generated held-out records
+    (adapter model, base as reference; ReCaLL's prefix: the first RECALL_SHOTS generated
+    held-out records, left out of the non-members; DC-PDD's frequencies: the pydoc
+    corpus); AUC and TPR at 1% FPR per insertion count computed here, and one `memscan
+    eval` (members x32) to cross-check them."""
+    shots, heldout = heldout_gen[:RECALL_SHOTS], heldout_gen[RECALL_SHOTS:]
+    prefix = os.path.join(out, "recall_prefix.jsonl")
+    write(prefix, [{"id": r["id"], "text": r["text"]} for r in shots])
+    idx = general_corpus(out)
+    attacks = ["--recall-prefix", prefix, "--token-freq", idx]
     allrec = members + heldout
     inp = os.path.join(out, "all_records.jsonl")
     write(inp, [{"id": r["id"], "text": r["text"]} for r in allrec])
     scores = os.path.join(out, "scores.jsonl")
-    run(["score"] + model_args() + ["--reference-model", BASE, "-i", inp, "-o", scores], "score all records")
+    run(["score"] + model_args() + ["--reference-model", BASE, "-i", inp, "-o", scores] + attacks, "score all records")
     got = {r["id"]: r for r in read(scores)}
     dirs = {d["name"]: d["direction"] == "higher" for d in json.loads(
         subprocess.run([MEMSCAN, "score", "--list-signals"], capture_output=True, text=True).stdout)}
@@ -115,7 +138,7 @@ def evals(out, members, heldout):
     write(held_p, [{"id": r["id"], "text": r["text"]} for r in heldout])
     d = os.path.join(out, "eval_32")
     run(["eval"] + model_args() + ["--members", mem32, "--nonmembers", held_p, "--reference-model", BASE,
-                                   "--bootstrap", "200", "--out", d], "eval x32")
+                                   "--bootstrap", "200", "--out", d] + attacks, "eval x32")
     rep = json.load(open(os.path.join(d, "report.json")))
     for sg in rep["signals"]:
         if sg["name"] in SIGS and sg.get("auc") is not None:
@@ -292,7 +315,7 @@ def main():
     only = set(a.only.split(","))
     fig = {"members": len(members), "heldout": len(heldout_gen), "handwritten": len(handwritten)}
     if "eval" in only:
-        fig["eval"] = evals(a.out, members, heldout)
+        fig["eval"] = evals(a.out, members, heldout_gen)
         sigs = SIGS
         print("\n## memscan eval: members by insertion count vs all held-out (AUC / TPR at 1% FPR)\n")
         print("| signal | " + " | ".join(f"x{k}" for k in COUNTS) + " |")

@@ -422,11 +422,13 @@ pub struct ReportArgs {
 pub struct EvalArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Texts the model was trained on (JSONL/.txt).
-    #[arg(long)]
+    /// Texts the model was trained on (JSONL/.txt). For dataset inference: the suspect
+    /// set (`--suspect`), whose use in training is in question.
+    #[arg(long, visible_alias = "suspect")]
     pub members: PathBuf,
-    /// Texts of the same distribution it was not trained on (JSONL/.txt).
-    #[arg(long)]
+    /// Texts of the same distribution it was not trained on (JSONL/.txt). For dataset
+    /// inference: the validation set (`--validation`), surely unseen.
+    #[arg(long, visible_alias = "validation")]
     pub nonmembers: PathBuf,
     /// A reference model for `ref_ratio`.
     #[arg(long)]

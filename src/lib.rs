@@ -5,6 +5,7 @@ pub(crate) mod blind;
 pub(crate) mod canary;
 pub mod cli;
 pub(crate) mod commands;
+pub(crate) mod dataset_inference;
 pub(crate) mod dedup;
 pub mod detect;
 pub mod error;

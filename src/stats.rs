@@ -464,9 +464,58 @@ pub(crate) fn normal_cdf(z: f64) -> f64 {
     }
 }
 
+/// P(T > t) for Student's t with `df` degrees of freedom (df > 0, real), from the
+/// regularized incomplete beta: P(|T| > |t|) = I_{df/(df+t²)}(df/2, 1/2).
+pub(crate) fn student_t_sf(t: f64, df: f64) -> f64 {
+    let tail = 0.5 * beta_inc(df / 2.0, 0.5, df / (df + t * t));
+    if t >= 0.0 {
+        tail
+    } else {
+        1.0 - tail
+    }
+}
+
+/// Welch's two-sample t-test of H1: mean(a) > mean(b), unequal variances, with the
+/// Welch–Satterthwaite degrees of freedom: (t, df, one-sided p). `None` with fewer than
+/// two values on a side or no variance at all.
+pub(crate) fn welch_greater(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    let stats = |v: &[f64]| {
+        let n = v.len() as f64;
+        let m = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+        (n, m, var)
+    };
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let ((na, ma, va), (nb, mb, vb)) = (stats(a), stats(b));
+    let (sa, sb) = (va / na, vb / nb);
+    let se2 = sa + sb;
+    if se2 <= 0.0 || !se2.is_finite() {
+        return None;
+    }
+    let t = (ma - mb) / se2.sqrt();
+    let df = se2 * se2 / (sa * sa / (na - 1.0) + sb * sb / (nb - 1.0));
+    Some((t, df, student_t_sf(t, df)))
+}
+
+/// The inverse of the standard normal CDF (bisection on `normal_cdf`, |error| < 1e-6).
+pub(crate) fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-10.0f64, 10.0f64);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// L2-regularized logistic regression by Newton's method on standardized features;
 /// returns (weights, bias) in standardized units plus the means and deviations used.
-struct Logistic {
+pub(crate) struct Logistic {
     w: Vec<f64>,
     b: f64,
     mean: Vec<f64>,
@@ -474,7 +523,7 @@ struct Logistic {
 }
 
 impl Logistic {
-    fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Logistic {
+    pub(crate) fn fit(x: &[Vec<f64>], y: &[bool], l2: f64) -> Logistic {
         let d = x.first().map_or(0, Vec::len);
         let n = x.len().max(1) as f64;
         let mean: Vec<f64> = (0..d)
@@ -538,7 +587,7 @@ impl Logistic {
         }
     }
 
-    fn score(&self, r: &[f64]) -> f64 {
+    pub(crate) fn score(&self, r: &[f64]) -> f64 {
         self.b
             + r.iter()
                 .enumerate()
@@ -614,6 +663,28 @@ pub(crate) fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize
 
 #[cfg(test)]
 mod tests {
+    /// Against scipy 1.x: `ttest_ind(a, b, equal_var=False, alternative='greater')` and
+    /// `scipy.stats.t.sf`.
+    #[test]
+    fn welch_and_student_t_match_scipy() {
+        let a = [1.2, 0.4, 2.2, 1.9, 0.7, 1.5, 1.1];
+        let b = [0.3, 0.9, -0.2, 0.5, 0.1];
+        let (t, df, p) = welch_greater(&a, &b).unwrap();
+        assert!((t - 3.180011779905097).abs() < 1e-9, "{t}");
+        assert!((df - 9.969735721774809).abs() < 1e-9, "{df}");
+        assert!((p - 0.00492775861906138).abs() < 1e-7, "{p}");
+        for (t, df, want) in [
+            (2.5, 3.7, 0.03591101145591339),
+            (-1.0, 12.0, 0.8314754710232077),
+            (0.3, 250.0, 0.3822132245080248),
+        ] {
+            let got = student_t_sf(t, df);
+            assert!((got - want).abs() < 1e-7, "t {t} df {df}: {got} vs {want}");
+        }
+        assert!(welch_greater(&[1.0], &b).is_none());
+        assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-4);
+    }
+
     /// Average precision and FPR at 95% TPR against scikit-learn's
     /// `average_precision_score` and `roc_curve` (tests/reference/pr_metrics.py), on random
     /// scores with ties, both directions.

@@ -293,6 +293,7 @@ pub fn build_report(
     for &(n, d) in &names {
         evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), st));
     }
+    let signal_names = names.clone();
     let combined = combined_attack(&names, rows, m_rows.len(), st.seed);
     let (cm, cn) = combined.split_at(m_rows.len());
     evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, st));
@@ -302,6 +303,14 @@ pub fn build_report(
         .claimed_epsilon
         .map(|eps| audit(eps, st.delta, &names, m_rows, n_rows, cm, cn, &evals));
     let blind_baseline = texts.map(|t| blind_baseline(t, m_rows.len(), st, &evals));
+    let dataset_inference = Some(crate::dataset_inference::infer(
+        &signal_names,
+        m_rows,
+        n_rows,
+        st.alpha,
+        st.seed,
+        blind_baseline.as_ref().is_some_and(|b| b.split_biased),
+    ));
     EvalReport {
         header: schema::Header::new("eval", model, settings),
         members: m_rows.len(),
@@ -309,6 +318,7 @@ pub fn build_report(
         signals: evals,
         blind_baseline,
         audit,
+        dataset_inference,
         canaries,
     }
 }

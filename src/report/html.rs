@@ -282,6 +282,17 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             let _ = write!(b, "<p class=\"flag\">Warning: {}</p>", esc(w));
         }
     }
+    if let Some(d) = &r.dataset_inference {
+        let sizes: Vec<String> = d
+            .p_by_size
+            .iter()
+            .map(|p| format!("{}: {}", p.n, fmt_num(p.p_value)))
+            .collect();
+        let _ = write!(b, "<h2>Dataset inference (members as the suspect set)</h2><p class=\"{}\">{}</p><p>{}. Tested on {} suspect and {} validation texts: t = {}, p = {}; null control p = {}; α = {}; smallest shift found 80% of the time: {} SD.</p><p class=\"muted\">p by texts per test half: {}</p>",
+            if d.verdict.starts_with("used") { "flag" } else { "" }, esc(&d.verdict), esc(&d.method), d.test[0], d.test[1],
+            fmt_num(d.t.unwrap_or(f64::NAN)), fmt_num(d.p_value.unwrap_or(f64::NAN)), fmt_num(d.null_control_p_value.unwrap_or(f64::NAN)), d.alpha,
+            fmt_num(d.min_detectable_effect.unwrap_or(f64::NAN)), esc(&sizes.join(", ")));
+    }
     if let Some(a) = &r.audit {
         let _ = write!(b, "<h2>Privacy audit</h2><p class=\"{}\">{}</p><p>ε lower bound {} from <code>{}</code> (TPR ≥ {}, FPR ≤ {} at {}% confidence). Caps for the claimed ε: advantage ≤ {}, accuracy ≤ {}; observed advantage {}.</p>",
             if a.contradicted { "flag" } else { "" }, esc(&a.verdict), fmt_num(a.epsilon_lower_bound), esc(&a.signal), fmt_num(a.tpr_lower), fmt_num(a.fpr_upper), a.confidence * 100.0,

@@ -343,6 +343,33 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             }
         );
     }
+    if let Some(d) = &r.dataset_inference {
+        let _ = writeln!(o, "\n### Dataset inference (members as the suspect set)\n");
+        let _ = writeln!(o, "**{}**\n", d.verdict);
+        let _ = writeln!(
+            o,
+            "{}. Fitted on {} suspect and {} validation texts, tested on {} and {}: t = {}, df = {}, p = {}; null control (the validation set against itself) p = {}; α = {}; smallest shift found 80% of the time: {} standard deviations.",
+            d.method,
+            d.train[0],
+            d.train[1],
+            d.test[0],
+            d.test[1],
+            opt(d.t),
+            opt(d.df),
+            opt(d.p_value),
+            opt(d.null_control_p_value),
+            d.alpha,
+            opt(d.min_detectable_effect)
+        );
+        if !d.p_by_size.is_empty() {
+            let sizes: Vec<String> = d
+                .p_by_size
+                .iter()
+                .map(|p| format!("{}: {}", p.n, fmt_num(p.p_value)))
+                .collect();
+            let _ = writeln!(o, "\np-value by texts per test half: {}.", sizes.join(", "));
+        }
+    }
     if let Some(a) = &r.audit {
         let _ = writeln!(o, "\n### Privacy audit\n");
         let _ = writeln!(

@@ -453,7 +453,39 @@ pub struct EvalReport {
     pub blind_baseline: Option<BlindBaseline>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub audit: Option<Audit>,
+    /// Members as the suspect set, non-members as the validation set: would dataset
+    /// inference call the suspect set used?
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dataset_inference: Option<DatasetInference>,
     pub canaries: Vec<CanaryExposure>,
+}
+
+/// Dataset inference of an eval's two sets (Maini et al. 2024).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetInference {
+    pub method: String,
+    pub features: Vec<String>,
+    /// Texts the regression was fitted on: [suspect, validation].
+    pub train: [usize; 2],
+    /// Texts the test compared: [suspect, validation].
+    pub test: [usize; 2],
+    pub t: Option<f64>,
+    pub df: Option<f64>,
+    pub p_value: Option<f64>,
+    /// The p-value on the first n texts of each test half.
+    pub p_by_size: Vec<PAtSize>,
+    /// The same procedure on two halves of the validation set (should not reject).
+    pub null_control_p_value: Option<f64>,
+    /// The standardized mean difference the test finds with 80% probability at `alpha`.
+    pub min_detectable_effect: Option<f64>,
+    pub alpha: f64,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PAtSize {
+    pub n: usize,
+    pub p_value: f64,
 }
 
 /// The blind baseline of an eval (Das et al. 2024).
