@@ -224,12 +224,15 @@ pub struct ScoreArgs {
     /// Also score the lowercased text (a second, batched pass) for `lowercase_ratio`.
     #[arg(long)]
     pub lowercase: bool,
-    /// A reference model (any supported format, its own tokenizer) for `ref_ratio`.
+    /// A reference model (any supported format, its own tokenizer) for `ref_ratio`;
+    /// repeat for several (`ref_ratio` against their mean, `lira` from two, `rmia` with
+    /// --population).
     #[arg(long)]
-    pub reference_model: Option<String>,
-    /// A PEFT LoRA adapter applied on top of the reference model.
+    pub reference_model: Vec<String>,
+    /// A PEFT LoRA adapter on a reference model: one per --reference-model, or several on
+    /// one --reference-model (each adapter a reference of its own).
     #[arg(long, value_name = "DIR", requires = "reference_model")]
-    pub reference_adapter: Option<PathBuf>,
+    pub reference_adapter: Vec<PathBuf>,
     /// Attention entropy (`attn_entropy`, `attn_entropy_layers`); uses the explicit-softmax
     /// attention path, slower than the fused one.
     #[arg(long)]
@@ -266,6 +269,13 @@ pub struct AttackArgs {
     /// i for token id i.
     #[arg(long, value_name = "INDEX|FILE")]
     pub token_freq: Option<PathBuf>,
+    /// Known non-member texts for RMIA (`rmia`): each text's likelihood ratio (target
+    /// over the reference models) is compared with theirs. Needs --reference-model.
+    #[arg(long, value_name = "FILE", requires = "reference_model")]
+    pub population: Option<PathBuf>,
+    /// RMIA's offline coefficient a in p(x) ≈ (1+a)/2 · p_reference(x) + (1−a)/2.
+    #[arg(long, default_value_t = crate::signals::RMIA_OFFLINE_A, requires = "population")]
+    pub rmia_a: f64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,12 +440,14 @@ pub struct EvalArgs {
     /// inference: the validation set (`--validation`), surely unseen.
     #[arg(long, visible_alias = "validation")]
     pub nonmembers: PathBuf,
-    /// A reference model for `ref_ratio`.
+    /// A reference model for `ref_ratio`; repeat for several (`ref_ratio` against their
+    /// mean, `lira` from two, `rmia` with --population).
     #[arg(long)]
-    pub reference_model: Option<String>,
-    /// A PEFT LoRA adapter applied on top of the reference model.
+    pub reference_model: Vec<String>,
+    /// A PEFT LoRA adapter on a reference model: one per --reference-model, or several on
+    /// one --reference-model (each adapter a reference of its own).
     #[arg(long, value_name = "DIR", requires = "reference_model")]
-    pub reference_adapter: Option<PathBuf>,
+    pub reference_adapter: Vec<PathBuf>,
     /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
     /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
     #[arg(long)]

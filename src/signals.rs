@@ -126,6 +126,18 @@ pub const SIGNALS: &[SignalDef] = &[
         Pass::Reference,
     ),
     def_(
+        "lira",
+        Direction::Higher,
+        "offline LiRA (Carlini et al. 2022): (φ − μ)/σ, φ = logit of exp(−nll_mean) under the target, μ and σ (population sd) of φ over the reference models (≥ 2)",
+        Pass::Reference,
+    ),
+    def_(
+        "rmia",
+        Direction::Higher,
+        "offline RMIA (Zarifzadeh et al. 2024): share of population texts z with LR(x)/LR(z) > 1, LR = p_target / ((1+a)/2 · mean p_reference + (1−a)/2), p = exp(−nll_mean), a = 0.3",
+        Pass::Reference,
+    ),
+    def_(
         "recall",
         Direction::Higher,
         "ReCaLL: nll_mean of the text after a prefix of non-member texts / nll_mean (Xie et al. 2024)",
@@ -269,6 +281,76 @@ pub fn lowercase_ratio(nll_lower: f64, nll_mean: f64) -> f64 {
 /// nll under the target / nll under the reference model.
 pub fn ref_ratio(nll_mean: f64, nll_ref: f64) -> f64 {
     nll_mean / nll_ref
+}
+
+/// The mean of the defined values, `None` unless every value is defined.
+fn mean_all(v: &[Option<f64>]) -> Option<f64> {
+    let all: Option<Vec<f64>> = v.iter().copied().collect();
+    all.and_then(|a| mean(a.into_iter()))
+}
+
+/// logit(exp(−nll)) = −nll − ln(1 − e^{−nll}): LiRA's logit-scaled confidence of a text
+/// whose geometric-mean token probability is e^{−nll}.
+pub fn logit_confidence(nll: f64) -> f64 {
+    -nll - (-(-nll).exp_m1()).ln()
+}
+
+/// Offline LiRA (Carlini et al. 2022): the target's logit-scaled confidence against a
+/// Gaussian fitted to the reference (OUT) models' confidences on the same text,
+/// standardized: (φ_T − μ)/σ with σ the population standard deviation (LiRA's
+/// `np.std`). Λ = Φ(z) in the paper ranks the same; z does not saturate. `None` with
+/// fewer than two references or σ = 0.
+pub fn lira(nll_target: f64, nll_refs: &[f64]) -> Option<f64> {
+    if nll_refs.len() < 2 {
+        return None;
+    }
+    let phi: Vec<f64> = nll_refs.iter().map(|&n| logit_confidence(n)).collect();
+    let n = phi.len() as f64;
+    let mu = phi.iter().sum::<f64>() / n;
+    let sd = (phi.iter().map(|p| (p - mu).powi(2)).sum::<f64>() / n).sqrt();
+    (sd > 1e-12).then(|| (logit_confidence(nll_target) - mu) / sd)
+}
+
+/// RMIA's offline coefficient a: p(x) ≈ (1+a)/2 · p_OUT(x) + (1−a)/2 (ml_privacy_meter's default).
+pub const RMIA_OFFLINE_A: f64 = 0.3;
+
+/// ln of RMIA's ratio p(x | θ) / p(x) with p = exp(−nll_mean): the target's over the
+/// offline estimate of p(x) from the reference (OUT) models.
+pub fn rmia_log_ratio(nll_target: f64, nll_refs: &[f64], a: f64) -> Option<f64> {
+    let out = mean(nll_refs.iter().map(|n| (-n).exp()))?;
+    Some(-nll_target - ((1.0 + a) / 2.0 * out + (1.0 - a) / 2.0).ln())
+}
+
+/// RMIA's population: the log ratios of known non-member texts, sorted.
+#[derive(Debug, Clone)]
+pub struct Population {
+    log_ratios: Vec<f64>,
+}
+
+impl Population {
+    pub fn new(mut log_ratios: Vec<f64>) -> Population {
+        log_ratios.retain(|v| v.is_finite());
+        log_ratios.sort_by(f64::total_cmp);
+        Population { log_ratios }
+    }
+
+    pub fn len(&self) -> usize {
+        self.log_ratios.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.log_ratios.is_empty()
+    }
+}
+
+/// Offline RMIA (Zarifzadeh et al. 2024) with γ = 1: the share of population texts z
+/// whose likelihood ratio x beats, LR(x)/LR(z) > 1.
+pub fn rmia(log_ratio: f64, population: &Population) -> Option<f64> {
+    let z = &population.log_ratios;
+    if z.is_empty() || !log_ratio.is_finite() {
+        return None;
+    }
+    Some(z.partition_point(|&v| v < log_ratio) as f64 / z.len() as f64)
 }
 
 /// ReCaLL (Xie et al. 2024): LL(x | P) / LL(x) for a prefix P of non-member texts,
@@ -415,6 +497,10 @@ pub struct SignalSet {
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub ref_ratio: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
+    pub lira: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
+    pub rmia: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
     pub recall: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub dc_pdd: Measured,
@@ -430,6 +516,24 @@ pub struct SignalSet {
     pub grad_norm_layers: Measured<Vec<f64>>,
 }
 
+/// The reference models' passes over one text, for `ref_ratio`, `lira` and `rmia`.
+#[derive(Clone, Copy)]
+pub struct References<'a> {
+    /// nll_mean under the target over the same text as the references'.
+    pub target: Option<f64>,
+    /// nll_mean under each reference model.
+    pub nll: &'a [Option<f64>],
+    /// RMIA's population and its coefficient a, when given.
+    pub population: Option<&'a RmiaPopulation>,
+}
+
+/// RMIA's population with the offline coefficient its ratios were computed with.
+#[derive(Debug, Clone)]
+pub struct RmiaPopulation {
+    pub population: Population,
+    pub a: f64,
+}
+
 /// The passes over one text that its signals come from: the main teacher-forced
 /// pass, and each optional pass when it ran.
 pub struct Passes<'a> {
@@ -440,6 +544,9 @@ pub struct Passes<'a> {
     /// text (`ref_ratio`); the target's may cover more than `main` (a scan sample's
     /// prompt and continuation).
     pub reference: Option<(Option<f64>, Option<f64>)>,
+    /// Several reference models (`ref_ratio` against their mean, `lira`, `rmia`); takes
+    /// the place of `reference`.
+    pub references: Option<References<'a>>,
     /// nll_mean of the text's tokens after the non-member prefix (`recall`).
     pub prefixed_nll: Option<Option<f64>>,
     /// The scored tokens' ids (tokens 2..n, one per log-prob of `main`) and the
@@ -458,6 +565,7 @@ impl<'a> Passes<'a> {
             main,
             lowercase_nll: None,
             reference: None,
+            references: None,
             prefixed_nll: None,
             frequency: None,
             attention: None,
@@ -493,6 +601,21 @@ impl SignalSet {
         if let Some((target, reference)) = p.reference {
             s.ref_ratio = m(target.zip(reference).map(|(t, r)| ref_ratio(t, r)));
         }
+        if let Some(r) = p.references {
+            let refs = mean_all(r.nll);
+            s.ref_ratio = m(r.target.zip(refs).map(|(t, m)| ref_ratio(t, m)));
+            let all: Option<Vec<f64>> = r.nll.iter().copied().collect();
+            let both = r.target.zip(all);
+            if r.nll.len() >= 2 {
+                s.lira = m(both.as_ref().and_then(|(t, a)| lira(*t, a)));
+            }
+            if let Some(pop) = r.population {
+                s.rmia = m(both
+                    .as_ref()
+                    .and_then(|(t, a)| rmia_log_ratio(*t, a, pop.a))
+                    .and_then(|lr| rmia(lr, &pop.population)));
+            }
+        }
         if let Some(prefixed) = p.prefixed_nll {
             s.recall = m(prefixed.zip(nll).map(|(c, n)| recall(c, n)));
         }
@@ -525,6 +648,8 @@ impl SignalSet {
             "entropy" => &self.entropy,
             "lowercase_ratio" => &self.lowercase_ratio,
             "ref_ratio" => &self.ref_ratio,
+            "lira" => &self.lira,
+            "rmia" => &self.rmia,
             "recall" => &self.recall,
             "dc_pdd" => &self.dc_pdd,
             "attn_entropy" => &self.attn_entropy,
@@ -627,6 +752,31 @@ mod tests {
     }
 
     #[test]
+    fn lira_and_rmia_by_hand() {
+        // φ(nll) = logit(e^{−nll}); at nll = ln 2, p = 1/2 and φ = 0
+        assert!(close(logit_confidence(std::f64::consts::LN_2), 0.0));
+        let phi = |n: f64| {
+            let p = (-n).exp();
+            (p / (1.0 - p)).ln()
+        };
+        let (t, r) = (0.5, [1.0, 2.0]);
+        let (a, b) = (phi(r[0]), phi(r[1]));
+        let want = (phi(t) - (a + b) / 2.0) / ((a - b).abs() / 2.0);
+        assert!(close(lira(t, &r).unwrap(), want));
+        assert_eq!(lira(t, &[1.0]), None);
+        assert_eq!(lira(t, &[1.0, 1.0]), None);
+        // RMIA: ln p_T − ln((1+a)/2 · mean p_R + (1−a)/2)
+        let lr = rmia_log_ratio(t, &r, 0.3).unwrap();
+        let pr = ((-1.0f64).exp() + (-2.0f64).exp()) / 2.0;
+        assert!(close(lr, -0.5 - (0.65 * pr + 0.35).ln()));
+        let pop = Population::new(vec![lr - 1.0, lr, lr + 1.0, f64::NAN]);
+        assert_eq!(pop.len(), 3);
+        // beats only the lower one: a tie is not a win (LR(x)/LR(z) > 1)
+        assert!(close(rmia(lr, &pop).unwrap(), 1.0 / 3.0));
+        assert_eq!(rmia(lr, &Population::new(vec![])), None);
+    }
+
+    #[test]
     fn dc_pdd_by_hand() {
         // counts 1, 2, 5 (total 8, V 3): f = 2/11, 3/11, 6/11 after add-one smoothing
         let freq = crate::token_freq::TokenFreq::from_counts(vec![1, 2, 5]);
@@ -657,6 +807,10 @@ mod tests {
         };
         let layers = [1.0, 3.0];
         let freq = crate::token_freq::TokenFreq::from_counts(vec![1, 2, 3]);
+        let pop = RmiaPopulation {
+            population: Population::new(vec![0.1, -0.2]),
+            a: RMIA_OFFLINE_A,
+        };
         let set = SignalSet::new(Passes {
             main: PassValues {
                 logprobs: &lp,
@@ -665,7 +819,12 @@ mod tests {
                 min_k_percent: 20.0,
             },
             lowercase_nll: Some(None),
-            reference: Some((Some(2.0), Some(4.0))),
+            reference: None,
+            references: Some(References {
+                target: Some(2.0),
+                nll: &[Some(3.0), Some(5.0)],
+                population: Some(&pop),
+            }),
             prefixed_nll: Some(Some(1.5)),
             frequency: Some((&[0, 1, 0], &freq)),
             attention: Some(&layers),

@@ -266,3 +266,82 @@ fn attack_inputs_are_checked() {
         "--recall-shots",
     );
 }
+
+/// Two reference models on the BOS model: `ref_ratio` against their mean, offline LiRA
+/// and offline RMIA (with a population), against the reference script's transformers
+/// numbers through LiRA's and ml_privacy_meter's formulas.
+#[test]
+fn several_references_lira_rmia_match_published_formulas() {
+    let data = reference_data();
+    let att = attacks_data();
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(att.join("attacks.json")).unwrap()).unwrap();
+    let want = want["references"].as_array().unwrap();
+    let ours = score(
+        &data.join("tiny-llama"),
+        &data.join("texts.jsonl"),
+        &[
+            "--reference-model",
+            data.join("tiny-gpt2").to_str().unwrap(),
+            "--reference-model",
+            data.join("tiny-qwen2").to_str().unwrap(),
+            "--population",
+            att.join("population.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ours.len(), want.len());
+    // ref_ratio: a ratio of nlls (per-value parity 2e-5); LiRA's z divides by the sd of
+    // two references' logit confidences, which amplifies the round-off: measured ≤ 2.3e-6
+    // apart. A slip (the sample sd for LiRA's population sd: ×√2; φ without the logit;
+    // p(x) without RMIA's offline mix) moves the largest of them by ≥ 1e-2. RMIA counts population
+    // texts beaten: equal unless a ratio ties within round-off (none does here).
+    let tol = Tol {
+        abs: 1e-4,
+        rel: 1e-4,
+    };
+    let mut checked = 0;
+    for (o, w) in ours.iter().zip(want) {
+        for k in ["ref_ratio", "lira"] {
+            match w[k].as_f64() {
+                Some(x) => {
+                    let got = o[k].as_f64().unwrap_or(f64::NAN);
+                    assert!(tol.holds(got, x), "text {}: {k} {got} vs {x}", o["id"]);
+                    checked += 1;
+                }
+                None => assert!(o[k].is_null(), "text {}: {k}", o["id"]),
+            }
+        }
+        assert_eq!(o["rmia"].as_f64(), w["rmia"].as_f64(), "text {}", o["id"]);
+    }
+    assert!(checked >= 16, "{checked} values checked");
+    // one reference: no LiRA (it needs a spread), the plain ratio stays
+    let one = score(
+        &data.join("tiny-llama"),
+        &data.join("texts.jsonl"),
+        &[
+            "--reference-model",
+            data.join("tiny-gpt2").to_str().unwrap(),
+        ],
+    );
+    assert!(one[0].get("lira").is_none() && one[0].get("rmia").is_none());
+    assert!(one[0]["ref_ratio"].as_f64().is_some());
+    // mismatched adapters
+    let o = memscan(&[
+        "score",
+        "-m",
+        data.join("tiny-llama").to_str().unwrap(),
+        "-i",
+        data.join("texts.jsonl").to_str().unwrap(),
+        "--reference-model",
+        "a",
+        "--reference-model",
+        "b",
+        "--reference-adapter",
+        "x",
+        "--reference-adapter",
+        "y",
+        "--reference-adapter",
+        "z",
+    ]);
+    assert_input_error(&o, "--reference-adapter");
+}

@@ -8,6 +8,7 @@ use crate::cli::AttackArgs;
 use crate::error::{Error, Result};
 use crate::recall::Prefix;
 use crate::scorer::{ScoredText, Scorer};
+use crate::signals::{self, Population, RmiaPopulation};
 use crate::token_freq::TokenFreq;
 
 /// Texts whose mean token count sizes the ReCaLL prefix.
@@ -16,12 +17,20 @@ const LENGTH_SAMPLE: usize = 1000;
 pub struct Attacks {
     pub prefix: Option<Prefix>,
     pub freq: Option<TokenFreq>,
+    pub population: Option<RmiaPopulation>,
 }
 
 impl Attacks {
-    /// Opens what `a` names for the texts `judged` will score. A ReCaLL prefix that
-    /// shares a text with them is refused: that text would be judged after itself.
-    pub fn open(a: &AttackArgs, scorer: &Scorer, judged: &[&str]) -> Result<Attacks> {
+    /// Opens what `a` names for the texts `judged` will score (RMIA's population is
+    /// scored here by `scorer` and the `references`). A ReCaLL prefix or an RMIA
+    /// population that shares a text with them is refused: that text would be judged
+    /// against itself.
+    pub fn open(
+        a: &AttackArgs,
+        scorer: &Scorer,
+        references: &[Scorer],
+        judged: &[&str],
+    ) -> Result<Attacks> {
         let prefix = match &a.recall_prefix {
             Some(path) => {
                 if a.recall_shots == Some(0) {
@@ -29,14 +38,7 @@ impl Attacks {
                 }
                 let records = crate::input::read_texts(path)?;
                 let shots: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-                let set: std::collections::HashSet<&str> = shots.iter().copied().collect();
-                let shared = judged.iter().filter(|t| set.contains(*t)).count();
-                if shared > 0 {
-                    return Err(Error::file(
-                        path,
-                        format!("the ReCaLL prefix shares {shared} texts with the texts judged; the prefix must be held-out non-members"),
-                    ));
-                }
+                refuse_shared(path, "the ReCaLL prefix", &shots, judged)?;
                 let sample = &judged[..judged.len().min(LENGTH_SAMPLE)];
                 let mut total = 0;
                 for t in sample {
@@ -53,7 +55,53 @@ impl Attacks {
             Some(p) => Some(TokenFreq::open(p, scorer.tokenizer())?),
             None => None,
         };
-        Ok(Attacks { prefix, freq })
+        let population = match &a.population {
+            Some(path) => {
+                if !(a.rmia_a >= 0.0 && a.rmia_a <= 1.0) {
+                    return Err(Error::input(format!(
+                        "--rmia-a {}: must be in [0, 1]",
+                        a.rmia_a
+                    )));
+                }
+                let records = crate::input::read_texts(path)?;
+                let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+                refuse_shared(path, "the RMIA population", &texts, judged)?;
+                let target = scorer.score(&texts, |_, _| {})?;
+                let mut refs: Vec<Vec<Option<f64>>> = vec![Vec::new(); texts.len()];
+                for r in references {
+                    for (v, s) in refs.iter_mut().zip(r.score(&texts, |_, _| {})?) {
+                        v.push(signals::nll_mean(&s.token_logprobs));
+                    }
+                }
+                let ratios: Vec<f64> = target
+                    .iter()
+                    .zip(&refs)
+                    .filter_map(|(t, r)| {
+                        let all: Option<Vec<f64>> = r.iter().copied().collect();
+                        signals::nll_mean(&t.token_logprobs)
+                            .zip(all)
+                            .and_then(|(t, r)| signals::rmia_log_ratio(t, &r, a.rmia_a))
+                    })
+                    .collect();
+                let population = Population::new(ratios);
+                if population.is_empty() {
+                    return Err(Error::file(
+                        path,
+                        "no population text has two tokens or more",
+                    ));
+                }
+                Some(RmiaPopulation {
+                    population,
+                    a: a.rmia_a,
+                })
+            }
+            None => None,
+        };
+        Ok(Attacks {
+            prefix,
+            freq,
+            population,
+        })
     }
 
     /// ReCaLL's pass over `texts` when a prefix was given: each text's nll_mean after it.
@@ -80,6 +128,27 @@ impl Attacks {
             "recall_prefix_tokens": self.prefix.as_ref().map(Prefix::len),
             "token_freq": a.token_freq.as_ref().map(|p| p.display().to_string()),
             "token_freq_total": self.freq.as_ref().map(TokenFreq::total),
+            "population": a.population.as_ref().map(|p| p.display().to_string()),
+            "population_texts": self.population.as_ref().map(|p| p.population.len()),
+            "rmia_a": self.population.as_ref().map(|p| p.a),
         })
     }
+}
+
+/// Refuses `what` (read from `path`) when it shares a text with the texts judged.
+fn refuse_shared(
+    path: &std::path::Path,
+    what: &str,
+    texts: &[&str],
+    judged: &[&str],
+) -> Result<()> {
+    let set: std::collections::HashSet<&str> = texts.iter().copied().collect();
+    let shared = judged.iter().filter(|t| set.contains(*t)).count();
+    if shared > 0 {
+        return Err(Error::file(
+            path,
+            format!("{what} shares {shared} texts with the texts judged; it must be held-out non-members"),
+        ));
+    }
+    Ok(())
 }

@@ -39,7 +39,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     };
     let formats = canary_formats(&canaries, args)?;
     let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(
+    let references = super::load_references(
         &args.model,
         &args.reference_model,
         &args.reference_adapter,
@@ -54,7 +54,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     let identity = super::identity(&model, model_hash);
     let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
     let st = Stats::of(args);
-    let passes = Passes::new(&model, reference.as_ref(), &texts, args)?;
+    let passes = Passes::new(&model, &references, &texts, args)?;
     let mut settings = settings;
     settings.extend(
         passes
@@ -248,7 +248,7 @@ fn settings_of(
         "members_sha256": digest(members),
         "nonmembers": args.nonmembers.display().to_string(),
         "nonmembers_sha256": digest(nonmembers),
-        "reference_model": args.reference_model,
+        "reference_model": super::one_or_many(&args.reference_model),
         "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
         "canaries_sha256": args.canaries.as_ref().map(|_| digest(canaries)),
         "claimed_epsilon": args.claimed_epsilon,
@@ -269,7 +269,7 @@ fn settings_of(
         settings,
         model,
         args.model.adapter.as_deref(),
-        args.reference_adapter.as_deref(),
+        &args.reference_adapter,
     )
 }
 
@@ -490,7 +490,7 @@ fn path_str(p: &Option<PathBuf>) -> String {
 struct Passes<'a> {
     scorer: Scorer<'a>,
     basic: Scorer<'a>,
-    reference: Option<Scorer<'a>>,
+    references: Vec<Scorer<'a>>,
     texts: &'a [&'a str],
     lower: Vec<String>,
     min_k: f64,
@@ -500,7 +500,7 @@ struct Passes<'a> {
 impl<'a> Passes<'a> {
     fn new(
         model: &'a Model,
-        reference: Option<&'a Model>,
+        references: &'a [Model],
         texts: &'a [&'a str],
         a: &EvalArgs,
     ) -> Result<Self> {
@@ -511,15 +511,16 @@ impl<'a> Passes<'a> {
             attention: false,
         };
         let basic = Scorer::new(model, opts(false))?;
-        let attacks = super::attacks::Attacks::open(&a.attacks, &basic, texts)?;
+        let references = references
+            .iter()
+            .map(|r| Scorer::new(r, opts(false)))
+            .collect::<Result<Vec<_>>>()?;
+        let attacks = super::attacks::Attacks::open(&a.attacks, &basic, &references, texts)?;
         Ok(Passes {
             scorer: Scorer::new(model, opts(true))?,
             basic,
             attacks,
-            reference: match reference {
-                Some(r) => Some(Scorer::new(r, opts(false))?),
-                None => None,
-            },
+            references,
             texts,
             lower: texts.iter().map(|t| t.to_lowercase()).collect(),
             min_k: a.min_k,
@@ -539,21 +540,30 @@ impl<'a> Passes<'a> {
         let scored = self.scorer.score_batch(&texts)?;
         let tokens = scored.iter().map(|s| s.token_ids.len()).sum();
         let lowered = self.basic.score_batch(&lower)?;
-        let ref_scored = match &self.reference {
-            Some(r) => Some(r.score_batch(&texts)?),
-            None => None,
-        };
+        let ref_nll: Vec<Vec<Option<f64>>> = self
+            .references
+            .iter()
+            .map(|r| {
+                Ok(r.score_batch(&texts)?
+                    .iter()
+                    .map(|s| signals::nll_mean(&s.token_logprobs))
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        // per text: each reference's nll
+        let per_text: Vec<Vec<Option<f64>>> = (0..batch.len())
+            .map(|j| ref_nll.iter().map(|r| r[j]).collect())
+            .collect();
         let prefixed = self.attacks.prefixed(&self.basic, &texts)?;
         let rows = (0..batch.len())
             .map(|j| {
                 let s = &scored[j];
                 SignalSet::new(signals::Passes {
                     lowercase_nll: Some(signals::nll_mean(&lowered[j].token_logprobs)),
-                    reference: ref_scored.as_ref().map(|r| {
-                        (
-                            signals::nll_mean(&s.token_logprobs),
-                            signals::nll_mean(&r[j].token_logprobs),
-                        )
+                    references: (!self.references.is_empty()).then(|| signals::References {
+                        target: signals::nll_mean(&s.token_logprobs),
+                        nll: &per_text[j],
+                        population: self.attacks.population.as_ref(),
                     }),
                     prefixed_nll: prefixed.as_ref().map(|p| p[j]),
                     frequency: self.attacks.frequency(s),

@@ -334,7 +334,7 @@ fn settings_of(
         settings,
         model,
         args.model.adapter.as_deref(),
-        args.reference_adapter.as_deref(),
+        args.reference_adapter.as_slice(),
     )
 }
 

@@ -197,7 +197,7 @@ pub fn with_setup(
     settings: serde_json::Value,
     model: &Model,
     adapter: Option<&std::path::Path>,
-    reference_adapter: Option<&std::path::Path>,
+    reference_adapters: &[std::path::PathBuf],
 ) -> Result<serde_json::Map<String, serde_json::Value>> {
     let serde_json::Value::Object(mut m) = settings else {
         return Err(Error::internal("settings are not an object"));
@@ -219,7 +219,18 @@ pub fn with_setup(
         model::LanguageModel::info(model).dtype.clone().into(),
     );
     m.insert("adapter".into(), id(adapter)?);
-    m.insert("reference_adapter".into(), id(reference_adapter)?);
+    let refs = reference_adapters
+        .iter()
+        .map(|p| id(Some(p)))
+        .collect::<Result<Vec<_>>>()?;
+    m.insert(
+        "reference_adapter".into(),
+        match refs.len() {
+            0 => serde_json::Value::Null,
+            1 => refs.into_iter().next().unwrap_or_default(),
+            _ => serde_json::Value::Array(refs),
+        },
+    );
     Ok(m)
 }
 
@@ -311,6 +322,52 @@ pub fn dir_name(d: crate::signals::Direction) -> &'static str {
     match d {
         crate::signals::Direction::Lower => "lower",
         crate::signals::Direction::Higher => "higher",
+    }
+}
+
+/// The reference models of repeated `--reference-model`/`--reference-adapter` flags:
+/// each model alone, one adapter per model, or several adapters on one model.
+pub fn reference_specs(
+    models: &[String],
+    adapters: &[std::path::PathBuf],
+) -> Result<Vec<(String, Option<std::path::PathBuf>)>> {
+    match (models.len(), adapters.len()) {
+        (_, 0) => Ok(models.iter().map(|m| (m.clone(), None)).collect()),
+        (1, _) => Ok(adapters
+            .iter()
+            .map(|a| (models[0].clone(), Some(a.clone())))
+            .collect()),
+        (m, a) if m == a => Ok(models
+            .iter()
+            .cloned()
+            .zip(adapters.iter().cloned().map(Some))
+            .collect()),
+        (m, a) => Err(Error::input(format!(
+            "{m} --reference-model and {a} --reference-adapter: give one adapter per model, or several adapters on one model"
+        ))),
+    }
+}
+
+/// Loads every reference model (same device, dtype and threads; never the target's
+/// `--adapter`).
+pub fn load_references(
+    args: &ModelArgs,
+    models: &[String],
+    adapters: &[std::path::PathBuf],
+    quiet: bool,
+) -> Result<Vec<Model>> {
+    reference_specs(models, adapters)?
+        .into_iter()
+        .map(|(m, a)| load_model_named(args, Some(m), a, quiet))
+        .collect()
+}
+
+/// JSON of repeated reference flags for a run's settings: null, one value, or a list.
+pub fn one_or_many<T: serde::Serialize>(v: &[T]) -> serde_json::Value {
+    match v {
+        [] => serde_json::Value::Null,
+        [one] => serde_json::json!(one),
+        many => serde_json::json!(many),
     }
 }
 

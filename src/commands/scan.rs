@@ -550,7 +550,7 @@ fn settings(
         v,
         model,
         a.model.adapter.as_deref(),
-        a.reference_adapter.as_deref(),
+        a.reference_adapter.as_slice(),
     )
 }
 

@@ -49,8 +49,8 @@ fn settings(
         "min_k": args.min_k,
         "basic": args.basic,
         "lowercase": args.lowercase,
-        "reference_model": args.reference_model,
-        "reference_adapter": args.reference_adapter.as_ref().map(|p| p.display().to_string()),
+        "reference_model": super::one_or_many(&args.reference_model),
+        "reference_adapter": super::one_or_many(&args.reference_adapter),
         "attention": args.attention,
         "gradients": args.gradients,
         "reference_corpus": args.reference_corpus.as_ref().map(|p| p.display().to_string()),
@@ -65,7 +65,7 @@ fn settings(
         v,
         model,
         args.model.adapter.as_deref(),
-        args.reference_adapter.as_deref(),
+        &args.reference_adapter,
     )
 }
 
@@ -73,7 +73,7 @@ fn settings(
 #[derive(Default)]
 struct Extra {
     nll_lower: Option<f64>,
-    nll_ref: Option<f64>,
+    nll_ref: Vec<Option<f64>>,
     nll_prefixed: Option<f64>,
     grad: Option<(f64, Vec<f64>)>,
     verbatim: Option<crate::verbatim::Match>,
@@ -133,7 +133,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         None => super::output(args.output.as_deref())?,
     };
     let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(
+    let references = super::load_references(
         &args.model,
         &args.reference_model,
         &args.reference_adapter,
@@ -147,10 +147,10 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
     };
     let scorer = Scorer::new(&model, opts(!args.basic, args.attention))?;
     let basic = Scorer::new(&model, opts(false, false))?;
-    let ref_scorer = match &reference {
-        Some(r) => Some(Scorer::new(r, opts(false, false))?),
-        None => None,
-    };
+    let ref_scorers = references
+        .iter()
+        .map(|r| Scorer::new(r, opts(false, false)))
+        .collect::<Result<Vec<_>>>()?;
     let params = if args.gradients {
         scorer::prepare_gradients(&model)
     } else {
@@ -161,7 +161,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         None => None,
     };
     let all_texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-    let attacks = Attacks::open(&args.attacks, &basic, &all_texts)?;
+    let attacks = Attacks::open(&args.attacks, &basic, &ref_scorers, &all_texts)?;
     drop(all_texts);
 
     // a shard: its manifest, and a resume after the whole windows its file holds
@@ -224,7 +224,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         let extras = Extras {
             scorer: &scorer,
             basic: &basic,
-            reference: ref_scorer.as_ref(),
+            references: &ref_scorers,
             params: &params,
             corpus: corpus.as_ref(),
             attacks: &attacks,
@@ -279,7 +279,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
 struct Extras<'a> {
     scorer: &'a Scorer<'a>,
     basic: &'a Scorer<'a>,
-    reference: Option<&'a Scorer<'a>>,
+    references: &'a [Scorer<'a>],
     params: &'a [(Option<usize>, tch::Tensor)],
     corpus: Option<&'a Reference>,
     attacks: &'a Attacks,
@@ -295,9 +295,9 @@ impl Extras<'_> {
                 e.nll_lower = signals::nll_mean(&s.token_logprobs);
             }
         }
-        if let Some(rs) = self.reference {
+        for rs in self.references {
             for (e, s) in extras.iter_mut().zip(rs.score(texts, |_, _| {})?) {
-                e.nll_ref = signals::nll_mean(&s.token_logprobs);
+                e.nll_ref.push(signals::nll_mean(&s.token_logprobs));
             }
         }
         if let Some(nlls) = self.attacks.prefixed(self.basic, texts)? {
@@ -343,10 +343,12 @@ fn row(
     let signals = signals::SignalSet::new(signals::Passes {
         main: s.pass_values(&rec.text, args.min_k),
         lowercase_nll: args.lowercase.then_some(e.nll_lower),
-        reference: args
-            .reference_model
-            .is_some()
-            .then(|| (signals::nll_mean(&s.token_logprobs), e.nll_ref)),
+        reference: None,
+        references: (!e.nll_ref.is_empty()).then(|| signals::References {
+            target: signals::nll_mean(&s.token_logprobs),
+            nll: &e.nll_ref,
+            population: attacks.population.as_ref(),
+        }),
         prefixed_nll: attacks.prefix.is_some().then_some(e.nll_prefixed),
         frequency: attacks.frequency(s),
         attention: s.attn_entropy_layers.as_deref(),

@@ -9,7 +9,10 @@ texts.jsonl). Writes GENERATED_DIR/attacks/:
   corpus.jsonl        a small reference corpus for DC-PDD
   counts-MODEL.txt    the corpus's token counts with MODEL's tokenizer, one per line
                       (line i for token id i), as numpy.savetxt writes them
-  attacks.json        per model, per text: recall and dc_pdd
+  population.jsonl    known non-members for RMIA
+  attacks.json        per model, per text: recall and dc_pdd; under "references", per text:
+                      ref_ratio, lira and rmia of tiny-llama with tiny-gpt2 and tiny-qwen2
+                      as the reference models
 
 ReCaLL (Xie et al. 2024; github.com/ruoyuxie/recall, src/run.py): LL(x | P) / LL(x), LL
 the mean log-likelihood of x's tokens; the prefix P is the shots, each followed by a
@@ -49,12 +52,76 @@ CORPUS = [
 
 CAP = 0.01
 
+POPULATION = [
+    "The harbour master logged eleven arrivals before noon.",
+    "Please return the signed form to the front desk by Friday.",
+    "Winter wheat is sown in autumn and harvested the next summer.",
+    "He tuned the old piano himself, one string at a time.",
+    "Our meeting moved to the second floor conference room.",
+    "def square(x):\n    return x * x\n",
+]
+
+# RMIA's offline coefficient (ml_privacy_meter's default)
+RMIA_A = 0.3
+
 
 def logprobs(model, ids):
     with torch.no_grad():
         x = torch.tensor([ids])
         lp = torch.log_softmax(model(x).logits.float()[0, :-1], dim=-1)
         return lp.gather(1, x[0, 1:, None])[:, 0].double().numpy()
+
+
+def nll(model, tok, text):
+    """Mean negative log-likelihood of tokens 2..n of the text encoded with its special
+    tokens; None below two tokens."""
+    ids = tok.encode(text).ids
+    if len(ids) < 2:
+        return None
+    return float(-logprobs(model, ids).mean())
+
+
+def references(gen, out, texts):
+    """ref_ratio, offline LiRA and offline RMIA of tiny-llama against tiny-gpt2 and
+    tiny-qwen2. LiRA (Carlini et al. 2022): phi = logit of exp(-nll); z = (phi_target -
+    mean phi_ref) / std(phi_ref) (numpy's population std, as LiRA's code). RMIA
+    (Zarifzadeh et al. 2024; ml_privacy_meter run_rmia with every reference OUT): p =
+    exp(-nll), p(x) = (1+a)/2 mean p_ref + (1-a)/2, score = mean over population z of
+    [ratio(x) / ratio(z) > 1]."""
+    with open(os.path.join(out, "population.jsonl"), "w") as fh:
+        for i, t in enumerate(POPULATION):
+            fh.write(json.dumps({"id": f"pop{i}", "text": t}) + "\n")
+    names = ["tiny-llama", "tiny-gpt2", "tiny-qwen2"]
+    models = {}
+    for n in names:
+        d = os.path.join(gen, n)
+        models[n] = (AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval(),
+                     Tokenizer.from_file(os.path.join(d, "tokenizer.json")))
+
+    def nlls(t):
+        return [nll(*models[n], t) for n in names]
+
+    def ratio(v):
+        p_t = np.exp(-v[0])
+        p_x = (1 + RMIA_A) / 2 * np.mean(np.exp(-np.array(v[1:]))) + (1 - RMIA_A) / 2
+        return p_t / p_x
+
+    pop = [ratio(v) for v in map(nlls, POPULATION)]
+    rows = []
+    for t in texts:
+        v = nlls(t)
+        if any(x is None for x in v):
+            rows.append({"ref_ratio": None, "lira": None, "rmia": None})
+            continue
+        phi = [math.log(math.exp(-x) / (1 - math.exp(-x))) for x in v]
+        ref = np.array(phi[1:])
+        r = ratio(v)
+        rows.append({
+            "ref_ratio": v[0] / np.mean(v[1:]),
+            "lira": float((phi[0] - ref.mean()) / ref.std()),
+            "rmia": float(np.mean([r / z > 1.0 for z in pop])),
+        })
+    return rows
 
 
 def main():
@@ -104,6 +171,7 @@ def main():
                 row["dc_pdd"] = float(alpha.mean())
             rows.append(row)
         res[name] = rows
+    res["references"] = references(gen, out, texts)
     with open(os.path.join(out, "attacks.json"), "w") as fh:
         json.dump(res, fh)
 
