@@ -448,6 +448,18 @@ pub struct EvalArgs {
     /// one --reference-model (each adapter a reference of its own).
     #[arg(long, value_name = "DIR", requires = "reference_model")]
     pub reference_adapter: Vec<PathBuf>,
+    /// Unlearning: a model retrained without the members (the forget set). Its Min-K%
+    /// AUC on the same texts is the baseline of MUSE's PrivLeak (use --min-k 40 for
+    /// MUSE's setting).
+    #[arg(long, value_name = "MODEL", conflicts_with = "retrain_auc")]
+    pub retrain_model: Option<String>,
+    /// A PEFT LoRA adapter on the retrained model.
+    #[arg(long, value_name = "DIR", requires = "retrain_model")]
+    pub retrain_adapter: Option<PathBuf>,
+    /// Unlearning: the retrained model's Min-K% AUC on these sets when it is known but the
+    /// model is not at hand (MUSE publishes its own).
+    #[arg(long, value_name = "AUC")]
+    pub retrain_auc: Option<f64>,
     /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
     /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
     #[arg(long)]

@@ -37,6 +37,9 @@ pub enum Pass {
     Prefixed,
     /// The main pass, calibrated by token frequencies of a reference corpus.
     Frequency,
+    /// A pass of a model retrained without the members (unlearning's gold standard):
+    /// not an attack on the target, the baseline of MUSE's PrivLeak.
+    Retrain,
 }
 
 /// A signal's name (its JSON field), direction, definition and the pass it needs.
@@ -148,6 +151,12 @@ pub const SIGNALS: &[SignalDef] = &[
         Direction::Higher,
         "DC-PDD: mean over each token id's first occurrence of min(p · ln(1/f), a), f its Laplace-smoothed frequency in a reference corpus, a = 0.01 (Zhang et al. 2024)",
         Pass::Frequency,
+    ),
+    def_(
+        "retrain_min_k",
+        Direction::Higher,
+        "min_k under the model retrained without the members (the baseline of PrivLeak, not an attack on the target)",
+        Pass::Retrain,
     ),
     def_(
         "attn_entropy",
@@ -271,6 +280,14 @@ pub fn entropy(mean_logp: &[f32]) -> Option<f64> {
 /// Per-token predictive entropy, from μ = E_p[log p] at each position.
 pub fn token_entropy(mean_logp: &[f32]) -> Vec<f32> {
     mean_logp.iter().map(|m| -m).collect()
+}
+
+/// MUSE's PrivLeak (Shi et al. 2024), in percent: (AUC − AUC_retrain) / AUC_retrain ·
+/// 100, the AUCs of the same attack telling members (the forget set) from held-out
+/// texts on the target and on a model retrained without the members. Near 0: the
+/// target leaks as much as a model that never saw the members; positive: more.
+pub fn privleak(auc: f64, auc_retrain: f64) -> Option<f64> {
+    (auc_retrain > 0.0).then(|| (auc - auc_retrain) / auc_retrain * 100.0)
 }
 
 /// nll of the lowercased text / nll of the text.
@@ -505,6 +522,8 @@ pub struct SignalSet {
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub dc_pdd: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
+    pub retrain_min_k: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
     pub attn_entropy: Measured,
     /// Per layer: the mean attention entropy (`score --attention`).
     #[serde(skip_serializing_if = "Measured::not_run")]
@@ -552,6 +571,8 @@ pub struct Passes<'a> {
     /// The scored tokens' ids (tokens 2..n, one per log-prob of `main`) and the
     /// reference corpus's token frequencies (`dc_pdd`).
     pub frequency: Option<(&'a [u32], &'a crate::token_freq::TokenFreq)>,
+    /// The text's token log-probs under the retrained model (`retrain_min_k`).
+    pub retrain: Option<&'a [f32]>,
     /// Per-layer attention entropies (`attn_entropy`).
     pub attention: Option<&'a [f64]>,
     /// The gradient norm and its per-layer norms (`grad_norm`).
@@ -568,6 +589,7 @@ impl<'a> Passes<'a> {
             references: None,
             prefixed_nll: None,
             frequency: None,
+            retrain: None,
             attention: None,
             gradients: None,
         }
@@ -622,6 +644,9 @@ impl SignalSet {
         if let Some((ids, freq)) = p.frequency {
             s.dc_pdd = m(dc_pdd(ids, lp, freq, DC_PDD_CAP));
         }
+        if let Some(lp) = p.retrain {
+            s.retrain_min_k = m(min_k(lp, v.min_k_percent));
+        }
         if let Some(layers) = p.attention {
             s.attn_entropy = m(attn_entropy(layers));
             s.attn_entropy_layers = Measured::Value(layers.to_vec());
@@ -652,6 +677,7 @@ impl SignalSet {
             "rmia" => &self.rmia,
             "recall" => &self.recall,
             "dc_pdd" => &self.dc_pdd,
+            "retrain_min_k" => &self.retrain_min_k,
             "attn_entropy" => &self.attn_entropy,
             "grad_norm" => &self.grad_norm,
             _ => NOT_RUN,
@@ -749,6 +775,9 @@ mod tests {
         assert!(close(ref_ratio(1.0, 4.0), 0.25));
         assert!(close(attn_entropy(&[1.0, 2.0, 3.0]).unwrap(), 2.0));
         assert!(close(recall(3.0, 2.0), 1.5));
+        // MUSE: (0.9 − 0.5) / 0.5 · 100
+        assert!(close(privleak(0.9, 0.5).unwrap(), 80.0));
+        assert_eq!(privleak(0.9, 0.0), None);
     }
 
     #[test]
@@ -827,6 +856,7 @@ mod tests {
             }),
             prefixed_nll: Some(Some(1.5)),
             frequency: Some((&[0, 1, 0], &freq)),
+            retrain: Some(&lp),
             attention: Some(&layers),
             gradients: Some(Some((0.5, vec![0.25]))),
         });

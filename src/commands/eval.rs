@@ -54,7 +54,16 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     let identity = super::identity(&model, model_hash);
     let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
     let st = Stats::of(args);
-    let passes = Passes::new(&model, &references, &texts, args)?;
+    let retrain = match &args.retrain_model {
+        Some(m) => Some(super::load_model_named(
+            &args.model,
+            Some(m.clone()),
+            args.retrain_adapter.clone(),
+            quiet,
+        )?),
+        None => None,
+    };
+    let passes = Passes::new(&model, &references, retrain.as_ref(), &texts, args)?;
     let mut settings = settings;
     settings.extend(
         passes
@@ -208,6 +217,9 @@ pub struct Stats {
     pub prior: f64,
     pub claimed_epsilon: Option<f64>,
     pub delta: f64,
+    /// The retrained model's Min-K% AUC, when given instead of the model.
+    #[serde(default)]
+    pub retrain_auc: Option<f64>,
 }
 
 impl Stats {
@@ -219,6 +231,7 @@ impl Stats {
             prior: a.prior,
             claimed_epsilon: a.claimed_epsilon,
             delta: a.delta,
+            retrain_auc: a.retrain_auc,
         }
     }
 }
@@ -249,6 +262,9 @@ fn settings_of(
         "nonmembers": args.nonmembers.display().to_string(),
         "nonmembers_sha256": digest(nonmembers),
         "reference_model": super::one_or_many(&args.reference_model),
+        "retrain_model": args.retrain_model,
+        "retrain_adapter": args.retrain_adapter.as_ref().map(|p| p.display().to_string()),
+        "retrain_auc": args.retrain_auc,
         "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
         "canaries_sha256": args.canaries.as_ref().map(|_| digest(canaries)),
         "claimed_epsilon": args.claimed_epsilon,
@@ -284,16 +300,28 @@ pub fn build_report(
     texts: Option<&[&str]>,
 ) -> EvalReport {
     let (m_rows, n_rows) = rows.split_at(members.min(rows.len()));
-    let mut names: Vec<(&'static str, Direction)> = signals::SIGNALS
+    let present: Vec<&signals::SignalDef> = signals::SIGNALS
         .iter()
         .filter(|d| rows.iter().any(|r| r.get(d.name).is_some()))
-        .map(|d| (d.name, d.direction))
         .collect();
     let mut evals: Vec<SignalEval> = Vec::new();
-    for &(n, d) in &names {
-        evals.push(evaluate(n, d, &column(m_rows, n), &column(n_rows, n), st));
+    for d in &present {
+        evals.push(evaluate(
+            d.name,
+            d.direction,
+            &column(m_rows, d.name),
+            &column(n_rows, d.name),
+            st,
+        ));
     }
+    // the attacks on the target: the retrained model's column is PrivLeak's baseline
+    let mut names: Vec<(&'static str, Direction)> = present
+        .iter()
+        .filter(|d| d.pass != signals::Pass::Retrain)
+        .map(|d| (d.name, d.direction))
+        .collect();
     let signal_names = names.clone();
+    let privleak = privleak(&evals, st.retrain_auc);
     let combined = combined_attack(&names, rows, m_rows.len(), st.seed);
     let (cm, cn) = combined.split_at(m_rows.len());
     evals.push(evaluate("combined_lr", Direction::Higher, cm, cn, st));
@@ -319,8 +347,36 @@ pub fn build_report(
         blind_baseline,
         audit,
         dataset_inference,
+        privleak,
         canaries,
     }
+}
+
+/// MUSE's PrivLeak from `min_k`'s AUC and the retrained model's (its column, or the
+/// AUC given).
+fn privleak(evals: &[SignalEval], given: Option<f64>) -> Option<schema::PrivLeak> {
+    let auc = |n: &str| evals.iter().find(|e| e.name == n).and_then(|e| e.auc);
+    let (retrain, source) = match (auc("retrain_min_k"), given) {
+        (Some(a), _) => (a, "--retrain-model"),
+        (None, Some(a)) => (a, "given with --retrain-auc"),
+        (None, None) => return None,
+    };
+    let target = auc("min_k")?;
+    let percent = signals::privleak(target, retrain)?;
+    Some(schema::PrivLeak {
+        attack: "min_k".into(),
+        auc: target,
+        auc_retrain: retrain,
+        retrain_source: source.into(),
+        privleak_percent: percent,
+        reading: if percent.abs() <= 5.0 {
+            "within 5% of the retrained model: the members leak about as much as from a model that never saw them".into()
+        } else if percent > 0.0 {
+            "above the retrained model: the members are still told apart from held-out texts (under-unlearning)".into()
+        } else {
+            "below the retrained model: the members now look less like training data than held-out texts do (over-unlearning, itself a signal)".into()
+        },
+    })
 }
 
 /// The blind baseline over the same split, and the warning when it rivals the attacks.
@@ -396,6 +452,13 @@ fn check_args(args: &EvalArgs) -> Result<()> {
     if let Some(e) = args.claimed_epsilon {
         if !(e >= 0.0 && e.is_finite()) {
             return Err(Error::input(format!("--claimed-epsilon {e}: must be ≥ 0")));
+        }
+    }
+    if let Some(a) = args.retrain_auc {
+        if !(a > 0.0 && a <= 1.0) {
+            return Err(Error::input(format!(
+                "--retrain-auc {a}: must be in (0, 1]"
+            )));
         }
     }
     if !(0.0..1.0).contains(&args.delta) {
@@ -491,6 +554,7 @@ struct Passes<'a> {
     scorer: Scorer<'a>,
     basic: Scorer<'a>,
     references: Vec<Scorer<'a>>,
+    retrain: Option<Scorer<'a>>,
     texts: &'a [&'a str],
     lower: Vec<String>,
     min_k: f64,
@@ -501,6 +565,7 @@ impl<'a> Passes<'a> {
     fn new(
         model: &'a Model,
         references: &'a [Model],
+        retrain: Option<&'a Model>,
         texts: &'a [&'a str],
         a: &EvalArgs,
     ) -> Result<Self> {
@@ -521,6 +586,10 @@ impl<'a> Passes<'a> {
             basic,
             attacks,
             references,
+            retrain: match retrain {
+                Some(r) => Some(Scorer::new(r, opts(false))?),
+                None => None,
+            },
             texts,
             lower: texts.iter().map(|t| t.to_lowercase()).collect(),
             min_k: a.min_k,
@@ -555,6 +624,10 @@ impl<'a> Passes<'a> {
             .map(|j| ref_nll.iter().map(|r| r[j]).collect())
             .collect();
         let prefixed = self.attacks.prefixed(&self.basic, &texts)?;
+        let retrained = match &self.retrain {
+            Some(r) => Some(r.score_batch(&texts)?),
+            None => None,
+        };
         let rows = (0..batch.len())
             .map(|j| {
                 let s = &scored[j];
@@ -567,6 +640,7 @@ impl<'a> Passes<'a> {
                     }),
                     prefixed_nll: prefixed.as_ref().map(|p| p[j]),
                     frequency: self.attacks.frequency(s),
+                    retrain: retrained.as_ref().map(|r| r[j].token_logprobs.as_slice()),
                     ..signals::Passes::main(s.pass_values(texts[j], self.min_k))
                 })
             })

@@ -434,7 +434,9 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
         Pass::Main | Pass::Distribution => true,
         Pass::Reference => a.reference_model.is_some(),
         Pass::Attention => a.attention,
-        Pass::Lowercase | Pass::Gradients | Pass::Prefixed | Pass::Frequency => false,
+        Pass::Lowercase | Pass::Gradients | Pass::Prefixed | Pass::Frequency | Pass::Retrain => {
+            false
+        }
     };
     let always: Vec<&str> = signals::SIGNALS
         .iter()

@@ -351,6 +351,7 @@ fn row(
         }),
         prefixed_nll: attacks.prefix.is_some().then_some(e.nll_prefixed),
         frequency: attacks.frequency(s),
+        retrain: None,
         attention: s.attn_entropy_layers.as_deref(),
         gradients: args.gradients.then(|| e.grad.clone()),
     });

@@ -282,6 +282,10 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             let _ = write!(b, "<p class=\"flag\">Warning: {}</p>", esc(w));
         }
     }
+    if let Some(p) = &r.privleak {
+        let _ = write!(b, "<h2>Unlearning: PrivLeak (MUSE)</h2><p>PrivLeak = (AUC − AUC<sub>retrain</sub>) / AUC<sub>retrain</sub> = <b>{:+.1}%</b>: <code>{}</code> AUC {} on this model, {} on the retrained model ({}); {}.</p>",
+            p.privleak_percent, esc(&p.attack), fmt_num(p.auc), fmt_num(p.auc_retrain), esc(&p.retrain_source), esc(&p.reading));
+    }
     if let Some(d) = &r.dataset_inference {
         let sizes: Vec<String> = d
             .p_by_size

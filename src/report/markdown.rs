@@ -343,6 +343,19 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             }
         );
     }
+    if let Some(p) = &r.privleak {
+        let _ = writeln!(o, "\n### Unlearning: PrivLeak (MUSE)\n");
+        let _ = writeln!(
+            o,
+            "PrivLeak = (AUC − AUC_retrain) / AUC_retrain = **{:+.1}%**: `{}` AUC {} on this model, {} on the retrained model ({}); {}.",
+            p.privleak_percent,
+            p.attack,
+            fmt_num(p.auc),
+            fmt_num(p.auc_retrain),
+            p.retrain_source,
+            p.reading
+        );
+    }
     if let Some(d) = &r.dataset_inference {
         let _ = writeln!(o, "\n### Dataset inference (members as the suspect set)\n");
         let _ = writeln!(o, "**{}**\n", d.verdict);

@@ -457,7 +457,22 @@ pub struct EvalReport {
     /// inference call the suspect set used?
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dataset_inference: Option<DatasetInference>,
+    /// Unlearning: MUSE's PrivLeak, with a retrained model or its AUC.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub privleak: Option<PrivLeak>,
     pub canaries: Vec<CanaryExposure>,
+}
+
+/// MUSE's PrivLeak (Shi et al. 2024): (AUC − AUC_retrain) / AUC_retrain · 100.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivLeak {
+    /// The attack whose AUCs are compared (MUSE: Min-K% Prob at k = 40).
+    pub attack: String,
+    pub auc: f64,
+    pub auc_retrain: f64,
+    pub retrain_source: String,
+    pub privleak_percent: f64,
+    pub reading: String,
 }
 
 /// Dataset inference of an eval's two sets (Maini et al. 2024).
