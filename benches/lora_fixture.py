@@ -7,10 +7,14 @@ writes every figure to OUT/figures.json.
 
 1. `memscan score` on every record with the base model as the reference (so `ref_ratio`
    is the likelihood ratio adapter/base), ReCaLL with 5 generated held-out records as the
-   prefix and DC-PDD with token frequencies of the Python documentation; per insertion
-   count (1, 2, 4, 8, 16, 32; 20 members each) against the other 235 generated held-out
-   records: AUC and TPR at 1% FPR per signal, computed here and cross-checked against
-   `memscan eval` on the x32 members.
+   prefix and DC-PDD with token frequencies of the Python documentation; again with the
+   base model and Gemma 3 270M as references and 40 more held-out records as RMIA's
+   population (`lira`, `rmia`); per insertion count (1, 2, 4, 8, 16, 32; 20 members
+   each) against the other 195 generated held-out records: AUC and TPR at 1% FPR per
+   signal, computed here and cross-checked against `memscan eval` on the x32 members.
+1b. `memscan eval --suspect/--validation`: dataset inference for all members, the x1
+   members, and held-out records posing as the suspect set; PrivLeak of the adapter with
+   the base model as the retrained model.
 2. `memscan scan --prefixes-from`: greedy continuations of each record's first 16 tokens;
    the rate at which the record's true rest comes back exactly (scan's `suffix` reason:
    32 tokens, or the whole rest when shorter), members by insertion count against 120
@@ -39,8 +43,10 @@ FIX = os.path.join(ROOT, "fixtures", "smollm2-lora")
 MEMSCAN = os.environ.get("MEMSCAN_BIN", os.path.join(ROOT, "target", "release", "memscan"))
 BASE = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
 COUNTS = [1, 2, 4, 8, 16, 32]
-SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio", "recall", "dc_pdd"]
+SIGS = ["nll_mean", "zlib_ratio", "min_k", "min_k_pp", "ref_ratio", "recall", "dc_pdd", "lira", "rmia"]
 RECALL_SHOTS = 5
+POPULATION = 40
+GEMMA = os.path.join(ROOT, "models", "gemma-3-270m-q4_k_m.gguf")
 
 
 def read(p):
@@ -104,14 +110,20 @@ def general_corpus(out):
 
 
 def evals(out, members, heldout_gen):
-    """One `memscan score` pass over the members and the generated held-out records
-    (adapter model, base as reference; ReCaLL's prefix: the first RECALL_SHOTS generated
-    held-out records, left out of the non-members; DC-PDD's frequencies: the pydoc
-    corpus); AUC and TPR at 1% FPR per insertion count computed here, and one `memscan
-    eval` (members x32) to cross-check them."""
-    shots, heldout = heldout_gen[:RECALL_SHOTS], heldout_gen[RECALL_SHOTS:]
+    """Every signal on the members and the generated held-out records (adapter model):
+    run A with the base model as the one reference (`ref_ratio` = adapter/base), ReCaLL
+    (prefix: the first RECALL_SHOTS generated held-out records) and DC-PDD (the pydoc
+    corpus's frequencies); run B with the base model and Gemma 3 270M as references and
+    POPULATION further held-out records as RMIA's population, for `lira` and `rmia`.
+    Prefix and population are left out of the non-members. AUC and TPR at 1% FPR per
+    insertion count computed here, cross-checked against `memscan eval` (members x32)."""
+    shots = heldout_gen[:RECALL_SHOTS]
+    pop = heldout_gen[RECALL_SHOTS:RECALL_SHOTS + POPULATION]
+    heldout = heldout_gen[RECALL_SHOTS + POPULATION:]
     prefix = os.path.join(out, "recall_prefix.jsonl")
     write(prefix, [{"id": r["id"], "text": r["text"]} for r in shots])
+    pop_p = os.path.join(out, "rmia_population.jsonl")
+    write(pop_p, [{"id": r["id"], "text": r["text"]} for r in pop])
     idx = general_corpus(out)
     attacks = ["--recall-prefix", prefix, "--token-freq", idx]
     allrec = members + heldout
@@ -120,6 +132,13 @@ def evals(out, members, heldout_gen):
     scores = os.path.join(out, "scores.jsonl")
     run(["score"] + model_args() + ["--reference-model", BASE, "-i", inp, "-o", scores] + attacks, "score all records")
     got = {r["id"]: r for r in read(scores)}
+    scores_b = os.path.join(out, "scores_two_refs.jsonl")
+    run(["score", "--basic"] + model_args() + ["--reference-model", BASE, "--reference-model", GEMMA,
+                                               "--population", pop_p, "-i", inp, "-o", scores_b],
+        "score all records, two references")
+    for r in read(scores_b):
+        got[r["id"]]["lira"] = r.get("lira")
+        got[r["id"]]["rmia"] = r.get("rmia")
     dirs = {d["name"]: d["direction"] == "higher" for d in json.loads(
         subprocess.run([MEMSCAN, "score", "--list-signals"], capture_output=True, text=True).stdout)}
     held = [got[r["id"]] for r in heldout]
@@ -145,6 +164,34 @@ def evals(out, members, heldout_gen):
             mine = table[32][sg["name"]]["auc"]
             assert abs(mine - sg["auc"]) < 1e-9, f"{sg['name']}: AUC here {mine}, memscan eval {sg['auc']}"
     return table
+
+
+def unlearning(out, members, heldout_gen):
+    """`memscan eval` as a privacy officer would run it on this fixture: (a) all members
+    (suspect) against the generated held-out records (validation) with the base model as
+    the retrained model (it never saw the members: MUSE's PrivLeak baseline); (b) only
+    the x1 members as the suspect set; (c) no member at all: 60 held-out records posing
+    as the suspect set against the other held-out records. Dataset inference and
+    PrivLeak from each report."""
+    heldout = heldout_gen[RECALL_SHOTS + POPULATION:]
+    strip = lambda rs: [{"id": r["id"], "text": r["text"]} for r in rs]
+    cases = {
+        "all members (x1-x32)": (members, heldout, ["--retrain-model", BASE]),
+        "members x1": ([m for m in members if m["insertions"] == 1], heldout, []),
+        "no member (held-out vs held-out)": (heldout[:60], heldout[60:], []),
+    }
+    res = {}
+    for name, (sus, val, extra) in cases.items():
+        d = os.path.join(out, "di_" + "".join(c for c in name if c.isalnum()))
+        sp, vp = d + "_suspect.jsonl", d + "_validation.jsonl"
+        write(sp, strip(sus))
+        write(vp, strip(val))
+        run(["eval"] + model_args() + ["--suspect", sp, "--validation", vp, "--bootstrap", "200", "--out", d] + extra,
+            "eval " + name)
+        rep = json.load(open(os.path.join(d, "report.json")))
+        res[name] = {"dataset_inference": rep["dataset_inference"], "privleak": rep.get("privleak"),
+                     "blind_baseline_auc": (rep.get("blind_baseline") or {}).get("auc")}
+    return res
 
 
 def extraction(out, members, heldout):
@@ -305,7 +352,7 @@ def main():
     ap.add_argument("--forget", type=int, default=3, help="members per insertion count for forget-check")
     ap.add_argument("--forget-heldout", type=int, default=200, help="held-out records for forget-check")
     ap.add_argument("--scan-samples", type=int, default=2)
-    ap.add_argument("--only", default="eval,extract,forget,scan")
+    ap.add_argument("--only", default="eval,unlearning,extract,forget,scan")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     members = read(os.path.join(FIX, "members.jsonl"))
@@ -326,6 +373,18 @@ def main():
                 v = fig["eval"][k].get(s)
                 cells.append("–" if not v or v["auc"] is None else f"{v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}")
             print(f"| {s} | " + " | ".join(cells) + " |")
+    if "unlearning" in only:
+        fig["unlearning"] = unlearning(a.out, members, heldout_gen)
+        print("\n## eval: dataset inference and PrivLeak\n")
+        print("| suspect set | test sizes | p | null control p | verdict | PrivLeak |")
+        print("|---|---|---:|---:|---|---:|")
+        for name, v in fig["unlearning"].items():
+            di, pl = v["dataset_inference"], v["privleak"]
+            fmt = lambda x: "–" if x is None else f"{x:.2g}"
+            leak = "–" if not pl else "%+.1f%%" % pl["privleak_percent"]
+            verdict = di["verdict"].split(":")[0]
+            print(f"| {name} | {di['test'][0]} / {di['test'][1]} | {fmt(di['p_value'])} | "
+                  f"{fmt(di['null_control_p_value'])} | {verdict} | {leak} |")
     if "extract" in only:
         fig["extraction"] = extraction(a.out, members, heldout)
         print("\n## scan --prefixes-from (16-token prefix, greedy): exact-suffix extraction rate\n")

@@ -269,6 +269,10 @@ pub struct AttackArgs {
     /// i for token id i.
     #[arg(long, value_name = "INDEX|FILE")]
     pub token_freq: Option<PathBuf>,
+    /// The neighbourhood attack (`neighbourhood`) with N neighbours per text, each the
+    /// text with one token replaced by the model's best other token there (N more passes).
+    #[arg(long, value_name = "N")]
+    pub neighbours: Option<usize>,
     /// Known non-member texts for RMIA (`rmia`): each text's likelihood ratio (target
     /// over the reference models) is compared with theirs. Needs --reference-model.
     #[arg(long, value_name = "FILE", requires = "reference_model")]

@@ -376,6 +376,54 @@ impl<'m> Scorer<'m> {
     }
 }
 
+impl Scorer<'_> {
+    /// For each sequence and each position p in its `positions` (1 ≤ p < len), the token
+    /// the model ranks first at p given tokens 0..p, the true token at p excluded: the
+    /// neighbourhood attack's substitutions. One forward pass per sequence (truncated to
+    /// the context like every sequence scored).
+    pub fn alternatives(
+        &self,
+        seqs: &[Vec<u32>],
+        positions: &[Vec<usize>],
+    ) -> Result<Vec<Vec<u32>>> {
+        let _guard = tch::no_grad_guard();
+        let device = self.model.device();
+        let mut out = Vec::with_capacity(seqs.len());
+        for (s, pos) in seqs.iter().zip(positions) {
+            let s = &s[..s.len().min(self.max_tokens)];
+            let pos: Vec<usize> = pos
+                .iter()
+                .copied()
+                .filter(|&p| p >= 1 && p < s.len())
+                .collect();
+            if pos.is_empty() {
+                out.push(Vec::new());
+                continue;
+            }
+            let flat: Vec<i64> = s.iter().map(|&i| i as i64).collect();
+            let ids = Tensor::f_from_slice(&flat)?
+                .f_view([1, flat.len() as i64])?
+                .f_to_device(device)?;
+            let hidden = self.model.forward(&ids, None, false)?.hidden;
+            let rows: Vec<i64> = pos.iter().map(|&p| p as i64 - 1).collect();
+            let rows_t = Tensor::f_from_slice(&rows)?.f_to_device(device)?;
+            let logits = self
+                .model
+                .logits(&hidden.f_index_select(1, &rows_t)?)?
+                .f_to_kind(Kind::Float)?
+                .f_squeeze_dim(0)?;
+            let truth: Vec<i64> = pos.iter().map(|&p| s[p] as i64).collect();
+            let truth_t = Tensor::f_from_slice(&truth)?
+                .f_to_device(device)?
+                .f_unsqueeze(1)?;
+            let masked = logits.f_scatter_value(1, &truth_t, f64::NEG_INFINITY)?;
+            let best = Vec::<i64>::try_from(masked.f_argmax(1, false)?.f_to_device(Device::Cpu)?)?;
+            out.push(best.into_iter().map(|v| v as u32).collect());
+        }
+        Ok(out)
+    }
+}
+
 /// Marks every parameter as requiring gradients (for `--gradients`) and returns them.
 pub fn prepare_gradients(model: &dyn LanguageModel) -> Vec<(Option<usize>, Tensor)> {
     let params = model.parameters();

@@ -37,6 +37,8 @@ pub enum Pass {
     Prefixed,
     /// The main pass, calibrated by token frequencies of a reference corpus.
     Frequency,
+    /// Passes over neighbours of the text (one token substituted each).
+    Neighbours,
     /// A pass of a model retrained without the members (unlearning's gold standard):
     /// not an attack on the target, the baseline of MUSE's PrivLeak.
     Retrain,
@@ -139,6 +141,12 @@ pub const SIGNALS: &[SignalDef] = &[
         Direction::Higher,
         "offline RMIA (Zarifzadeh et al. 2024): share of population texts z with LR(x)/LR(z) > 1, LR = p_target / ((1+a)/2 · mean p_reference + (1−a)/2), p = exp(−nll_mean), a = 0.3",
         Pass::Reference,
+    ),
+    def_(
+        "neighbourhood",
+        Direction::Lower,
+        "neighbourhood attack (Mattern et al. 2023): nll_mean − the mean nll_mean of N neighbours, each the text with one token replaced by the model's best other token there",
+        Pass::Neighbours,
     ),
     def_(
         "recall",
@@ -370,6 +378,22 @@ pub fn rmia(log_ratio: f64, population: &Population) -> Option<f64> {
     Some(z.partition_point(|&v| v < log_ratio) as f64 / z.len() as f64)
 }
 
+/// The neighbourhood attack's score (Mattern et al. 2023): the text's loss minus the
+/// mean loss of its neighbours. A member sits in a dip: lower is member.
+pub fn neighbourhood(nll: f64, neighbours_mean: f64) -> f64 {
+    nll - neighbours_mean
+}
+
+/// Which tokens the neighbourhood attack substitutes, one per neighbour: up to `n`
+/// positions spread evenly over 1..len (position 0 has no context), p_j = 1 + ⌊j·(len−1)/n⌋.
+pub fn neighbour_positions(len: usize, n: usize) -> Vec<usize> {
+    if len < 2 || n == 0 {
+        return Vec::new();
+    }
+    let k = n.min(len - 1);
+    (0..k).map(|j| 1 + j * (len - 1) / k).collect()
+}
+
 /// ReCaLL (Xie et al. 2024): LL(x | P) / LL(x) for a prefix P of non-member texts,
 /// LL the mean log-likelihood of x's tokens; as a ratio of mean NLLs (the signs
 /// cancel). A member's likelihood drops more when P comes first: higher is member.
@@ -518,6 +542,8 @@ pub struct SignalSet {
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub rmia: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
+    pub neighbourhood: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
     pub recall: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub dc_pdd: Measured,
@@ -566,6 +592,8 @@ pub struct Passes<'a> {
     /// Several reference models (`ref_ratio` against their mean, `lira`, `rmia`); takes
     /// the place of `reference`.
     pub references: Option<References<'a>>,
+    /// nll_mean of each neighbour of the text (`neighbourhood`).
+    pub neighbours: Option<&'a [Option<f64>]>,
     /// nll_mean of the text's tokens after the non-member prefix (`recall`).
     pub prefixed_nll: Option<Option<f64>>,
     /// The scored tokens' ids (tokens 2..n, one per log-prob of `main`) and the
@@ -587,6 +615,7 @@ impl<'a> Passes<'a> {
             lowercase_nll: None,
             reference: None,
             references: None,
+            neighbours: None,
             prefixed_nll: None,
             frequency: None,
             retrain: None,
@@ -638,6 +667,9 @@ impl SignalSet {
                     .and_then(|lr| rmia(lr, &pop.population)));
             }
         }
+        if let Some(nb) = p.neighbours {
+            s.neighbourhood = m(nll.zip(mean_all(nb)).map(|(n, b)| neighbourhood(n, b)));
+        }
         if let Some(prefixed) = p.prefixed_nll {
             s.recall = m(prefixed.zip(nll).map(|(c, n)| recall(c, n)));
         }
@@ -675,6 +707,7 @@ impl SignalSet {
             "ref_ratio" => &self.ref_ratio,
             "lira" => &self.lira,
             "rmia" => &self.rmia,
+            "neighbourhood" => &self.neighbourhood,
             "recall" => &self.recall,
             "dc_pdd" => &self.dc_pdd,
             "retrain_min_k" => &self.retrain_min_k,
@@ -775,6 +808,10 @@ mod tests {
         assert!(close(ref_ratio(1.0, 4.0), 0.25));
         assert!(close(attn_entropy(&[1.0, 2.0, 3.0]).unwrap(), 2.0));
         assert!(close(recall(3.0, 2.0), 1.5));
+        assert!(close(neighbourhood(2.0, 2.5), -0.5));
+        assert_eq!(neighbour_positions(5, 10), vec![1, 2, 3, 4]);
+        assert_eq!(neighbour_positions(11, 2), vec![1, 6]);
+        assert!(neighbour_positions(1, 3).is_empty());
         // MUSE: (0.9 − 0.5) / 0.5 · 100
         assert!(close(privleak(0.9, 0.5).unwrap(), 80.0));
         assert_eq!(privleak(0.9, 0.0), None);
@@ -854,6 +891,7 @@ mod tests {
                 nll: &[Some(3.0), Some(5.0)],
                 population: Some(&pop),
             }),
+            neighbours: Some(&[Some(1.0), Some(3.0)]),
             prefixed_nll: Some(Some(1.5)),
             frequency: Some((&[0, 1, 0], &freq)),
             retrain: Some(&lp),

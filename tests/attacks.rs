@@ -77,6 +77,8 @@ fn check_model(name: &str) {
             att.join("prefix.jsonl").to_str().unwrap(),
             "--token-freq",
             counts.to_str().unwrap(),
+            "--neighbours",
+            "3",
             "--batch-size",
             "3",
         ],
@@ -88,11 +90,14 @@ fn check_model(name: &str) {
     // texts with the reference's own numbers (largest change over the texts): DC-PDD over
     // every occurrence instead of the first 2.8e-4–3.5e-4, no add-one smoothing 2.5e-4,
     // no cap 6.9e-3; ReCaLL without the text's first token 3.1e-3–5.1e-3, a second BOS
-    // before the text 4.4e-3: all ≥ 12× the bound.
+    // before the text 4.4e-3: all ≥ 12× the bound. The neighbourhood score is a
+    // difference of nll means; substitutions read one position late move it by
+    // 2.6e-2–4.5e-2. (Leaving the true token in the running changes nothing on these
+    // random models, whose top token is rarely the true one.)
     let tol = parity_for(name).each;
     let mut checked = 0;
     for (o, w) in ours.iter().zip(want) {
-        for k in ["recall", "dc_pdd"] {
+        for k in ["recall", "dc_pdd", "neighbourhood"] {
             match w[k].as_f64() {
                 Some(x) => {
                     let got = o[k].as_f64().unwrap_or(f64::NAN);
@@ -146,7 +151,7 @@ fn gpt2_attacks_match_published_formulas() {
 }
 
 /// On the planted-canary fixture, where members are far more likely than non-members,
-/// both attacks point the way SIGNALS says (a flipped direction gives AUC near 0).
+/// the attacks point the way SIGNALS says (a flipped direction gives AUC near 0).
 #[test]
 fn attacks_separate_the_fixture() {
     let att = attacks_data();
@@ -187,6 +192,8 @@ fn attacks_separate_the_fixture() {
         prefix.to_str().unwrap(),
         "--token-freq",
         idx.to_str().unwrap(),
+        "--neighbours",
+        "3",
         "--bootstrap",
         "50",
         "--out",
@@ -194,7 +201,11 @@ fn attacks_separate_the_fixture() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report_json(&out);
-    for name in ["recall", "dc_pdd"] {
+    // the neighbourhood attack is weak here (measured 0.59 with 3 neighbours; 0.63–0.67
+    // with 10, or with the best of 5 candidates, in a transformers experiment): one
+    // substituted token moves a memorized text and a held-out one alike. 0.55 still
+    // tells its direction from a flipped one (0.41).
+    for (name, floor) in [("recall", 0.9), ("dc_pdd", 0.9), ("neighbourhood", 0.55)] {
         let s = r["signals"]
             .as_array()
             .unwrap()
@@ -202,7 +213,7 @@ fn attacks_separate_the_fixture() {
             .find(|s| s["name"] == name)
             .unwrap_or_else(|| panic!("{name} missing from the eval report"));
         let auc = s["auc"].as_f64().unwrap();
-        assert!(auc > 0.9, "{name}: AUC {auc}");
+        assert!(auc > floor, "{name}: AUC {auc}");
     }
     assert_eq!(r["settings"]["recall_shots_read"], 10);
 }

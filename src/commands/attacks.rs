@@ -18,6 +18,8 @@ pub struct Attacks {
     pub prefix: Option<Prefix>,
     pub freq: Option<TokenFreq>,
     pub population: Option<RmiaPopulation>,
+    /// Neighbours per text for the neighbourhood attack.
+    pub neighbours: Option<usize>,
 }
 
 impl Attacks {
@@ -97,10 +99,14 @@ impl Attacks {
             }
             None => None,
         };
+        if a.neighbours == Some(0) {
+            return Err(Error::input("--neighbours must be at least 1"));
+        }
         Ok(Attacks {
             prefix,
             freq,
             population,
+            neighbours: a.neighbours,
         })
     }
 
@@ -110,6 +116,42 @@ impl Attacks {
             Some(p) => Ok(Some(p.nll(scorer, texts)?)),
             None => Ok(None),
         }
+    }
+
+    /// The neighbourhood attack's passes over `texts`, when asked for: per text, the
+    /// nll_mean of each neighbour.
+    pub fn neighbour_nlls(
+        &self,
+        scorer: &Scorer,
+        texts: &[&str],
+    ) -> Result<Option<Vec<Vec<Option<f64>>>>> {
+        let Some(n) = self.neighbours else {
+            return Ok(None);
+        };
+        let ids: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| scorer.encode(t).map(|e| e.0))
+            .collect::<Result<_>>()?;
+        let positions: Vec<Vec<usize>> = ids
+            .iter()
+            .map(|s| signals::neighbour_positions(s.len(), n))
+            .collect();
+        let alts = scorer.alternatives(&ids, &positions)?;
+        let mut seqs = Vec::new();
+        let mut owner = Vec::new();
+        for (i, ((s, pos), alt)) in ids.iter().zip(&positions).zip(&alts).enumerate() {
+            for (&p, &a) in pos.iter().zip(alt) {
+                let mut v = s.clone();
+                v[p] = a;
+                seqs.push(v);
+                owner.push(i);
+            }
+        }
+        let mut out: Vec<Vec<Option<f64>>> = vec![Vec::new(); texts.len()];
+        for (s, i) in scorer.score_ids(&seqs, |_, _| {})?.iter().zip(owner) {
+            out[i].push(signals::nll_mean(&s.token_logprobs));
+        }
+        Ok(Some(out))
     }
 
     /// DC-PDD's input for one scored text: its scored tokens' ids and the frequencies.
@@ -131,6 +173,7 @@ impl Attacks {
             "population": a.population.as_ref().map(|p| p.display().to_string()),
             "population_texts": self.population.as_ref().map(|p| p.population.len()),
             "rmia_a": self.population.as_ref().map(|p| p.a),
+            "neighbours": self.neighbours,
         })
     }
 }

@@ -624,6 +624,7 @@ impl<'a> Passes<'a> {
             .map(|j| ref_nll.iter().map(|r| r[j]).collect())
             .collect();
         let prefixed = self.attacks.prefixed(&self.basic, &texts)?;
+        let neighbours = self.attacks.neighbour_nlls(&self.basic, &texts)?;
         let retrained = match &self.retrain {
             Some(r) => Some(r.score_batch(&texts)?),
             None => None,
@@ -639,6 +640,7 @@ impl<'a> Passes<'a> {
                         population: self.attacks.population.as_ref(),
                     }),
                     prefixed_nll: prefixed.as_ref().map(|p| p[j]),
+                    neighbours: neighbours.as_ref().map(|n| n[j].as_slice()),
                     frequency: self.attacks.frequency(s),
                     retrain: retrained.as_ref().map(|r| r[j].token_logprobs.as_slice()),
                     ..signals::Passes::main(s.pass_values(texts[j], self.min_k))

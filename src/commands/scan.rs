@@ -430,13 +430,17 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     }
     // what a scan computes: every sample's pass with the distribution statistics,
     // plus the reference model's pass and the attention path when asked for
-    let computed = |p: Pass| match p {
+    let computed = |d: &signals::SignalDef| match d.pass {
         Pass::Main | Pass::Distribution => true,
-        Pass::Reference => a.reference_model.is_some(),
+        // one reference: its ratio only (LiRA and RMIA need score or eval)
+        Pass::Reference => a.reference_model.is_some() && d.name == "ref_ratio",
         Pass::Attention => a.attention,
-        Pass::Lowercase | Pass::Gradients | Pass::Prefixed | Pass::Frequency | Pass::Retrain => {
-            false
-        }
+        Pass::Lowercase
+        | Pass::Gradients
+        | Pass::Prefixed
+        | Pass::Neighbours
+        | Pass::Frequency
+        | Pass::Retrain => false,
     };
     let always: Vec<&str> = signals::SIGNALS
         .iter()
@@ -444,7 +448,7 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
         .map(|d| d.name)
         .collect();
     match signals::def(&a.flag_signal) {
-        Some(d) if computed(d.pass) => Ok(Some(d)),
+        Some(d) if computed(d) => Ok(Some(d)),
         _ => Err(Error::input(format!(
             "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, attn_entropy with --attention, or none)",
             a.flag_signal,

@@ -75,6 +75,7 @@ struct Extra {
     nll_lower: Option<f64>,
     nll_ref: Vec<Option<f64>>,
     nll_prefixed: Option<f64>,
+    nll_neighbours: Option<Vec<Option<f64>>>,
     grad: Option<(f64, Vec<f64>)>,
     verbatim: Option<crate::verbatim::Match>,
 }
@@ -305,6 +306,11 @@ impl Extras<'_> {
                 e.nll_prefixed = n;
             }
         }
+        if let Some(nb) = self.attacks.neighbour_nlls(self.basic, texts)? {
+            for (e, n) in extras.iter_mut().zip(nb) {
+                e.nll_neighbours = Some(n);
+            }
+        }
         if args.gradients {
             for (e, t) in extras.iter_mut().zip(texts) {
                 e.grad = self.scorer.grad_norms(t, self.params)?;
@@ -350,6 +356,7 @@ fn row(
             population: attacks.population.as_ref(),
         }),
         prefixed_nll: attacks.prefix.is_some().then_some(e.nll_prefixed),
+        neighbours: e.nll_neighbours.as_deref(),
         frequency: attacks.frequency(s),
         retrain: None,
         attention: s.attn_entropy_layers.as_deref(),

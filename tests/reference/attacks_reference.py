@@ -10,7 +10,8 @@ texts.jsonl). Writes GENERATED_DIR/attacks/:
   counts-MODEL.txt    the corpus's token counts with MODEL's tokenizer, one per line
                       (line i for token id i), as numpy.savetxt writes them
   population.jsonl    known non-members for RMIA
-  attacks.json        per model, per text: recall and dc_pdd; under "references", per text:
+  attacks.json        per model, per text: recall, dc_pdd and neighbourhood (3 neighbours);
+                      under "references", per text:
                       ref_ratio, lira and rmia of tiny-llama with tiny-gpt2 and tiny-qwen2
                       as the reference models
 
@@ -52,6 +53,11 @@ CORPUS = [
 
 CAP = 0.01
 
+# Neighbourhood attack (Mattern et al. 2023), with the target proposing the substitutions:
+# neighbour j replaces the token at p_j = 1 + floor(j (n - 1) / k), k = min(N, n - 1), by
+# the model's highest-ranked other token there; score = nll(x) - mean nll(neighbours).
+NEIGHBOURS = 3
+
 POPULATION = [
     "The harbour master logged eleven arrivals before noon.",
     "Please return the signed form to the front desk by Friday.",
@@ -70,6 +76,23 @@ def logprobs(model, ids):
         x = torch.tensor([ids])
         lp = torch.log_softmax(model(x).logits.float()[0, :-1], dim=-1)
         return lp.gather(1, x[0, 1:, None])[:, 0].double().numpy()
+
+
+def neighbourhood(model, ids):
+    n = len(ids)
+    k = min(NEIGHBOURS, n - 1)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits.float()[0]
+    base = -logprobs(model, ids).mean()
+    nb = []
+    for j in range(k):
+        p = 1 + j * (n - 1) // k
+        row = logits[p - 1].clone()
+        row[ids[p]] = -float("inf")
+        v = list(ids)
+        v[p] = int(row.argmax())
+        nb.append(-logprobs(model, v).mean())
+    return float(base - np.mean(nb))
 
 
 def nll(model, tok, text):
@@ -169,6 +192,7 @@ def main():
                 alpha = p * np.log(1 / freq[np.array(ids)[idx]])
                 alpha[alpha > CAP] = CAP
                 row["dc_pdd"] = float(alpha.mean())
+            row["neighbourhood"] = neighbourhood(model, full) if len(full) >= 2 else None
             rows.append(row)
         res[name] = rows
     res["references"] = references(gen, out, texts)
