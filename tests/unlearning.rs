@@ -1,5 +1,5 @@
 //! Unlearning figures in `memscan eval`: MUSE's PrivLeak against the same quantity
-//! recomputed by tests/reference/privleak.py (transformers and scikit-learn), with a
+//! recomputed by tests/reference/privleak.py (transformers and numpy), with a
 //! "retrained" model given as a model or as its AUC, and the flags' refusals.
 
 mod common;
