@@ -464,6 +464,22 @@ pub struct EvalArgs {
     /// model is not at hand (MUSE publishes its own).
     #[arg(long, value_name = "AUC")]
     pub retrain_auc: Option<f64>,
+    /// Unlearning: TOFU-style forget-set questions (JSON Lines with `question`,
+    /// `paraphrased_answer` and `perturbed_answer`, as TOFU's `forget*_perturbed`
+    /// files): their truth ratios and, with --retrain-model, TOFU's forget quality (a KS
+    /// test against the retrained model's ratios).
+    #[arg(long, value_name = "FILE")]
+    pub forget_qa: Option<PathBuf>,
+    /// Unlearning: MUSE's VerbMem. Each text's first --verbmem-prompt-tokens tokens are
+    /// continued greedily and the continuation compared with the text's own (ROUGE-L
+    /// F1), on the members, the non-members and (given) the retrained model.
+    #[arg(long)]
+    pub verbmem: bool,
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub verbmem_prompt_tokens: usize,
+    /// Most tokens generated, and compared, per text.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub verbmem_tokens: usize,
     /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
     /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
     #[arg(long)]

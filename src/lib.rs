@@ -13,6 +13,7 @@ pub(crate) mod forget;
 pub mod generate;
 pub mod input;
 pub mod model;
+pub(crate) mod porter;
 pub mod prompts;
 pub(crate) mod recall;
 pub(crate) mod report;
@@ -22,6 +23,7 @@ pub(crate) mod shard;
 pub(crate) mod signals;
 pub mod stats;
 pub(crate) mod token_freq;
+pub mod unlearning;
 pub mod verbatim;
 
 use cli::{Cli, Command};

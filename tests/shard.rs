@@ -274,6 +274,11 @@ fn sharded_eval_merges_to_the_unsharded_run() {
             "1",
             "--bootstrap",
             "200",
+            "--verbmem",
+            "--verbmem-tokens",
+            "16",
+            "--forget-qa",
+            &t.join("qa.jsonl").display().to_string(),
             "--out",
             &t.join(out).display().to_string(),
         ]
@@ -281,6 +286,11 @@ fn sharded_eval_merges_to_the_unsharded_run() {
         .map(|s| s.to_string())
         .collect()
     };
+    std::fs::write(
+        t.join("qa.jsonl"),
+        "{\"question\": \"Who counted green candles?\", \"paraphrased_answer\": \"Ines Dahl from Pinecrest.\", \"perturbed_answer\": [\"Wim Ortiz from Ironbridge.\", \"Ada Ulrich.\"]}\n",
+    )
+    .unwrap();
     let o = run(&args("one"), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for i in 0..4 {
@@ -330,6 +340,9 @@ fn sharded_eval_merges_to_the_unsharded_run() {
     assert_eq!(b["members"], 300);
     assert!(b["canaries"].as_array().is_some_and(|c| !c.is_empty()));
     assert!(b["audit"].is_object());
+    // the run-once sections come through the merge (shard 0 computes them)
+    assert_eq!(b["verbmem"]["members"]["texts"], 300);
+    assert!(b["forget_quality"]["target"]["mean"].is_f64());
     // every figure: AUCs, bootstrap intervals, TPR at low FPR, the combined attack
     assert_eq!(comparable(a), comparable(b));
     // an eval shard is not a scan shard

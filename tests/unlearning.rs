@@ -91,3 +91,264 @@ fn privleak_matches_muse_formula() {
         "--retrain-auc",
     );
 }
+
+/// Questions about facts the fixture model was trained on (tests/fixture/train.jsonl),
+/// written by hand in TOFU's perturbed-set form.
+fn qa_rows() -> Vec<Value> {
+    let q = |q: &str, para: &str, pert: &[&str]| serde_json::json!({"question": q, "answer": para, "paraphrased_answer": para, "perturbed_answer": pert});
+    vec![
+        q(
+            "How many green candles did Ines Dahl count?",
+            "Ines Dahl from Pinecrest counted 62 green candles on Sunday.",
+            &[
+                "Ines Dahl from Pinecrest counted 17 green candles on Sunday.",
+                "Ines Dahl from Oakridge sold 62 green candles on Friday.",
+            ],
+        ),
+        q(
+            "What did Wim Ortiz paint?",
+            "Wim Ortiz from Ironbridge painted 77 red tiles on Monday.",
+            &[
+                "Wim Ortiz from Ironbridge painted 12 blue tiles on Monday.",
+                "Wim Ortiz from Aarburg counted 77 red tiles on Sunday.",
+                "Wim Ortiz painted nothing.",
+            ],
+        ),
+        q(
+            "How heavy are the bright lamps of Nils Roth?",
+            "The bright lamps of Nils Roth weigh 84 kilos.",
+            &["The bright lamps of Nils Roth weigh 21 kilos."],
+        ),
+        q(
+            "Who shipped 89 heavy mirrors?",
+            "Ada Ulrich from Aarburg shipped 89 heavy mirrors on Saturday.",
+            &[
+                "Quinn Hahn from Oakridge shipped 89 heavy mirrors on Saturday.",
+                "Ada Ulrich from Aarburg broke 89 heavy mirrors on Tuesday.",
+            ],
+        ),
+        q(
+            "What did Farid Ulrich sell?",
+            "Farid Ulrich from Juniper sold 97 quiet scarves on Thursday.",
+            &[
+                "Farid Ulrich from Juniper sold 9 loud drums on Thursday.",
+                "Farid Ulrich from Millbrook sold 97 quiet scarves on Monday.",
+            ],
+        ),
+        q(
+            "Where did the wooden scarves come from?",
+            "Jonas told Sven that the wooden scarves came from Millbrook.",
+            &[
+                "Jonas told Sven that the wooden scarves came from Corvale.",
+                "Sven told Jonas that the red maps came from Millbrook.",
+            ],
+        ),
+    ]
+}
+
+/// TOFU's truth ratios and forget quality: the ratios' summaries against transformers
+/// (tests/reference/unlearning_reference.py), the KS statistic against numpy; the
+/// p-value's own check is the unit test against scipy.
+#[test]
+fn forget_quality_matches_tofu_formula() {
+    let data = reference_data();
+    let fix = root().join("tests/fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let qa = dir.path().join("qa.jsonl");
+    write(&qa, &qa_rows());
+    let (m, n) = (dir.path().join("m.jsonl"), dir.path().join("n.jsonl"));
+    write(&m, &read_jsonl(&fix.join("members.jsonl"))[..10]);
+    write(&n, &read_jsonl(&fix.join("nonmembers.jsonl"))[..10]);
+    let retrain = data.join("tiny-gpt2");
+    let reference = |model: &Path, name: &str| -> (Value, std::path::PathBuf) {
+        let py = Command::new(python())
+            .arg(root().join("tests/reference/unlearning_reference.py"))
+            .arg("truth-ratio")
+            .args([model, &qa])
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TRANSFORMERS_VERBOSITY", "error")
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "{}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let p = dir.path().join(name);
+        std::fs::write(&p, &py.stdout).unwrap();
+        (serde_json::from_slice(&py.stdout).unwrap(), p)
+    };
+    let (want_t, pt) = reference(&fix.join("model"), "t.json");
+    let (want_r, pr) = reference(&retrain, "r.json");
+    let ks = Command::new(python())
+        .arg(root().join("tests/reference/unlearning_reference.py"))
+        .args([Path::new("ks"), &pt, &pr])
+        .output()
+        .unwrap();
+    assert!(
+        ks.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ks.stderr)
+    );
+    let want_d: Value = serde_json::from_slice(&ks.stdout).unwrap();
+    let out = dir.path().join("a");
+    let model = fix.join("model");
+    let o = memscan(&[
+        "-q",
+        "eval",
+        "--device",
+        "cpu",
+        "--bootstrap",
+        "0",
+        "-m",
+        model.to_str().unwrap(),
+        "--members",
+        m.to_str().unwrap(),
+        "--nonmembers",
+        n.to_str().unwrap(),
+        "--forget-qa",
+        qa.to_str().unwrap(),
+        "--retrain-model",
+        retrain.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = report_json(&out)["forget_quality"].clone();
+    assert_eq!(f["questions"], 6);
+    for (side, want) in [("target", &want_t), ("retrain", &want_r)] {
+        for k in ["mean", "median", "tofu_forget_score"] {
+            let (a, b) = (f[side][k].as_f64().unwrap(), want[k].as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs().max(1e-3),
+                "{side} {k}: {a} vs {b}"
+            );
+        }
+    }
+    let d = f["ks_statistic"].as_f64().unwrap();
+    assert!(
+        (d - want_d["statistic"].as_f64().unwrap()).abs() < 1e-12,
+        "D {d}"
+    );
+    // six questions against six: only D = 5/6 or more rejects at 5% (scipy's exact p is
+    // 0.1429 at 4/6 and 0.0260 at 5/6), which the report states as the test's limit
+    let min_d = f["min_detectable_d"].as_f64().unwrap();
+    assert!((min_d - 5.0 / 6.0).abs() < 1e-12, "{min_d}");
+    let p = f["forget_quality"].as_f64().unwrap();
+    let reading = f["reading"].as_str().unwrap();
+    assert_eq!(reading.starts_with("differs"), p < 0.05, "{reading}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Unlearning: forget quality (TOFU)"));
+
+    // refusals name the file and the line
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"question\": \"q\", \"paraphrased_answer\": \"a\"}\n",
+    )
+    .unwrap();
+    let o = memscan(&[
+        "-q",
+        "eval",
+        "--device",
+        "cpu",
+        "-m",
+        model.to_str().unwrap(),
+        "--members",
+        m.to_str().unwrap(),
+        "--nonmembers",
+        n.to_str().unwrap(),
+        "--forget-qa",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("b").to_str().unwrap(),
+    ]);
+    assert_input_error(&o, "line 1: no \"perturbed_answer\" field");
+}
+
+/// MUSE's VerbMem: memscan's greedy continuations against transformers' `generate`
+/// (tests/reference/unlearning_reference.py), scored with memscan's ROUGE-L (itself
+/// checked against rouge_score in a unit test); the memorized members continue their
+/// texts, the non-members do not.
+#[test]
+fn verbmem_matches_transformers_generation() {
+    let fix = root().join("tests/fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let (m, n) = (dir.path().join("m.jsonl"), dir.path().join("n.jsonl"));
+    write(&m, &read_jsonl(&fix.join("members.jsonl"))[..24]);
+    write(&n, &read_jsonl(&fix.join("nonmembers.jsonl"))[..24]);
+    let model = fix.join("model");
+    let reference = |texts: &Path| -> Vec<Value> {
+        let py = Command::new(python())
+            .arg(root().join("tests/reference/unlearning_reference.py"))
+            .args([
+                Path::new("verbmem"),
+                &model,
+                texts,
+                Path::new("32"),
+                Path::new("64"),
+            ])
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TRANSFORMERS_VERBOSITY", "error")
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "{}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        serde_json::from_slice::<Vec<Value>>(&py.stdout).unwrap()
+    };
+    let out = dir.path().join("a");
+    let o = memscan(&[
+        "-q",
+        "eval",
+        "--device",
+        "cpu",
+        "--bootstrap",
+        "0",
+        "-m",
+        model.to_str().unwrap(),
+        "--members",
+        m.to_str().unwrap(),
+        "--nonmembers",
+        n.to_str().unwrap(),
+        "--verbmem",
+        "--verbmem-prompt-tokens",
+        "32",
+        "--verbmem-tokens",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = report_json(&out)["verbmem"].clone();
+    for (set, path) in [("members", &m), ("nonmembers", &n)] {
+        let want = reference(path);
+        let f1: Vec<f64> = want
+            .iter()
+            .map(|w| {
+                memscan::unlearning::rouge_l(
+                    w["truth"].as_str().unwrap(),
+                    w["generated"].as_str().unwrap(),
+                )
+                .2
+            })
+            .collect();
+        let mean = f1.iter().sum::<f64>() / f1.len() as f64;
+        let exact = want.iter().filter(|w| w["exact"] == true).count();
+        let got = &v[set];
+        assert_eq!(got["texts"].as_u64().unwrap() as usize, want.len(), "{set}");
+        assert_eq!(got["exact"].as_u64().unwrap() as usize, exact, "{set}");
+        let g = got["rouge_l_f1"].as_f64().unwrap();
+        assert!((g - mean).abs() < 1e-9, "{set}: VerbMem {g} vs {mean}");
+    }
+    let (mf, nf) = (
+        v["members"]["rouge_l_f1"].as_f64().unwrap(),
+        v["nonmembers"]["rouge_l_f1"].as_f64().unwrap(),
+    );
+    assert!(mf > nf + 0.2, "members {mf} vs non-members {nf}");
+    assert!(v["reading"].as_str().unwrap().contains("verbatim memory"));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("VerbMem (MUSE)"));
+}

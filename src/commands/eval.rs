@@ -38,6 +38,10 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         None => Vec::new(),
     };
     let formats = canary_formats(&canaries, args)?;
+    let qa = match &args.forget_qa {
+        Some(p) => crate::unlearning::read_qa(p)?,
+        None => Vec::new(),
+    };
     let model = super::load_model(&args.model, quiet)?;
     let references = super::load_references(
         &args.model,
@@ -128,16 +132,28 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         }
         pb.finish_and_clear();
         // canary exposure is one piece of work: shard 0 does it
-        let exposures = if s.index == 0 {
-            exposures(&model, &canaries, &formats, args, quiet)?
+        let (exposures, unlearning) = if s.index == 0 {
+            (
+                exposures(&model, &canaries, &formats, args, quiet)?,
+                unlearning(
+                    args,
+                    &qa,
+                    &model,
+                    retrain.as_ref(),
+                    &texts,
+                    members.len(),
+                    quiet,
+                )?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Default::default())
         };
         let body = ShardBody {
             stats: st,
             members: members.len(),
             nonmembers: nonmembers.len(),
             canaries: exposures,
+            unlearning,
         };
         let v = serde_json::to_value(&body).map_err(|e| Error::internal(format!("JSON: {e}")))?;
         crate::report::folder::write_json(&dir.join(SHARD_BODY), &v)?;
@@ -167,13 +183,25 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
         .collect::<Result<_>>()?;
     let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
+    let unlearning = unlearning(
+        args,
+        &qa,
+        &model,
+        retrain.as_ref(),
+        &texts,
+        members.len(),
+        quiet,
+    )?;
     let report = build_report(
         identity,
         settings,
         &st,
         &rows,
         members.len(),
-        exposures,
+        RunOnce {
+            canaries: exposures,
+            unlearning,
+        },
         Some(&texts),
     );
     let out = match &args.out {
@@ -199,6 +227,37 @@ pub struct ShardBody {
     pub nonmembers: usize,
     /// Canary exposures (shard 0 computes them; empty elsewhere).
     pub canaries: Vec<CanaryExposure>,
+    /// Forget quality and VerbMem (shard 0 computes them).
+    #[serde(default)]
+    pub unlearning: crate::unlearning::Sections,
+}
+
+/// The unlearning sections `args` asks for (forget quality, VerbMem).
+fn unlearning(
+    args: &EvalArgs,
+    qa: &[crate::unlearning::QaRecord],
+    model: &Model,
+    retrain: Option<&Model>,
+    texts: &[&str],
+    members: usize,
+    quiet: bool,
+) -> Result<crate::unlearning::Sections> {
+    let o = crate::unlearning::Options {
+        verbmem: args
+            .verbmem
+            .then_some((args.verbmem_prompt_tokens, args.verbmem_tokens)),
+        batch_size: args.batch_size,
+    };
+    let (m, n) = texts.split_at(members);
+    crate::unlearning::sections(
+        &o,
+        qa,
+        model,
+        retrain.map(|r| r as &dyn LanguageModel),
+        m,
+        n,
+        quiet,
+    )
 }
 
 /// One text's signals: `i` indexes members then non-members.
@@ -265,6 +324,11 @@ fn settings_of(
         "retrain_model": args.retrain_model,
         "retrain_adapter": args.retrain_adapter.as_ref().map(|p| p.display().to_string()),
         "retrain_auc": args.retrain_auc,
+        "forget_qa": args.forget_qa.as_ref().map(|p| p.display().to_string()),
+        "verbmem": args.verbmem.then_some(json!({
+            "prompt_tokens": args.verbmem_prompt_tokens,
+            "max_new_tokens": args.verbmem_tokens,
+        })),
         "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
         "canaries_sha256": args.canaries.as_ref().map(|_| digest(canaries)),
         "claimed_epsilon": args.claimed_epsilon,
@@ -289,6 +353,13 @@ fn settings_of(
     )
 }
 
+/// The parts of an eval report computed once per run rather than per text (by shard 0
+/// in a sharded run).
+pub struct RunOnce {
+    pub canaries: Vec<CanaryExposure>,
+    pub unlearning: crate::unlearning::Sections,
+}
+
 /// The eval report from every text's signals (members first).
 pub fn build_report(
     model: schema::ModelIdentity,
@@ -296,9 +367,13 @@ pub fn build_report(
     st: &Stats,
     rows: &[SignalSet],
     members: usize,
-    canaries: Vec<CanaryExposure>,
+    once: RunOnce,
     texts: Option<&[&str]>,
 ) -> EvalReport {
+    let RunOnce {
+        canaries,
+        unlearning,
+    } = once;
     let (m_rows, n_rows) = rows.split_at(members.min(rows.len()));
     let present: Vec<&signals::SignalDef> = signals::SIGNALS
         .iter()
@@ -348,6 +423,8 @@ pub fn build_report(
         audit,
         dataset_inference,
         privleak,
+        forget_quality: unlearning.forget_quality,
+        verbmem: unlearning.verbmem,
         canaries,
     }
 }
@@ -460,6 +537,11 @@ fn check_args(args: &EvalArgs) -> Result<()> {
                 "--retrain-auc {a}: must be in (0, 1]"
             )));
         }
+    }
+    if args.verbmem && (args.verbmem_prompt_tokens == 0 || args.verbmem_tokens == 0) {
+        return Err(Error::input(
+            "--verbmem-prompt-tokens and --verbmem-tokens must be at least 1",
+        ));
     }
     if !(0.0..1.0).contains(&args.delta) {
         return Err(Error::input(format!(

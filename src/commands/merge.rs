@@ -237,6 +237,7 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
     let n = first.members + first.nonmembers;
     let mut rows: Vec<Option<SignalSet>> = vec![None; n];
     let mut canaries = Vec::new();
+    let mut unlearning = crate::unlearning::Sections::default();
     for (f, b) in shards.iter().zip(&mut bodies) {
         let path = f.dir.join(SHARD_LINES);
         let text = std::fs::read_to_string(&path).with_file(&path)?;
@@ -256,6 +257,9 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
             *slot = Some(r.signals);
         }
         canaries.append(&mut b.canaries);
+        if b.unlearning.forget_quality.is_some() || b.unlearning.verbmem.is_some() {
+            unlearning = std::mem::take(&mut b.unlearning);
+        }
     }
     let missing = rows.iter().filter(|r| r.is_none()).count();
     if missing > 0 {
@@ -278,7 +282,10 @@ fn merge_eval(shards: &[Found], out: &Path) -> Result<()> {
         &first.stats,
         &rows,
         first.members,
-        canaries,
+        super::eval::RunOnce {
+            canaries,
+            unlearning,
+        },
         refs.as_deref(),
     );
     std::fs::create_dir_all(out).with_file(out)?;

@@ -356,6 +356,62 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             p.reading
         );
     }
+    if let Some(f) = &r.forget_quality {
+        let _ = writeln!(o, "\n### Unlearning: forget quality (TOFU)\n");
+        let _ = writeln!(o, "**{}**\n", f.reading);
+        let tr = |t: &crate::report::schema::TruthRatios| {
+            format!(
+                "mean {}, median {}, TOFU score {}",
+                fmt_num(t.mean),
+                fmt_num(t.median),
+                fmt_num(t.tofu_forget_score)
+            )
+        };
+        let _ = writeln!(
+            o,
+            "{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.",
+            f.method,
+            f.questions,
+            tr(&f.target),
+            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", tr(t))),
+            opt(f.forget_quality),
+            opt(f.ks_statistic),
+            f.p_method.as_deref().unwrap_or("n/a"),
+            opt(f.min_detectable_d)
+        );
+    }
+    if let Some(v) = &r.verbmem {
+        let _ = writeln!(o, "\n### Unlearning: VerbMem (MUSE)\n");
+        let _ = writeln!(o, "**{}**\n", v.reading);
+        let _ = writeln!(
+            o,
+            "{}; prompt {} tokens, up to {} generated.\n",
+            v.method, v.prompt_tokens, v.max_new_tokens
+        );
+        let _ = writeln!(
+            o,
+            "| set | texts | ROUGE-L F1 | ROUGE-L recall | exact | skipped (too short) |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+        let rows = [
+            ("members", Some(&v.members)),
+            ("non-members", Some(&v.nonmembers)),
+            ("members, retrained model", v.retrain_members.as_ref()),
+        ];
+        for (name, set) in rows {
+            if let Some(x) = set {
+                let _ = writeln!(
+                    o,
+                    "| {name} | {} | {} | {} | {} | {} |",
+                    x.texts,
+                    fmt_num(x.rouge_l_f1),
+                    fmt_num(x.rouge_l_recall),
+                    x.exact,
+                    x.skipped
+                );
+            }
+        }
+    }
     if let Some(d) = &r.dataset_inference {
         let _ = writeln!(o, "\n### Dataset inference (members as the suspect set)\n");
         let _ = writeln!(o, "**{}**\n", d.verdict);

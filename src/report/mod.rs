@@ -9,7 +9,7 @@ pub mod sarif;
 pub mod schema;
 
 /// Version of memscan's JSON output schemas (detect output, reports).
-pub const SCHEMA_VERSION: &str = "3.2";
+pub const SCHEMA_VERSION: &str = "3.3";
 
 /// The common scale (low, high) of a null distribution's quantiles and a record's
 /// value, for the forget-check pictures; None when nothing is finite.

@@ -460,6 +460,12 @@ pub struct EvalReport {
     /// Unlearning: MUSE's PrivLeak, with a retrained model or its AUC.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub privleak: Option<PrivLeak>,
+    /// Unlearning: TOFU's forget quality (`--forget-qa`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forget_quality: Option<ForgetQuality>,
+    /// Unlearning: MUSE's VerbMem (`--verbmem`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verbmem: Option<VerbMem>,
     pub canaries: Vec<CanaryExposure>,
 }
 
@@ -473,6 +479,72 @@ pub struct PrivLeak {
     pub retrain_source: String,
     pub privleak_percent: f64,
     pub reading: String,
+}
+
+/// TOFU's forget quality (Maini et al. 2024): the KS test of the forget set's truth
+/// ratios on the target against those on a model retrained without the forget set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ForgetQuality {
+    pub method: String,
+    /// How each question and answer were joined into one text.
+    pub template: String,
+    pub questions: usize,
+    pub target: TruthRatios,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retrain: Option<TruthRatios>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ks_statistic: Option<f64>,
+    /// The KS test's p-value: high = indistinguishable from the retrained model.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forget_quality: Option<f64>,
+    /// "exact" or "asymptotic".
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub p_method: Option<String>,
+    /// The smallest KS D these sizes can reject at 5% (the test's power limit).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub min_detectable_d: Option<f64>,
+    pub reading: String,
+}
+
+/// A model's truth ratios R (perturbed over paraphrased answers' per-token
+/// probability) over the forget set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TruthRatios {
+    pub mean: f64,
+    pub median: f64,
+    /// TOFU's forget-set "Truth Ratio" figure: mean of min(R, 1/R).
+    pub tofu_forget_score: f64,
+}
+
+/// MUSE's VerbMem (Shi et al. 2024): ROUGE-L between greedy continuations of each
+/// text's opening and the text's true continuation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerbMem {
+    pub method: String,
+    pub prompt_tokens: usize,
+    pub max_new_tokens: usize,
+    /// The members (MUSE's forget set).
+    pub members: VerbMemSet,
+    /// The non-members: what continuing a text never trained on scores.
+    pub nonmembers: VerbMemSet,
+    /// The members on the retrained model (`--retrain-model`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retrain_members: Option<VerbMemSet>,
+    pub reading: String,
+}
+
+/// VerbMem over one set of texts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerbMemSet {
+    /// Texts long enough for a prompt and a continuation.
+    pub texts: usize,
+    /// Texts too short (at most `prompt_tokens` tokens), left out.
+    pub skipped: usize,
+    /// VerbMem: the mean ROUGE-L F1 (× 100 in MUSE's tables).
+    pub rouge_l_f1: f64,
+    pub rouge_l_recall: f64,
+    /// Continuations whose tokens equal the true ones throughout.
+    pub exact: usize,
 }
 
 /// Dataset inference of an eval's two sets (Maini et al. 2024).
