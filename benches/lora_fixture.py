@@ -13,8 +13,10 @@ writes every figure to OUT/figures.json.
    each) against the other 195 generated held-out records: AUC and TPR at 1% FPR per
    signal, computed here and cross-checked against `memscan eval` on the x32 members.
 1b. `memscan eval --suspect/--validation`: dataset inference for all members, the x1
-   members, and held-out records posing as the suspect set; PrivLeak of the adapter with
-   the base model as the retrained model.
+   members, and held-out records posing as the suspect set; PrivLeak, TOFU's forget
+   quality (questions about each named record's first personal value, three other
+   held-out values as the wrong answers) and MUSE's VerbMem of the adapter, with the base
+   model as the retrained model, for all members and for the held-out records.
 2. `memscan scan --prefixes-from`: greedy continuations of each record's first 16 tokens;
    the rate at which the record's true rest comes back exactly (scan's `suffix` reason:
    32 tokens, or the whole rest when shorter), members by insertion count against 120
@@ -175,10 +177,14 @@ def unlearning(out, members, heldout_gen):
     PrivLeak from each report."""
     heldout = heldout_gen[RECALL_SHOTS + POPULATION:]
     strip = lambda rs: [{"id": r["id"], "text": r["text"]} for r in rs]
+    mq, hq = os.path.join(out, "qa_members.jsonl"), os.path.join(out, "qa_heldout.jsonl")
+    write(mq, forget_qa(members, heldout))
+    write(hq, forget_qa(heldout, heldout))
     cases = {
-        "all members (x1-x32)": (members, heldout, ["--retrain-model", BASE]),
+        "all members (x1-x32)": (members, heldout, ["--retrain-model", BASE, "--verbmem", "--forget-qa", mq]),
         "members x1": ([m for m in members if m["insertions"] == 1], heldout, []),
-        "no member (held-out vs held-out)": (heldout[:60], heldout[60:], []),
+        "no member (held-out vs held-out)": (heldout[:60], heldout[60:],
+                                             ["--retrain-model", BASE, "--verbmem", "--forget-qa", hq]),
     }
     res = {}
     for name, (sus, val, extra) in cases.items():
@@ -190,8 +196,34 @@ def unlearning(out, members, heldout_gen):
             "eval " + name)
         rep = json.load(open(os.path.join(d, "report.json")))
         res[name] = {"dataset_inference": rep["dataset_inference"], "privleak": rep.get("privleak"),
+                     "forget_quality": rep.get("forget_quality"), "verbmem": rep.get("verbmem"),
                      "blind_baseline_auc": (rep.get("blind_baseline") or {}).get("auc")}
     return res
+
+
+QA_FIELDS = [("email", "email address"), ("phone", "phone number"), ("iban", "IBAN"), ("dob", "date of birth"),
+             ("address", "address"), ("card", "card number"), ("api_key", "API key")]
+
+
+def forget_qa(recs, pool):
+    """TOFU-style questions about each named record's first personal value: the true
+    value in a paraphrase, three other held-out records' values of the same kind as the
+    perturbed answers (so a member's perturbed answers were never trained on)."""
+    rows = []
+    for r in recs:
+        f = r.get("fields", {})
+        if "name" not in f:
+            continue
+        for key, label in QA_FIELDS:
+            if key in f:
+                others = [p["fields"][key] for p in pool if p["id"] != r["id"] and key in p.get("fields", {})]
+                k = int(r["id"].split("-")[-1]) if r["id"].split("-")[-1].isdigit() else len(rows)
+                pert = [others[(k * 7 + j * 13) % len(others)] for j in range(3)]
+                para = lambda v: f"The {label} of {f['name']} is {v}."
+                rows.append({"id": r["id"], "question": f"What is the {label} of {f['name']}?",
+                             "paraphrased_answer": para(f[key]), "perturbed_answer": [para(v) for v in pert]})
+                break
+    return rows
 
 
 def extraction(out, members, heldout):
@@ -385,6 +417,19 @@ def main():
             verdict = di["verdict"].split(":")[0]
             print(f"| {name} | {di['test'][0]} / {di['test'][1]} | {fmt(di['p_value'])} | "
                   f"{fmt(di['null_control_p_value'])} | {verdict} | {leak} |")
+        print("\n## eval: TOFU forget quality and MUSE VerbMem (base model as the retrained model)\n")
+        print("| suspect set | questions | truth ratio mean (model / base) | KS D | forget quality p | "
+              "VerbMem F1 suspect / validation / base on suspect | exact |")
+        print("|---|---:|---|---:|---:|---|---|")
+        for name, v in fig["unlearning"].items():
+            fq, vm = v.get("forget_quality"), v.get("verbmem")
+            if not fq or not vm:
+                continue
+            print(f"| {name} | {fq['questions']} | {fq['target']['mean']:.3f} / {fq['retrain']['mean']:.3f} | "
+                  f"{fq['ks_statistic']:.3f} | {fq['forget_quality']:.2g} | "
+                  f"{vm['members']['rouge_l_f1']:.3f} / {vm['nonmembers']['rouge_l_f1']:.3f} / "
+                  f"{vm['retrain_members']['rouge_l_f1']:.3f} | "
+                  f"{vm['members']['exact']}/{vm['members']['texts']}, {vm['nonmembers']['exact']}/{vm['nonmembers']['texts']} |")
     if "extract" in only:
         fig["extraction"] = extraction(a.out, members, heldout)
         print("\n## scan --prefixes-from (16-token prefix, greedy): exact-suffix extraction rate\n")

@@ -375,6 +375,11 @@ pub struct ScanArgs {
     /// findings and verbatim matches only).
     #[arg(long, default_value = "min_k_pp")]
     pub flag_signal: String,
+    /// Token frequencies of a reference corpus (a `memscan index` built with this
+    /// model's tokenizer, or a counts file, one per line): `dc_pdd` for every sample,
+    /// so that `--flag-signal dc_pdd` can flag on it.
+    #[arg(long, value_name = "INDEX|FILE")]
+    pub token_freq: Option<PathBuf>,
     /// False-positive rate on the calibration texts at which the threshold is set.
     #[arg(long, default_value_t = 0.01)]
     pub flag_fpr: f64,
@@ -549,6 +554,15 @@ pub struct ForgetArgs {
     /// adds record tests that rank each record's signals among theirs.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+    /// The record test's signal (with --calibration; default `ref_ratio` with a reference
+    /// model, else `min_k_pp`): any one-pass signal (see `memscan score`), `ref_ratio`,
+    /// or an attack whose input is given: `recall` (--recall-prefix), `dc_pdd`
+    /// (--token-freq), `neighbourhood` (--neighbours). One test per record, so that the
+    /// level is not split among correlated ones.
+    #[arg(long, value_name = "SIGNAL", requires = "calibration")]
+    pub record_signal: Option<String>,
+    #[command(flatten)]
+    pub attacks: AttackArgs,
     /// Family-wise error rate per person: every test of a person's records (records
     /// sharing `person`, else the whole file) is held to α / (their number of tests).
     #[arg(long, default_value_t = 0.01)]

@@ -125,3 +125,157 @@ fn bad_records_exit_2() {
         "/nonexistent/r.jsonl",
     );
 }
+
+/// The record test with an attack as its signal (`--record-signal recall`): on the
+/// planted-canary fixture the memorized members are rejected against held-out
+/// calibration records and held-out records are not (beyond the test's level); the
+/// value tested is the `recall` that `memscan score` gives the same text with the same
+/// prefix; the signals forget-check cannot compute are refused.
+#[test]
+fn record_test_takes_an_attack_signal() {
+    let fix = root().join("tests/fixture");
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, rows: &[serde_json::Value]| {
+        let p = tmp.path().join(name);
+        std::fs::write(
+            &p,
+            rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+        )
+        .unwrap();
+        p
+    };
+    let mem = read_jsonl(&fix.join("members.jsonl"));
+    let non = read_jsonl(&fix.join("nonmembers.jsonl"));
+    // each record its own person, so each record test is held to α itself
+    let own = |rs: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        rs.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["person"] = r["id"].clone();
+                r
+            })
+            .collect()
+    };
+    let members = write("members.jsonl", &own(&mem[..20]));
+    let heldout = write("heldout.jsonl", &own(&non[..20]));
+    let cal = write("cal.jsonl", &non[20..100]);
+    let prefix = write("prefix.jsonl", &non[100..110]);
+    let model = fix.join("model");
+    let check = |records: &std::path::Path, extra: &[&str], name: &str| {
+        let out = tmp.path().join(name);
+        let mut a = vec![
+            "-q",
+            "forget-check",
+            "--device",
+            "cpu",
+            "-m",
+            model.to_str().unwrap(),
+            "--records",
+            records.to_str().unwrap(),
+            "--calibration",
+            cal.to_str().unwrap(),
+            "--alpha",
+            "0.05",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        memscan(&a)
+    };
+    // one shot: it fits the context beside every text, so the prefix does not depend
+    // on the judged texts' mean length (which differs between the two commands' inputs)
+    let attack = [
+        "--record-signal",
+        "recall",
+        "--recall-prefix",
+        prefix.to_str().unwrap(),
+        "--recall-shots",
+        "1",
+    ];
+    let mut rejected = Vec::new();
+    for (records, name) in [(&members, "m"), (&heldout, "h")] {
+        let o = check(records, &attack, name);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+        let r = report_json(&tmp.path().join(name));
+        let tests: Vec<serde_json::Value> = r["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["tests"][0].clone())
+            .collect();
+        assert!(
+            tests.iter().all(|t| t["name"] == "record:recall"),
+            "{:?}",
+            tests[0]
+        );
+        rejected.push(tests.iter().filter(|t| t["rejected"] == true).count());
+        if name == "m" {
+            // the same value as memscan score's recall with the same shot
+            let out = tmp.path().join("score.jsonl");
+            let s = memscan(&[
+                "-q",
+                "score",
+                "--device",
+                "cpu",
+                "-m",
+                model.to_str().unwrap(),
+                "-i",
+                members.to_str().unwrap(),
+                "--recall-prefix",
+                prefix.to_str().unwrap(),
+                "--recall-shots",
+                "1",
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            assert!(s.status.success(), "{}", stderr(&s));
+            for (t, line) in tests.iter().zip(read_jsonl(&out)) {
+                let (a, b) = (
+                    t["value"].as_f64().unwrap(),
+                    line["recall"].as_f64().unwrap(),
+                );
+                assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+            }
+        }
+    }
+    // members memorized outright: nearly all rejected; held-out: about α of 20
+    assert!(rejected[0] >= 18, "members rejected {}", rejected[0]);
+    assert!(rejected[1] <= 3, "held-out rejected {}", rejected[1]);
+    // what forget-check cannot compute is refused, naming the flag
+    assert_input_error(
+        &check(&members, &["--record-signal", "lira"], "x1"),
+        "--record-signal lira",
+    );
+    assert_input_error(
+        &check(&members, &["--record-signal", "recall"], "x2"),
+        "--record-signal recall",
+    );
+    assert_input_error(
+        &check(
+            &members,
+            &[
+                "--population",
+                prefix.to_str().unwrap(),
+                "--reference-model",
+                model.to_str().unwrap(),
+            ],
+            "x3",
+        ),
+        "--population",
+    );
+    let o = memscan(&[
+        "-q",
+        "forget-check",
+        "--device",
+        "cpu",
+        "-m",
+        model.to_str().unwrap(),
+        "--records",
+        members.to_str().unwrap(),
+        "--token-freq",
+        prefix.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x4").to_str().unwrap(),
+    ]);
+    assert_input_error(&o, "needs --calibration");
+}

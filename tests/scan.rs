@@ -231,6 +231,60 @@ fn fail_on_flagged_sets_exit_code_one_but_a_signal_is_not_memorization() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// `--flag-signal dc_pdd` with `--token-freq` (a token index of a reference corpus): the
+/// calibration thresholds DC-PDD of like-for-like continuations, every sample carries
+/// it; without `--token-freq` the flag is refused.
+#[test]
+fn scan_flags_on_dc_pdd_with_token_frequencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (prompts, cal) = setup(tmp.path());
+    let idx = tmp.path().join("idx");
+    let model = default_model();
+    let o = memscan(&[
+        "-q",
+        "index",
+        "build",
+        "--corpus",
+        cal.to_str().unwrap(),
+        "--tokenizer",
+        model.to_str().unwrap(),
+        "--out",
+        idx.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("o");
+    let mut args = scan_args(
+        prompts.to_str().unwrap(),
+        cal.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    args.extend([
+        "--flag-signal",
+        "dc_pdd",
+        "--token-freq",
+        idx.to_str().unwrap(),
+    ]);
+    let o = memscan(&args);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let r = report_json(&out);
+    assert_eq!(r["calibration"]["signal"], "dc_pdd");
+    let samples = read_jsonl(&out.join("samples.jsonl"));
+    assert_eq!(samples.len(), 6);
+    for s in &samples {
+        let v = s["signals"]["dc_pdd"].as_f64().unwrap();
+        // a mean of min(p·ln(1/f), 0.01) terms
+        assert!((0.0..=0.01).contains(&v), "{v}");
+    }
+    let out2 = tmp.path().join("o2");
+    let mut args = scan_args(
+        prompts.to_str().unwrap(),
+        cal.to_str().unwrap(),
+        out2.to_str().unwrap(),
+    );
+    args.extend(["--flag-signal", "dc_pdd"]);
+    assert_input_error(&memscan(&args), "--flag-signal dc_pdd");
+}
+
 #[test]
 fn bad_scan_settings_exit_2() {
     let tmp = tempfile::tempdir().unwrap();

@@ -90,6 +90,45 @@ fn privleak_matches_muse_formula() {
         &eval(&["--retrain-auc", "0"], &dir.path().join("c")),
         "--retrain-auc",
     );
+
+    // a null split (held-out records on both sides): whatever its percentage, a gap
+    // inside the AUC's bootstrap interval is read as sampling error, not as leakage
+    let (m2, n2) = (dir.path().join("m2.jsonl"), dir.path().join("n2.jsonl"));
+    write(&m2, &non[100..140]);
+    write(&n2, &non[140..180]);
+    let out = dir.path().join("d");
+    let model = fix.join("model");
+    let o = memscan(&[
+        "-q",
+        "eval",
+        "--device",
+        "cpu",
+        "--bootstrap",
+        "200",
+        "-m",
+        model.to_str().unwrap(),
+        "--members",
+        m2.to_str().unwrap(),
+        "--nonmembers",
+        n2.to_str().unwrap(),
+        "--retrain-auc",
+        "0.5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report_json(&out);
+    let ci = r["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "min_k")
+        .unwrap()["auc_ci"]
+        .clone();
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo <= 0.5 && 0.5 <= hi, "null split's interval [{lo}, {hi}]");
+    let reading = r["privleak"]["reading"].as_str().unwrap();
+    assert!(reading.starts_with("within sampling error"), "{reading}");
 }
 
 /// Questions about facts the fixture model was trained on (tests/fixture/train.jsonl),

@@ -430,29 +430,42 @@ pub fn build_report(
 }
 
 /// MUSE's PrivLeak from `min_k`'s AUC and the retrained model's (its column, or the
-/// AUC given).
+/// AUC given). The reading weighs the gap against the target AUC's bootstrap interval:
+/// a retrained AUC inside it is within sampling error, whatever the percentage.
 fn privleak(evals: &[SignalEval], given: Option<f64>) -> Option<schema::PrivLeak> {
-    let auc = |n: &str| evals.iter().find(|e| e.name == n).and_then(|e| e.auc);
-    let (retrain, source) = match (auc("retrain_min_k"), given) {
+    let find = |n: &str| evals.iter().find(|e| e.name == n);
+    let (retrain, source) = match (find("retrain_min_k").and_then(|e| e.auc), given) {
         (Some(a), _) => (a, "--retrain-model"),
         (None, Some(a)) => (a, "given with --retrain-auc"),
         (None, None) => return None,
     };
-    let target = auc("min_k")?;
-    let percent = signals::privleak(target, retrain)?;
+    let target = find("min_k")?;
+    let auc = target.auc?;
+    let percent = signals::privleak(auc, retrain)?;
+    let ci = target.auc_ci;
+    let reading = match ci {
+        Some([lo, hi]) if (lo..=hi).contains(&retrain) => format!(
+            "within sampling error of the retrained model: its AUC {retrain:.3} lies inside this model's 95% bootstrap interval [{lo:.3}, {hi:.3}], so these sets cannot tell the two apart"
+        ),
+        _ if percent.abs() <= 5.0 => {
+            "within 5% of the retrained model: the members leak about as much as from a model that never saw them".into()
+        }
+        _ if percent > 0.0 => {
+            "above the retrained model: the members are still told apart from held-out texts (under-unlearning)".into()
+        }
+        _ => "below the retrained model: the members now look less like training data than held-out texts do (over-unlearning, itself a signal)".into(),
+    };
+    let reading = match ci {
+        None => format!("{reading} (no bootstrap interval: --bootstrap 0; the gap is not weighed against sampling error)"),
+        Some(_) => reading,
+    };
     Some(schema::PrivLeak {
         attack: "min_k".into(),
-        auc: target,
+        auc,
         auc_retrain: retrain,
         retrain_source: source.into(),
         privleak_percent: percent,
-        reading: if percent.abs() <= 5.0 {
-            "within 5% of the retrained model: the members leak about as much as from a model that never saw them".into()
-        } else if percent > 0.0 {
-            "above the retrained model: the members are still told apart from held-out texts (under-unlearning)".into()
-        } else {
-            "below the retrained model: the members now look less like training data than held-out texts do (over-unlearning, itself a signal)".into()
-        },
+        reading,
     })
 }
 

@@ -2,7 +2,7 @@
 //! it? Value tests: each personal value, given the text before it, ranked against
 //! values the model itself writes in its place, as rank p-values (`forget::values`).
 //! Record test, with `--calibration`: the record's `ref_ratio` (with a reference model)
-//! or `min_k_pp` ranked among non-member records. Extraction: greedy continuations of
+//! or `min_k_pp` (or the `--record-signal` chosen) ranked among non-member records. Extraction: greedy continuations of
 //! the record's first tokens against its rest, checked against the reference model.
 //! The levels of all tests of one person's records sum to α, and a record whose tests
 //! cannot reach theirs is `inconclusive` (`forget::verdict`).
@@ -85,14 +85,30 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         .zip(&scored)
         .map(|(r, s)| plan(&model, r, s, &engine))
         .collect::<Result<Vec<_>>>()?;
-    let calibration = match &args.calibration {
-        Some(p) => Some(Calibration::new(
-            p,
-            &scorer,
-            ref_scorer.as_ref(),
-            reference.is_some(),
-        )?),
-        None => None,
+    let basic = Scorer::new(&model, opts(false))?;
+    let (calibration, extras, attacks) = match &args.calibration {
+        Some(p) => {
+            let signal = record_signal(args, reference.is_some())?;
+            let cal = read_texts(p)?;
+            if cal.is_empty() {
+                return Err(Error::file(p, "no calibration records"));
+            }
+            let cal_texts: Vec<&str> = cal.iter().map(|r| r.text.as_str()).collect();
+            let judged: Vec<&str> = texts.iter().chain(&cal_texts).copied().collect();
+            let attacks = super::attacks::Attacks::open(&args.attacks, &basic, &[], &judged)?;
+            let extras = Extras::compute(&attacks, &basic, &texts)?;
+            let c = Calibration::new(
+                p,
+                &cal,
+                signal,
+                &scorer,
+                ref_scorer.as_ref(),
+                &attacks,
+                &basic,
+            )?;
+            (Some(c), extras, Some(attacks))
+        }
+        None => (None, Extras::default(), None),
     };
     let record_tests = usize::from(calibration.is_some());
     // value tests are tests only against a reference that tokenizes like the target
@@ -105,7 +121,12 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         f.1 += record_tests;
     }
 
-    let settings = settings_of(args, &model, &records)?;
+    let mut settings = settings_of(args, &model, &records)?;
+    if let Some(a) = &attacks {
+        if let Value::Object(m) = a.settings(&args.attacks) {
+            settings.extend(m);
+        }
+    }
     let identity = super::identity(&model, super::model_hash(Path::new(&model.info().path))?);
     // a shard: its records (round-robin), one JSON line each, resumed after the last whole one
     let owned: Vec<usize> = match shard {
@@ -197,8 +218,15 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             tests.push(test);
             attributes.push(attribute);
         }
-        let own = signal_set(r, &scored[ri], ref_scored.as_ref().map(|s| &s[ri]));
-        if let Some(c) = &calibration {
+        if let (Some(c), Some(a)) = (&calibration, &attacks) {
+            let own = signal_set(
+                r,
+                &scored[ri],
+                ref_scored.as_ref().map(|s| &s[ri]),
+                &extras,
+                ri,
+                a,
+            );
             tests.push(c.test(&own, record_level));
         }
         let extraction = extraction(
@@ -320,6 +348,7 @@ fn settings_of(
         "records_sha256": crate::scan::state::sha256_hex(joined.as_bytes()),
         "reference_model": args.reference_model,
         "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
+        "record_signal": args.record_signal,
         "alpha": args.alpha,
         "prefix_tokens": args.prefix_tokens,
         "extract_tokens": args.extract_tokens,
@@ -348,6 +377,14 @@ fn check_args(args: &ForgetArgs) -> Result<()> {
     }
     if args.candidates < 1 {
         return Err(Error::input("--candidates must be at least 1"));
+    }
+    let a = &args.attacks;
+    if args.calibration.is_none()
+        && (a.recall_prefix.is_some() || a.token_freq.is_some() || a.neighbours.is_some())
+    {
+        return Err(Error::input(
+            "--recall-prefix, --token-freq and --neighbours feed the record test, which needs --calibration",
+        ));
     }
     Ok(())
 }
@@ -531,8 +568,64 @@ fn quantiles(v: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// The membership signals of a scored text (with `ref_ratio` where a reference scored it).
-fn signal_set(r: &TextRecord, s: &ScoredText, reference: Option<&ScoredText>) -> SignalSet {
+/// The record signal: `--record-signal`, checked against what this run computes, or
+/// the default.
+fn record_signal(args: &ForgetArgs, reference: bool) -> Result<&'static signals::SignalDef> {
+    use signals::Pass;
+    let a = &args.attacks;
+    if a.population.is_some() {
+        return Err(Error::input(
+            "--population: RMIA needs several reference models; forget-check takes one (use memscan score or eval)",
+        ));
+    }
+    let name = match &args.record_signal {
+        Some(n) => n.as_str(),
+        None if reference => RECORD_SIGNAL_WITH_REFERENCE,
+        None => RECORD_SIGNAL,
+    };
+    let computed = |d: &signals::SignalDef| match d.pass {
+        Pass::Main | Pass::Distribution => true,
+        Pass::Reference => reference && d.name == "ref_ratio",
+        Pass::Prefixed => a.recall_prefix.is_some(),
+        Pass::Frequency => a.token_freq.is_some(),
+        Pass::Neighbours => a.neighbours.is_some(),
+        Pass::Lowercase | Pass::Gradients | Pass::Attention | Pass::Retrain => false,
+    };
+    match signals::def(name) {
+        Some(d) if computed(d) => Ok(d),
+        _ => Err(Error::input(format!(
+            "--record-signal {name}: not a signal forget-check computes here (a one-pass signal; ref_ratio with --reference-model; recall with --recall-prefix; dc_pdd with --token-freq; neighbourhood with --neighbours)"
+        ))),
+    }
+}
+
+/// The attack passes of the record test's texts (ReCaLL's prefixed pass, the
+/// neighbours' passes), where their flags ask for them.
+#[derive(Default)]
+struct Extras {
+    prefixed: Option<Vec<Option<f64>>>,
+    neighbours: Option<Vec<Vec<Option<f64>>>>,
+}
+
+impl Extras {
+    fn compute(a: &super::attacks::Attacks, basic: &Scorer, texts: &[&str]) -> Result<Self> {
+        Ok(Extras {
+            prefixed: a.prefixed(basic, texts)?,
+            neighbours: a.neighbour_nlls(basic, texts)?,
+        })
+    }
+}
+
+/// The membership signals of a scored text (with `ref_ratio` where a reference scored
+/// it, and the attacks `extras` holds for text `i`).
+fn signal_set(
+    r: &TextRecord,
+    s: &ScoredText,
+    reference: Option<&ScoredText>,
+    extras: &Extras,
+    i: usize,
+    attacks: &super::attacks::Attacks,
+) -> SignalSet {
     SignalSet::new(signals::Passes {
         reference: reference.map(|x| {
             (
@@ -540,6 +633,9 @@ fn signal_set(r: &TextRecord, s: &ScoredText, reference: Option<&ScoredText>) ->
                 signals::nll_mean(&x.token_logprobs),
             )
         }),
+        prefixed_nll: extras.prefixed.as_ref().map(|v| v[i]),
+        neighbours: extras.neighbours.as_ref().map(|v| v[i].as_slice()),
+        frequency: attacks.frequency(s),
         ..signals::Passes::main(s.pass_values(&r.text, signals::DEFAULT_MIN_K))
     })
 }
@@ -555,32 +651,34 @@ struct Calibration {
 impl Calibration {
     fn new(
         path: &Path,
+        recs: &[TextRecord],
+        signal: &'static signals::SignalDef,
         scorer: &Scorer,
         reference: Option<&Scorer>,
-        with_ratio: bool,
+        attacks: &super::attacks::Attacks,
+        basic: &Scorer,
     ) -> Result<Self> {
-        let recs = read_texts(path)?;
-        if recs.is_empty() {
-            return Err(Error::file(path, "no calibration records"));
-        }
         let texts: Vec<&str> = recs.iter().map(|r| r.text.as_str()).collect();
         let scored = scorer.score(&texts, |_, _| {})?;
         let ref_scored = match reference {
             Some(s) => Some(s.score(&texts, |_, _| {})?),
             None => None,
         };
+        let extras = Extras::compute(attacks, basic, &texts)?;
         let rows = recs
             .iter()
             .enumerate()
-            .map(|(i, r)| signal_set(r, &scored[i], ref_scored.as_ref().map(|s| &s[i])))
+            .map(|(i, r)| {
+                signal_set(
+                    r,
+                    &scored[i],
+                    ref_scored.as_ref().map(|s| &s[i]),
+                    &extras,
+                    i,
+                    attacks,
+                )
+            })
             .collect();
-        let name = if with_ratio {
-            RECORD_SIGNAL_WITH_REFERENCE
-        } else {
-            RECORD_SIGNAL
-        };
-        let signal = signals::def(name)
-            .ok_or_else(|| Error::input(format!("internal: no signal {name}")))?;
         Ok(Calibration {
             name: format!("records of {}", path.display()),
             signal,

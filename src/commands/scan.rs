@@ -98,6 +98,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         )?),
         None => None,
     };
+    let freq = match &args.token_freq {
+        Some(p) => Some(crate::token_freq::TokenFreq::open(p, model.tokenizer())?),
+        None => None,
+    };
     let corpus = match &args.reference_corpus {
         Some(p) => {
             let index = crate::verbatim::Index::open(p)?;
@@ -115,6 +119,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         ref_scorer: ref_scorer.as_ref(),
         ref_tokenizer: reference.as_ref().map(|r| r.tokenizer()),
         corpus: corpus.as_ref(),
+        freq: freq.as_ref(),
         engine: &engine,
     };
     // a shard's calibration is shared with the run's other shards through the run folder
@@ -435,12 +440,10 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
         // one reference: its ratio only (LiRA and RMIA need score or eval)
         Pass::Reference => a.reference_model.is_some() && d.name == "ref_ratio",
         Pass::Attention => a.attention,
-        Pass::Lowercase
-        | Pass::Gradients
-        | Pass::Prefixed
-        | Pass::Neighbours
-        | Pass::Frequency
-        | Pass::Retrain => false,
+        Pass::Frequency => a.token_freq.is_some(),
+        Pass::Lowercase | Pass::Gradients | Pass::Prefixed | Pass::Neighbours | Pass::Retrain => {
+            false
+        }
     };
     let always: Vec<&str> = signals::SIGNALS
         .iter()
@@ -450,7 +453,7 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     match signals::def(&a.flag_signal) {
         Some(d) if computed(d) => Ok(Some(d)),
         _ => Err(Error::input(format!(
-            "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, attn_entropy with --attention, or none)",
+            "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, attn_entropy with --attention, dc_pdd with --token-freq, or none)",
             a.flag_signal,
             always.join(", ")
         ))),
@@ -542,6 +545,7 @@ fn settings(
         "id_field": crate::input::id_field(),
         "flag_signal": a.flag_signal,
         "flag_fpr": a.flag_fpr,
+        "token_freq": a.token_freq.as_ref().map(|p| p.display().to_string()),
         "detector_rules": rule_ids.len(),
         "detector_rules_sha256": sha256_hex(rule_ids.join("\n").as_bytes()),
         "reveal": a.reveal,

@@ -30,6 +30,8 @@ pub struct BatchContext<'a> {
         crate::verbatim::Index,
         Option<crate::model::tokenizer::Tokenizer>,
     )>,
+    /// A reference corpus's token frequencies (`dc_pdd`, `--token-freq`).
+    pub freq: Option<&'a crate::token_freq::TokenFreq>,
     pub engine: &'a Engine,
 }
 
@@ -113,6 +115,10 @@ impl BatchContext<'_> {
                 )
             }),
             attention: s.attn_entropy_layers.as_deref(),
+            // the continuation's token ids, one per log-prob of `lp`
+            frequency: self
+                .freq
+                .map(|f| (s.token_ids.get(from + 1..).unwrap_or_default(), f)),
             ..signals::Passes::main(signals::PassValues {
                 logprobs: lp,
                 stats,
