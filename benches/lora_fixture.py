@@ -12,6 +12,7 @@ writes every figure to OUT/figures.json.
    population (`lira`, `rmia`); per insertion count (1, 2, 4, 8, 16, 32; 20 members
    each) against the other 195 generated held-out records: AUC and TPR at 1% FPR per
    signal, computed here and cross-checked against `memscan eval` on the x32 members.
+1a. `memscan score --neighbours 5`: the neighbourhood attack on the same records.
 1b. `memscan eval --suspect/--validation`: dataset inference for all members, the x1
    members, and held-out records posing as the suspect set; PrivLeak, TOFU's forget
    quality (questions about each named record's first personal value, three other
@@ -165,6 +166,27 @@ def evals(out, members, heldout_gen):
         if sg["name"] in SIGS and sg.get("auc") is not None:
             mine = table[32][sg["name"]]["auc"]
             assert abs(mine - sg["auc"]) < 1e-9, f"{sg['name']}: AUC here {mine}, memscan eval {sg['auc']}"
+    return table
+
+
+def neighbours(out, members, heldout_gen, n=5):
+    """The neighbourhood attack (N neighbours per text, the adapter model proposing the
+    substitutions) on the members and the same held-out records as the eval table: AUC
+    and TPR at 1% FPR per insertion count."""
+    heldout = heldout_gen[RECALL_SHOTS + POPULATION:]
+    inp = os.path.join(out, "all_records.jsonl")
+    write(inp, [{"id": r["id"], "text": r["text"]} for r in members + heldout])
+    scores = os.path.join(out, "scores_neighbours.jsonl")
+    run(["score", "--basic"] + model_args() + ["--neighbours", str(n), "-i", inp, "-o", scores],
+        f"score all records, {n} neighbours")
+    got = {r["id"]: r for r in read(scores)}
+    held = [got[r["id"]]["neighbourhood"] for r in heldout if isinstance(got[r["id"]].get("neighbourhood"), float)]
+    table = {}
+    for k in COUNTS:
+        pos = [got[m["id"]]["neighbourhood"] for m in members
+               if m["insertions"] == k and isinstance(got[m["id"]].get("neighbourhood"), float)]
+        # lower = member-like (the text sits below its neighbours)
+        table[k] = {"auc": auc(pos, held, False), "tpr_at_1pct_fpr": tpr_at(pos, held, False)}
     return table
 
 
@@ -384,7 +406,7 @@ def main():
     ap.add_argument("--forget", type=int, default=3, help="members per insertion count for forget-check")
     ap.add_argument("--forget-heldout", type=int, default=200, help="held-out records for forget-check")
     ap.add_argument("--scan-samples", type=int, default=2)
-    ap.add_argument("--only", default="eval,unlearning,extract,forget,scan")
+    ap.add_argument("--only", default="eval,neighbours,unlearning,extract,forget,scan")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     members = read(os.path.join(FIX, "members.jsonl"))
@@ -405,6 +427,11 @@ def main():
                 v = fig["eval"][k].get(s)
                 cells.append("–" if not v or v["auc"] is None else f"{v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}")
             print(f"| {s} | " + " | ".join(cells) + " |")
+    if "neighbours" in only:
+        fig["neighbours"] = neighbours(a.out, members, heldout_gen)
+        print("\n## neighbourhood (N = 5): members by insertion count vs held-out (AUC / TPR at 1% FPR)\n")
+        print("| neighbourhood | " + " | ".join(
+            f"{v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}" for v in fig["neighbours"].values()) + " |")
     if "unlearning" in only:
         fig["unlearning"] = unlearning(a.out, members, heldout_gen)
         print("\n## eval: dataset inference and PrivLeak\n")

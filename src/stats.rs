@@ -820,6 +820,15 @@ pub(crate) fn stratified_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize
 
 #[cfg(test)]
 mod tests {
+    /// The numbers of a JSON array (reference data files).
+    fn nums(v: &serde_json::Value) -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    }
+
     /// Against scipy 1.x: `ttest_ind(a, b, equal_var=False, alternative='greater')` and
     /// `scipy.stats.t.sf`.
     #[test]
@@ -851,13 +860,6 @@ mod tests {
             serde_json::from_str(include_str!("../tests/data/ks_2samp.json")).unwrap();
         let cases = data["cases"].as_array().unwrap();
         assert_eq!(cases.len(), 36);
-        let nums = |v: &serde_json::Value| -> Vec<f64> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        };
         for (k, c) in cases.iter().enumerate() {
             let (a, b) = (nums(&c["a"]), nums(&c["b"]));
             let got = ks_2samp(&a, &b).unwrap();
@@ -909,13 +911,6 @@ mod tests {
             serde_json::from_str(include_str!("../tests/data/pr_metrics.json")).unwrap();
         let cases = data["cases"].as_array().unwrap();
         assert_eq!(cases.len(), 40);
-        let nums = |v: &serde_json::Value| -> Vec<f64> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        };
         for (k, c) in cases.iter().enumerate() {
             let d = match c["direction"].as_str().unwrap() {
                 "higher" => Direction::Higher,

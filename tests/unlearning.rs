@@ -16,6 +16,24 @@ fn write(path: &Path, rows: &[Value]) {
     .unwrap();
 }
 
+/// `memscan -q eval` with the planted-canary fixture's model on `members` and
+/// `nonmembers` into `out`, with `extra` flags.
+fn fixture_eval(
+    members: &Path,
+    nonmembers: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let model = root().join("tests/fixture/model");
+    let mut a: Vec<&str> = vec!["-q", "eval", "--device", "cpu"];
+    a.extend(["-m", model.to_str().unwrap()]);
+    a.extend(["--members", members.to_str().unwrap()]);
+    a.extend(["--nonmembers", nonmembers.to_str().unwrap()]);
+    a.extend(["--out", out.to_str().unwrap()]);
+    a.extend_from_slice(extra);
+    memscan(&a)
+}
+
 #[test]
 fn privleak_matches_muse_formula() {
     let data = reference_data();
@@ -42,14 +60,9 @@ fn privleak_matches_muse_formula() {
     );
     let want: Value = serde_json::from_slice(&py.stdout).unwrap();
     let eval = |extra: &[&str], out: &Path| {
-        let model = fix.join("model");
-        let mut a: Vec<&str> = vec!["-q", "eval", "--device", "cpu", "--bootstrap", "20"];
-        a.extend(["-m", model.to_str().unwrap()]);
-        a.extend(["--members", m.to_str().unwrap()]);
-        a.extend(["--nonmembers", n.to_str().unwrap()]);
-        a.extend(["--out", out.to_str().unwrap()]);
+        let mut a = vec!["--bootstrap", "20"];
         a.extend_from_slice(extra);
-        memscan(&a)
+        fixture_eval(&m, &n, out, &a)
     };
     let out = dir.path().join("a");
     let o = eval(&["--retrain-model", retrain.to_str().unwrap()], &out);
@@ -97,25 +110,12 @@ fn privleak_matches_muse_formula() {
     write(&m2, &non[100..140]);
     write(&n2, &non[140..180]);
     let out = dir.path().join("d");
-    let model = fix.join("model");
-    let o = memscan(&[
-        "-q",
-        "eval",
-        "--device",
-        "cpu",
-        "--bootstrap",
-        "200",
-        "-m",
-        model.to_str().unwrap(),
-        "--members",
-        m2.to_str().unwrap(),
-        "--nonmembers",
-        n2.to_str().unwrap(),
-        "--retrain-auc",
-        "0.5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = fixture_eval(
+        &m2,
+        &n2,
+        &out,
+        &["--bootstrap", "200", "--retrain-auc", "0.5"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let r = report_json(&out);
     let ci = r["signals"]
@@ -231,27 +231,19 @@ fn forget_quality_matches_tofu_formula() {
     );
     let want_d: Value = serde_json::from_slice(&ks.stdout).unwrap();
     let out = dir.path().join("a");
-    let model = fix.join("model");
-    let o = memscan(&[
-        "-q",
-        "eval",
-        "--device",
-        "cpu",
-        "--bootstrap",
-        "0",
-        "-m",
-        model.to_str().unwrap(),
-        "--members",
-        m.to_str().unwrap(),
-        "--nonmembers",
-        n.to_str().unwrap(),
-        "--forget-qa",
-        qa.to_str().unwrap(),
-        "--retrain-model",
-        retrain.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = fixture_eval(
+        &m,
+        &n,
+        &out,
+        &[
+            "--bootstrap",
+            "0",
+            "--forget-qa",
+            qa.to_str().unwrap(),
+            "--retrain-model",
+            retrain.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let f = report_json(&out)["forget_quality"].clone();
     assert_eq!(f["questions"], 6);
@@ -286,22 +278,12 @@ fn forget_quality_matches_tofu_formula() {
         "{\"question\": \"q\", \"paraphrased_answer\": \"a\"}\n",
     )
     .unwrap();
-    let o = memscan(&[
-        "-q",
-        "eval",
-        "--device",
-        "cpu",
-        "-m",
-        model.to_str().unwrap(),
-        "--members",
-        m.to_str().unwrap(),
-        "--nonmembers",
-        n.to_str().unwrap(),
-        "--forget-qa",
-        bad.to_str().unwrap(),
-        "--out",
-        dir.path().join("b").to_str().unwrap(),
-    ]);
+    let o = fixture_eval(
+        &m,
+        &n,
+        &dir.path().join("b"),
+        &["--forget-qa", bad.to_str().unwrap()],
+    );
     assert_input_error(&o, "line 1: no \"perturbed_answer\" field");
 }
 
@@ -339,27 +321,20 @@ fn verbmem_matches_transformers_generation() {
         serde_json::from_slice::<Vec<Value>>(&py.stdout).unwrap()
     };
     let out = dir.path().join("a");
-    let o = memscan(&[
-        "-q",
-        "eval",
-        "--device",
-        "cpu",
-        "--bootstrap",
-        "0",
-        "-m",
-        model.to_str().unwrap(),
-        "--members",
-        m.to_str().unwrap(),
-        "--nonmembers",
-        n.to_str().unwrap(),
-        "--verbmem",
-        "--verbmem-prompt-tokens",
-        "32",
-        "--verbmem-tokens",
-        "64",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = fixture_eval(
+        &m,
+        &n,
+        &out,
+        &[
+            "--bootstrap",
+            "0",
+            "--verbmem",
+            "--verbmem-prompt-tokens",
+            "32",
+            "--verbmem-tokens",
+            "64",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v = report_json(&out)["verbmem"].clone();
     for (set, path) in [("members", &m), ("nonmembers", &n)] {

@@ -131,22 +131,28 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
             pb.inc(plan[b].len() as u64);
         }
         pb.finish_and_clear();
-        // canary exposure is one piece of work: shard 0 does it
-        let (exposures, unlearning) = if s.index == 0 {
-            (
-                exposures(&model, &canaries, &formats, args, quiet)?,
-                unlearning(
-                    args,
-                    &qa,
-                    &model,
-                    retrain.as_ref(),
-                    &texts,
-                    members.len(),
-                    quiet,
-                )?,
-            )
+        // canary exposure and the unlearning sections are one piece of work: shard 0's
+        let once = OnceInputs {
+            args,
+            canaries: &canaries,
+            formats: &formats,
+            qa: &qa,
+            model: &model,
+            retrain: retrain.as_ref(),
+            texts: &texts,
+            members: members.len(),
+            quiet,
+        };
+        let RunOnce {
+            canaries: exposures,
+            unlearning,
+        } = if s.index == 0 {
+            once.run()?
         } else {
-            (Vec::new(), Default::default())
+            RunOnce {
+                canaries: Vec::new(),
+                unlearning: Default::default(),
+            }
         };
         let body = ShardBody {
             stats: st,
@@ -182,26 +188,25 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         .into_iter()
         .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
         .collect::<Result<_>>()?;
-    let exposures = exposures(&model, &canaries, &formats, args, quiet)?;
-    let unlearning = unlearning(
+    let once = OnceInputs {
         args,
-        &qa,
-        &model,
-        retrain.as_ref(),
-        &texts,
-        members.len(),
+        canaries: &canaries,
+        formats: &formats,
+        qa: &qa,
+        model: &model,
+        retrain: retrain.as_ref(),
+        texts: &texts,
+        members: members.len(),
         quiet,
-    )?;
+    }
+    .run()?;
     let report = build_report(
         identity,
         settings,
         &st,
         &rows,
         members.len(),
-        RunOnce {
-            canaries: exposures,
-            unlearning,
-        },
+        once,
         Some(&texts),
     );
     let out = match &args.out {
@@ -232,32 +237,43 @@ pub struct ShardBody {
     pub unlearning: crate::unlearning::Sections,
 }
 
-/// The unlearning sections `args` asks for (forget quality, VerbMem).
-fn unlearning(
-    args: &EvalArgs,
-    qa: &[crate::unlearning::QaRecord],
-    model: &Model,
-    retrain: Option<&Model>,
-    texts: &[&str],
+/// What the run-once parts of the report are computed from.
+struct OnceInputs<'a> {
+    args: &'a EvalArgs,
+    canaries: &'a [TextRecord],
+    formats: &'a [Option<Format>],
+    qa: &'a [crate::unlearning::QaRecord],
+    model: &'a Model,
+    retrain: Option<&'a Model>,
+    texts: &'a [&'a str],
     members: usize,
     quiet: bool,
-) -> Result<crate::unlearning::Sections> {
-    let o = crate::unlearning::Options {
-        verbmem: args
-            .verbmem
-            .then_some((args.verbmem_prompt_tokens, args.verbmem_tokens)),
-        batch_size: args.batch_size,
-    };
-    let (m, n) = texts.split_at(members);
-    crate::unlearning::sections(
-        &o,
-        qa,
-        model,
-        retrain.map(|r| r as &dyn LanguageModel),
-        m,
-        n,
-        quiet,
-    )
+}
+
+impl OnceInputs<'_> {
+    /// Canary exposure and the unlearning sections the flags ask for.
+    fn run(&self) -> Result<RunOnce> {
+        let a = self.args;
+        let o = crate::unlearning::Options {
+            verbmem: a
+                .verbmem
+                .then_some((a.verbmem_prompt_tokens, a.verbmem_tokens)),
+            batch_size: a.batch_size,
+        };
+        let (m, n) = self.texts.split_at(self.members);
+        Ok(RunOnce {
+            canaries: exposures(self.model, self.canaries, self.formats, a, self.quiet)?,
+            unlearning: crate::unlearning::sections(
+                &o,
+                self.qa,
+                self.model,
+                self.retrain.map(|r| r as &dyn LanguageModel),
+                m,
+                n,
+                self.quiet,
+            )?,
+        })
+    }
 }
 
 /// One text's signals: `i` indexes members then non-members.

@@ -287,14 +287,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             p.privleak_percent, esc(&p.attack), fmt_num(p.auc), fmt_num(p.auc_retrain), esc(&p.retrain_source), esc(&p.reading));
     }
     if let Some(f) = &r.forget_quality {
-        let tr = |t: &crate::report::schema::TruthRatios| {
-            format!(
-                "mean {}, median {}, TOFU score {}",
-                fmt_num(t.mean),
-                fmt_num(t.median),
-                fmt_num(t.tofu_forget_score)
-            )
-        };
+        use super::markdown::truth_ratios as tr;
         let o = |x: Option<f64>| x.map_or("n/a".to_string(), fmt_num);
         let _ = write!(b, "<h2>Unlearning: forget quality (TOFU)</h2><p><b>{}</b></p><p>{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.</p>",
             esc(&f.reading), esc(&f.method), f.questions, tr(&f.target),
@@ -304,23 +297,16 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     if let Some(v) = &r.verbmem {
         let _ = write!(b, "<h2>Unlearning: VerbMem (MUSE)</h2><p><b>{}</b></p><p>{}; prompt {} tokens, up to {} generated.</p><table><thead><tr><th>set</th><th>texts</th><th>ROUGE-L F1</th><th>ROUGE-L recall</th><th>exact</th><th>skipped (too short)</th></tr></thead><tbody>",
             esc(&v.reading), esc(&v.method), v.prompt_tokens, v.max_new_tokens);
-        let rows = [
-            ("members", Some(&v.members)),
-            ("non-members", Some(&v.nonmembers)),
-            ("members, retrained model", v.retrain_members.as_ref()),
-        ];
-        for (name, set) in rows {
-            if let Some(x) = set {
-                let _ = write!(
-                    b,
-                    "<tr><td>{name}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
-                    x.texts,
-                    num_td(Some(x.rouge_l_f1)),
-                    num_td(Some(x.rouge_l_recall)),
-                    x.exact,
-                    x.skipped
-                );
-            }
+        for (name, x) in super::markdown::verbmem_rows(v) {
+            let _ = write!(
+                b,
+                "<tr><td>{name}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
+                x.texts,
+                num_td(Some(x.rouge_l_f1)),
+                num_td(Some(x.rouge_l_recall)),
+                x.exact,
+                x.skipped
+            );
         }
         let _ = write!(b, "</tbody></table>");
     }

@@ -271,6 +271,27 @@ pub fn scan(r: &ScanReport) -> String {
     o
 }
 
+/// A model's truth ratios in a sentence (forget quality, both renderings).
+pub(crate) fn truth_ratios(t: &crate::report::schema::TruthRatios) -> String {
+    format!(
+        "mean {}, median {}, TOFU score {}",
+        fmt_num(t.mean),
+        fmt_num(t.median),
+        fmt_num(t.tofu_forget_score)
+    )
+}
+
+/// VerbMem's table rows (both renderings): the sets present, named.
+pub(crate) fn verbmem_rows(
+    v: &crate::report::schema::VerbMem,
+) -> Vec<(&'static str, &crate::report::schema::VerbMemSet)> {
+    let mut rows = vec![("members", &v.members), ("non-members", &v.nonmembers)];
+    if let Some(r) = &v.retrain_members {
+        rows.push(("members, retrained model", r));
+    }
+    rows
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map(fmt_num).unwrap_or_else(|| "–".into())
 }
@@ -359,21 +380,13 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     if let Some(f) = &r.forget_quality {
         let _ = writeln!(o, "\n### Unlearning: forget quality (TOFU)\n");
         let _ = writeln!(o, "**{}**\n", f.reading);
-        let tr = |t: &crate::report::schema::TruthRatios| {
-            format!(
-                "mean {}, median {}, TOFU score {}",
-                fmt_num(t.mean),
-                fmt_num(t.median),
-                fmt_num(t.tofu_forget_score)
-            )
-        };
         let _ = writeln!(
             o,
             "{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.",
             f.method,
             f.questions,
-            tr(&f.target),
-            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", tr(t))),
+            truth_ratios(&f.target),
+            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", truth_ratios(t))),
             opt(f.forget_quality),
             opt(f.ks_statistic),
             f.p_method.as_deref().unwrap_or("n/a"),
@@ -393,23 +406,16 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             "| set | texts | ROUGE-L F1 | ROUGE-L recall | exact | skipped (too short) |"
         );
         let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
-        let rows = [
-            ("members", Some(&v.members)),
-            ("non-members", Some(&v.nonmembers)),
-            ("members, retrained model", v.retrain_members.as_ref()),
-        ];
-        for (name, set) in rows {
-            if let Some(x) = set {
-                let _ = writeln!(
-                    o,
-                    "| {name} | {} | {} | {} | {} | {} |",
-                    x.texts,
-                    fmt_num(x.rouge_l_f1),
-                    fmt_num(x.rouge_l_recall),
-                    x.exact,
-                    x.skipped
-                );
-            }
+        for (name, x) in verbmem_rows(v) {
+            let _ = writeln!(
+                o,
+                "| {name} | {} | {} | {} | {} | {} |",
+                x.texts,
+                fmt_num(x.rouge_l_f1),
+                fmt_num(x.rouge_l_recall),
+                x.exact,
+                x.skipped
+            );
         }
     }
     if let Some(d) = &r.dataset_inference {
