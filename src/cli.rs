@@ -264,6 +264,14 @@ pub struct AttackArgs {
     /// the context beside an average text).
     #[arg(long, value_name = "N", requires = "recall_prefix")]
     pub recall_shots: Option<usize>,
+    /// Known member texts for Con-ReCall (`con_recall`, Wang et al. 2024): each text is
+    /// also scored after them, and the non-member prefix's effect is contrasted with
+    /// theirs. Needs --recall-prefix; they must not be among the texts judged.
+    #[arg(long, value_name = "FILE", requires = "recall_prefix")]
+    pub con_recall_members: Option<PathBuf>,
+    /// Con-ReCall's weight γ of the member prefix: (LL(x|P_non) − γ·LL(x|P_mem)) / LL(x).
+    #[arg(long, default_value_t = 1.0, requires = "con_recall_members")]
+    pub con_recall_gamma: f64,
     /// Token frequencies of a reference corpus for DC-PDD (`dc_pdd`): a `memscan index`
     /// built with --tokenizer set to this model, or a file of counts, one per line, line
     /// i for token id i.

@@ -155,6 +155,12 @@ pub const SIGNALS: &[SignalDef] = &[
         Pass::Prefixed,
     ),
     def_(
+        "con_recall",
+        Direction::Higher,
+        "Con-ReCall: (nll_mean after a non-member prefix − γ · nll_mean after a member prefix) / nll_mean (Wang et al. 2024)",
+        Pass::Prefixed,
+    ),
+    def_(
         "dc_pdd",
         Direction::Higher,
         "DC-PDD: mean over each token id's first occurrence of min(p · ln(1/f), a), f its Laplace-smoothed frequency in a reference corpus, a = 0.01 (Zhang et al. 2024)",
@@ -401,6 +407,19 @@ pub fn recall(nll_prefixed: f64, nll_mean: f64) -> f64 {
     nll_prefixed / nll_mean
 }
 
+/// Con-ReCall (Wang et al. 2024): (LL(x | P_non) − γ·LL(x | P_mem)) / LL(x), P_non a
+/// prefix of non-members, P_mem one of members; in mean NLLs (LL = −nll):
+/// (nll_non − γ·nll_mem) / nll. Members lose more to the non-member prefix and gain
+/// from the member one: higher is member. γ = 0 is ReCaLL.
+pub fn con_recall(
+    nll_nonmember_prefixed: f64,
+    nll_member_prefixed: f64,
+    nll_mean: f64,
+    gamma: f64,
+) -> f64 {
+    (nll_nonmember_prefixed - gamma * nll_member_prefixed) / nll_mean
+}
+
 /// DC-PDD's cap `a` on each token's term (the paper's and its code's default).
 pub const DC_PDD_CAP: f64 = 0.01;
 
@@ -546,6 +565,8 @@ pub struct SignalSet {
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub recall: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
+    pub con_recall: Measured,
+    #[serde(skip_serializing_if = "Measured::not_run")]
     pub dc_pdd: Measured,
     #[serde(skip_serializing_if = "Measured::not_run")]
     pub retrain_min_k: Measured,
@@ -596,6 +617,9 @@ pub struct Passes<'a> {
     pub neighbours: Option<&'a [Option<f64>]>,
     /// nll_mean of the text's tokens after the non-member prefix (`recall`).
     pub prefixed_nll: Option<Option<f64>>,
+    /// nll_mean of the text's tokens after the member prefix, and γ (`con_recall`,
+    /// with `prefixed_nll`).
+    pub member_prefixed: Option<(Option<f64>, f64)>,
     /// The scored tokens' ids (tokens 2..n, one per log-prob of `main`) and the
     /// reference corpus's token frequencies (`dc_pdd`).
     pub frequency: Option<(&'a [u32], &'a crate::token_freq::TokenFreq)>,
@@ -617,6 +641,7 @@ impl<'a> Passes<'a> {
             references: None,
             neighbours: None,
             prefixed_nll: None,
+            member_prefixed: None,
             frequency: None,
             retrain: None,
             attention: None,
@@ -672,6 +697,12 @@ impl SignalSet {
         }
         if let Some(prefixed) = p.prefixed_nll {
             s.recall = m(prefixed.zip(nll).map(|(c, n)| recall(c, n)));
+            if let Some((member, gamma)) = p.member_prefixed {
+                s.con_recall = m(prefixed
+                    .zip(member)
+                    .zip(nll)
+                    .map(|((c, mem), n)| con_recall(c, mem, n, gamma)));
+            }
         }
         if let Some((ids, freq)) = p.frequency {
             s.dc_pdd = m(dc_pdd(ids, lp, freq, DC_PDD_CAP));
@@ -709,6 +740,7 @@ impl SignalSet {
             "rmia" => &self.rmia,
             "neighbourhood" => &self.neighbourhood,
             "recall" => &self.recall,
+            "con_recall" => &self.con_recall,
             "dc_pdd" => &self.dc_pdd,
             "retrain_min_k" => &self.retrain_min_k,
             "attn_entropy" => &self.attn_entropy,
@@ -808,6 +840,8 @@ mod tests {
         assert!(close(ref_ratio(1.0, 4.0), 0.25));
         assert!(close(attn_entropy(&[1.0, 2.0, 3.0]).unwrap(), 2.0));
         assert!(close(recall(3.0, 2.0), 1.5));
+        assert!(close(con_recall(3.0, 1.0, 2.0, 1.0), 1.0));
+        assert!(close(con_recall(3.0, 1.0, 2.0, 0.0), recall(3.0, 2.0)));
         assert!(close(neighbourhood(2.0, 2.5), -0.5));
         assert_eq!(neighbour_positions(5, 10), vec![1, 2, 3, 4]);
         assert_eq!(neighbour_positions(11, 2), vec![1, 6]);
@@ -893,6 +927,7 @@ mod tests {
             }),
             neighbours: Some(&[Some(1.0), Some(3.0)]),
             prefixed_nll: Some(Some(1.5)),
+            member_prefixed: Some((Some(1.2), 1.0)),
             frequency: Some((&[0, 1, 0], &freq)),
             retrain: Some(&lp),
             attention: Some(&layers),

@@ -75,6 +75,8 @@ fn check_model(name: &str) {
         &[
             "--recall-prefix",
             att.join("prefix.jsonl").to_str().unwrap(),
+            "--con-recall-members",
+            att.join("member_prefix.jsonl").to_str().unwrap(),
             "--token-freq",
             counts.to_str().unwrap(),
             "--neighbours",
@@ -97,7 +99,7 @@ fn check_model(name: &str) {
     let tol = parity_for(name).each;
     let mut checked = 0;
     for (o, w) in ours.iter().zip(want) {
-        for k in ["recall", "dc_pdd", "neighbourhood"] {
+        for k in ["recall", "con_recall", "dc_pdd", "neighbourhood"] {
             match w[k].as_f64() {
                 Some(x) => {
                     let got = o[k].as_f64().unwrap_or(f64::NAN);
@@ -237,10 +239,30 @@ fn attack_inputs_are_checked() {
         a.extend_from_slice(extra);
         memscan(&a)
     };
-    // the texts judged as their own prefix
+    // the texts judged as their own prefix, or as Con-ReCall's member prefix
     assert_input_error(
         &run(&["--recall-prefix", texts.to_str().unwrap()]),
         "shares",
+    );
+    let prefix = att.join("prefix.jsonl");
+    assert_input_error(
+        &run(&[
+            "--recall-prefix",
+            prefix.to_str().unwrap(),
+            "--con-recall-members",
+            texts.to_str().unwrap(),
+        ]),
+        "Con-ReCall member prefix shares",
+    );
+    assert_input_error(
+        &run(&[
+            "--recall-prefix",
+            prefix.to_str().unwrap(),
+            "--con-recall-members",
+            att.join("member_prefix.jsonl").to_str().unwrap(),
+            "--con-recall-gamma=-1",
+        ]),
+        "--con-recall-gamma",
     );
     let dir = tempfile::tempdir().unwrap();
     let short = dir.path().join("short.txt");

@@ -16,6 +16,8 @@ const LENGTH_SAMPLE: usize = 1000;
 
 pub struct Attacks {
     pub prefix: Option<Prefix>,
+    /// Con-ReCall's prefix of known members, and its weight γ.
+    pub member_prefix: Option<(Prefix, f64)>,
     pub freq: Option<TokenFreq>,
     pub population: Option<RmiaPopulation>,
     /// Neighbours per text for the neighbourhood attack.
@@ -33,24 +35,37 @@ impl Attacks {
         references: &[Scorer],
         judged: &[&str],
     ) -> Result<Attacks> {
-        let prefix = match &a.recall_prefix {
-            Some(path) => {
-                if a.recall_shots == Some(0) {
-                    return Err(Error::input("--recall-shots must be at least 1"));
-                }
-                let records = crate::input::read_texts(path)?;
-                let shots: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-                refuse_shared(path, "the ReCaLL prefix", &shots, judged)?;
-                let sample = &judged[..judged.len().min(LENGTH_SAMPLE)];
-                let mut total = 0;
-                for t in sample {
-                    total += scorer.encode(t)?.0.len();
-                }
-                let avg = total / sample.len().max(1);
-                let p = Prefix::new(&shots, scorer, a.recall_shots, avg)
-                    .map_err(|e| Error::file(path, e.to_string()))?;
-                Some(p)
+        if a.recall_shots == Some(0) {
+            return Err(Error::input("--recall-shots must be at least 1"));
+        }
+        if !(a.con_recall_gamma.is_finite() && a.con_recall_gamma >= 0.0) {
+            return Err(Error::input(format!(
+                "--con-recall-gamma {}: must be ≥ 0",
+                a.con_recall_gamma
+            )));
+        }
+        let open_prefix = |path: &std::path::Path, what: &str| -> Result<Prefix> {
+            let records = crate::input::read_texts(path)?;
+            let shots: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+            refuse_shared(path, what, &shots, judged)?;
+            let sample = &judged[..judged.len().min(LENGTH_SAMPLE)];
+            let mut total = 0;
+            for t in sample {
+                total += scorer.encode(t)?.0.len();
             }
+            let avg = total / sample.len().max(1);
+            Prefix::new(&shots, scorer, a.recall_shots, avg)
+                .map_err(|e| Error::file(path, e.to_string()))
+        };
+        let prefix = match &a.recall_prefix {
+            Some(path) => Some(open_prefix(path, "the ReCaLL prefix")?),
+            None => None,
+        };
+        let member_prefix = match &a.con_recall_members {
+            Some(path) => Some((
+                open_prefix(path, "the Con-ReCall member prefix")?,
+                a.con_recall_gamma,
+            )),
             None => None,
         };
         let freq = match &a.token_freq {
@@ -104,6 +119,7 @@ impl Attacks {
         }
         Ok(Attacks {
             prefix,
+            member_prefix,
             freq,
             population,
             neighbours: a.neighbours,
@@ -116,6 +132,25 @@ impl Attacks {
             Some(p) => Ok(Some(p.nll(scorer, texts)?)),
             None => Ok(None),
         }
+    }
+
+    /// Con-ReCall's member-prefixed pass over `texts` when asked for: each text's
+    /// nll_mean after the member prefix.
+    pub fn member_prefixed(
+        &self,
+        scorer: &Scorer,
+        texts: &[&str],
+    ) -> Result<Option<Vec<Option<f64>>>> {
+        match &self.member_prefix {
+            Some((p, _)) => Ok(Some(p.nll(scorer, texts)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// What `signals::Passes::member_prefixed` takes: a text's nll after the member
+    /// prefix, with γ (none without a member prefix).
+    pub fn con_recall_input(&self, nll: Option<f64>) -> Option<(Option<f64>, f64)> {
+        self.member_prefix.as_ref().map(|(_, gamma)| (nll, *gamma))
     }
 
     /// The neighbourhood attack's passes over `texts`, when asked for: per text, the
@@ -168,6 +203,9 @@ impl Attacks {
             "recall_shots": self.prefix.as_ref().map(|p| p.shots),
             "recall_shots_read": self.prefix.as_ref().map(|p| p.shots_read),
             "recall_prefix_tokens": self.prefix.as_ref().map(Prefix::len),
+            "con_recall_members": a.con_recall_members.as_ref().map(|p| p.display().to_string()),
+            "con_recall_shots": self.member_prefix.as_ref().map(|p| p.0.shots),
+            "con_recall_gamma": self.member_prefix.as_ref().map(|p| p.1),
             "token_freq": a.token_freq.as_ref().map(|p| p.display().to_string()),
             "token_freq_total": self.freq.as_ref().map(TokenFreq::total),
             "population": a.population.as_ref().map(|p| p.display().to_string()),

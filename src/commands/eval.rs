@@ -735,6 +735,7 @@ impl<'a> Passes<'a> {
             .map(|j| ref_nll.iter().map(|r| r[j]).collect())
             .collect();
         let prefixed = self.attacks.prefixed(&self.basic, &texts)?;
+        let member = self.attacks.member_prefixed(&self.basic, &texts)?;
         let neighbours = self.attacks.neighbour_nlls(&self.basic, &texts)?;
         let retrained = match &self.retrain {
             Some(r) => Some(r.score_batch(&texts)?),
@@ -751,6 +752,9 @@ impl<'a> Passes<'a> {
                         population: self.attacks.population.as_ref(),
                     }),
                     prefixed_nll: prefixed.as_ref().map(|p| p[j]),
+                    member_prefixed: self
+                        .attacks
+                        .con_recall_input(member.as_ref().and_then(|m| m[j])),
                     neighbours: neighbours.as_ref().map(|n| n[j].as_slice()),
                     frequency: self.attacks.frequency(s),
                     retrain: retrained.as_ref().map(|r| r[j].token_logprobs.as_slice()),

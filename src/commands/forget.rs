@@ -586,7 +586,9 @@ fn record_signal(args: &ForgetArgs, reference: bool) -> Result<&'static signals:
     let computed = |d: &signals::SignalDef| match d.pass {
         Pass::Main | Pass::Distribution => true,
         Pass::Reference => reference && d.name == "ref_ratio",
-        Pass::Prefixed => a.recall_prefix.is_some(),
+        Pass::Prefixed => {
+            a.recall_prefix.is_some() && (d.name != "con_recall" || a.con_recall_members.is_some())
+        }
         Pass::Frequency => a.token_freq.is_some(),
         Pass::Neighbours => a.neighbours.is_some(),
         Pass::Lowercase | Pass::Gradients | Pass::Attention | Pass::Retrain => false,
@@ -604,6 +606,7 @@ fn record_signal(args: &ForgetArgs, reference: bool) -> Result<&'static signals:
 #[derive(Default)]
 struct Extras {
     prefixed: Option<Vec<Option<f64>>>,
+    member_prefixed: Option<Vec<Option<f64>>>,
     neighbours: Option<Vec<Vec<Option<f64>>>>,
 }
 
@@ -611,6 +614,7 @@ impl Extras {
     fn compute(a: &super::attacks::Attacks, basic: &Scorer, texts: &[&str]) -> Result<Self> {
         Ok(Extras {
             prefixed: a.prefixed(basic, texts)?,
+            member_prefixed: a.member_prefixed(basic, texts)?,
             neighbours: a.neighbour_nlls(basic, texts)?,
         })
     }
@@ -634,6 +638,8 @@ fn signal_set(
             )
         }),
         prefixed_nll: extras.prefixed.as_ref().map(|v| v[i]),
+        member_prefixed: attacks
+            .con_recall_input(extras.member_prefixed.as_ref().and_then(|v| v[i])),
         neighbours: extras.neighbours.as_ref().map(|v| v[i].as_slice()),
         frequency: attacks.frequency(s),
         ..signals::Passes::main(s.pass_values(&r.text, signals::DEFAULT_MIN_K))

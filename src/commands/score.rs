@@ -75,6 +75,7 @@ struct Extra {
     nll_lower: Option<f64>,
     nll_ref: Vec<Option<f64>>,
     nll_prefixed: Option<f64>,
+    nll_member_prefixed: Option<f64>,
     nll_neighbours: Option<Vec<Option<f64>>>,
     grad: Option<(f64, Vec<f64>)>,
     verbatim: Option<crate::verbatim::Match>,
@@ -306,6 +307,11 @@ impl Extras<'_> {
                 e.nll_prefixed = n;
             }
         }
+        if let Some(nlls) = self.attacks.member_prefixed(self.basic, texts)? {
+            for (e, n) in extras.iter_mut().zip(nlls) {
+                e.nll_member_prefixed = n;
+            }
+        }
         if let Some(nb) = self.attacks.neighbour_nlls(self.basic, texts)? {
             for (e, n) in extras.iter_mut().zip(nb) {
                 e.nll_neighbours = Some(n);
@@ -356,6 +362,7 @@ fn row(
             population: attacks.population.as_ref(),
         }),
         prefixed_nll: attacks.prefix.is_some().then_some(e.nll_prefixed),
+        member_prefixed: attacks.con_recall_input(e.nll_member_prefixed),
         neighbours: e.nll_neighbours.as_deref(),
         frequency: attacks.frequency(s),
         retrain: None,

@@ -6,11 +6,12 @@ and the published formulas (not from memscan's code).
 GENERATED_DIR is hf_reference.py's output (tiny-llama/ has a BOS, tiny-gpt2/ none; its
 texts.jsonl). Writes GENERATED_DIR/attacks/:
   prefix.jsonl        the non-member shots of the ReCaLL prefix
+  member_prefix.jsonl the "member" shots of the Con-ReCall prefix
   corpus.jsonl        a small reference corpus for DC-PDD
   counts-MODEL.txt    the corpus's token counts with MODEL's tokenizer, one per line
                       (line i for token id i), as numpy.savetxt writes them
   population.jsonl    known non-members for RMIA
-  attacks.json        per model, per text: recall, dc_pdd and neighbourhood (3 neighbours);
+  attacks.json        per model, per text: recall, con_recall, dc_pdd and neighbourhood (3 neighbours);
                       under "references", per text:
                       ref_ratio, lira and rmia of tiny-llama with tiny-gpt2 and tiny-qwen2
                       as the reference models
@@ -20,6 +21,10 @@ the mean log-likelihood of x's tokens; the prefix P is the shots, each followed 
 blank line, encoded as one string without special tokens after what the tokenizer puts
 before any text; x follows as it encodes alone without special tokens. LL(x) is over
 tokens 2..n of x encoded with its special tokens.
+
+Con-ReCall (Wang et al. 2024; github.com/WangCheng0116/CON-RECALL): (LL(x | P_non) -
+LL(x | P_mem)) / LL(x) (gamma = 1, the released code's form), P_mem the member shots built
+like the ReCaLL prefix.
 
 DC-PDD (Zhang et al. 2024; github.com/zhang-wei-chao/DC-PDD, com_det_sco.py): over tokens
 2..n, keep each token id's first occurrence; alpha = p * ln(1 / f), f = (count + 1) /
@@ -40,6 +45,11 @@ SHOTS = [
     "The ferry to the island leaves twice a day in summer and once in winter.",
     "Grandmother kept her recipes in a tin box under the kitchen stairs.",
     "A committee will review the proposal at its next quarterly meeting.",
+]
+
+MEMBER_SHOTS = [
+    "Our records show the parcel left the depot on Tuesday morning.",
+    "The choir rehearses in the old chapel every Thursday evening.",
 ]
 
 CORPUS = [
@@ -154,6 +164,9 @@ def main():
     with open(os.path.join(out, "prefix.jsonl"), "w") as fh:
         for i, t in enumerate(SHOTS):
             fh.write(json.dumps({"id": f"shot{i}", "text": t}) + "\n")
+    with open(os.path.join(out, "member_prefix.jsonl"), "w") as fh:
+        for i, t in enumerate(MEMBER_SHOTS):
+            fh.write(json.dumps({"id": f"member{i}", "text": t}) + "\n")
     with open(os.path.join(out, "corpus.jsonl"), "w") as fh:
         for i, t in enumerate(CORPUS):
             fh.write(json.dumps({"id": f"doc{i}", "text": t}) + "\n")
@@ -172,16 +185,19 @@ def main():
         freq = (counts + 1) / (counts.sum() + vocab)
         head = tok.encode("").ids
         body = tok.encode("".join(s + "\n\n" for s in SHOTS), add_special_tokens=False).ids
+        mbody = tok.encode("".join(s + "\n\n" for s in MEMBER_SHOTS), add_special_tokens=False).ids
         rows = []
         for text in texts:
             full = tok.encode(text).ids
-            row = {"recall": None, "dc_pdd": None}
+            row = {"recall": None, "con_recall": None, "dc_pdd": None}
             if len(full) >= 2:
                 lp = logprobs(model, full)
                 ll = lp.mean()
                 plain = tok.encode(text, add_special_tokens=False).ids
                 cond = logprobs(model, head + body + plain)[-len(plain):]
                 row["recall"] = float(cond.mean() / ll)
+                mcond = logprobs(model, head + mbody + plain)[-len(plain):]
+                row["con_recall"] = float((cond.mean() - mcond.mean()) / ll)
                 ids = full[1:]
                 seen, idx = set(), []
                 for i, t in enumerate(ids):
