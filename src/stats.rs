@@ -576,9 +576,20 @@ pub(crate) fn ks_critical(n: usize, m: usize, alpha: f64) -> Option<f64> {
         return None;
     }
     if n == m {
-        return (1..=n)
-            .find(|&h| ks_equal_sizes(n, h) <= alpha)
-            .map(|h| h as f64 / n as f64);
+        // P(D ≥ h/n) falls as h grows: the smallest h at or below α, by bisection
+        if ks_equal_sizes(n, n) > alpha {
+            return None;
+        }
+        let (mut lo, mut hi) = (1, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if ks_equal_sizes(n, mid) <= alpha {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return Some(lo as f64 / n as f64);
     }
     let c = (-(alpha / 2.0).ln() / 2.0).sqrt();
     Some(c * ((n + m) as f64 / (n * m) as f64).sqrt()).filter(|&d| d <= 1.0)
