@@ -11,6 +11,8 @@
 # from the llama-cpp-python sdist on PyPI into .llamacpp/: the GGUF parity tests convert the
 # tiny models with it, the chat-template tests render those templates (scripts/test.sh
 # asks for it).
+# MEMSCAN_CHROMIUM=1 also installs Debian's chromium-headless-shell when run as root
+# (the report pages' browser tests; scripts/test.sh asks for it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,6 +87,25 @@ if [ "${MEMSCAN_LLAMACPP:-}" = "1" ] && [ ! -d .llamacpp/src/models/templates ];
   rm -rf .llamacpp/src && mkdir -p .llamacpp
   mv "$tmp2/$top" .llamacpp/src
   rm -rf "$tmp2"
+fi
+
+# The report pages' browser tests (tests/browser.rs) need a headless Chromium: Debian's
+# chromium-headless-shell, installed when running as root with apt-get; elsewhere the
+# tests say they are skipped.
+if [ "${MEMSCAN_CHROMIUM:-}" = "1" ] && ! command -v chromium-headless-shell >/dev/null \
+  && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing chromium-headless-shell (Debian) for the browser tests of the report pages"
+    chlog="$(mktemp)"
+    inst() { DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q --no-install-recommends chromium-headless-shell >>"$chlog" 2>&1; }
+    if inst || { timeout 300 apt-get update -q >>"$chlog" 2>&1 && inst; }; then
+      rm -f "$chlog"
+    else
+      say "could not install chromium-headless-shell (see $chlog): the browser tests will be skipped"
+    fi
+  else
+    say "no chromium-headless-shell, and installing it needs root and apt-get: the browser tests will be skipped"
+  fi
 fi
 
 if [ "${MEMSCAN_SETUP_NO_BUILD:-}" != "1" ]; then

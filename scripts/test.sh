@@ -4,7 +4,7 @@
 # transformers) in release mode, and closes with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MEMSCAN_GEMMA3=1 MEMSCAN_LLAMACPP=1 scripts/setup.sh
+MEMSCAN_GEMMA3=1 MEMSCAN_LLAMACPP=1 MEMSCAN_CHROMIUM=1 scripts/setup.sh
 cargo fmt --check
 cargo clippy --release --all-targets --quiet -- -D warnings
 log="$(mktemp)"

@@ -45,6 +45,10 @@ pub enum Command {
     /// Join the shards of a sharded scan, score, eval, forget-check or index build
     /// (`--shard I/N`, Slurm array tasks) into what one process would have written.
     Merge(MergeArgs),
+    /// Compare two report folders of one kind (this release and the last; a model before
+    /// and after unlearning): each rate's change with a test, each signal's AUC change,
+    /// findings new, gone and kept, the records whose verdict changed.
+    Compare(CompareArgs),
     /// Print a shell completion script (e.g. `memscan completions bash >
     /// ~/.local/share/bash-completion/completions/memscan`).
     Completions(CompletionsArgs),
@@ -58,6 +62,28 @@ pub struct MergeArgs {
     /// Report folder (default: the folder that holds the shards).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The earlier report folder (or its report.json).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The later report folder, of the same kind.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Folder for compare.json, compare.md and compare.html (default: Markdown to
+    /// stdout only).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Family-wise significance level (Holm over every test of the comparison).
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Exit 1 when B regresses: a leakage rate or an eval AUC significantly higher, a
+    /// finding at level likely_memorized or above new in B, or a forget-check record
+    /// newly memorized or extractable.
+    #[arg(long)]
+    pub fail_on_regression: bool,
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,7 @@ pub(crate) mod blind;
 pub(crate) mod canary;
 pub mod cli;
 pub(crate) mod commands;
+pub(crate) mod compare;
 pub(crate) mod dataset_inference;
 pub(crate) mod dedup;
 pub mod detect;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::ForgetCheck(args) => commands::forget::run(args, cli.quiet),
         Command::Report(args) => commands::report::run(args, cli.quiet),
         Command::Merge(args) => commands::merge::run(args, cli.quiet),
+        Command::Compare(args) => commands::compare::run(args, cli.quiet),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

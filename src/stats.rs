@@ -429,11 +429,17 @@ pub(crate) fn median(v: &[f64]) -> Option<f64> {
 
 /// `bins` equal-width bins over [min, max]: (edges, counts).
 pub(crate) fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
-    if v.is_empty() || bins == 0 {
-        return (Vec::new(), Vec::new());
-    }
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    histogram_over(v, lo, hi, bins)
+}
+
+/// `bins` equal-width bins over [lo, hi] (one bin of width 1 from lo when hi ≤ lo):
+/// (edges, counts); values outside go to the end bins, non-finite ones nowhere.
+pub(crate) fn histogram_over(v: &[f64], lo: f64, hi: f64, bins: usize) -> (Vec<f64>, Vec<u64>) {
+    if v.is_empty() || bins == 0 || !lo.is_finite() {
+        return (Vec::new(), Vec::new());
+    }
     let width = if hi > lo {
         (hi - lo) / bins as f64
     } else {
@@ -441,11 +447,123 @@ pub(crate) fn histogram(v: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
     };
     let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
     let mut counts = vec![0u64; bins];
-    for &x in v {
-        let i = (((x - lo) / width) as usize).min(bins - 1);
+    for &x in v.iter().filter(|x| x.is_finite()) {
+        let i = (((x - lo) / width).max(0.0) as usize).min(bins - 1);
         counts[i] += 1;
     }
     (edges, counts)
+}
+
+/// A test of two rates k1/n1 and k2/n2: the difference k2/n2 − k1/n1, the two-sided
+/// p-value, and the test used. The pooled two-proportion z-test (equal to Pearson's χ²
+/// on the 2×2 table without continuity correction) where every expected cell count is
+/// at least 5; Fisher's exact test otherwise. None when a size is 0.
+pub(crate) fn compare_rates(
+    k1: u64,
+    n1: u64,
+    k2: u64,
+    n2: u64,
+) -> Option<(f64, f64, &'static str)> {
+    if n1 == 0 || n2 == 0 || k1 > n1 || k2 > n2 {
+        return None;
+    }
+    let diff = k2 as f64 / n2 as f64 - k1 as f64 / n1 as f64;
+    let (n, k) = ((n1 + n2) as f64, (k1 + k2) as f64);
+    let min_expected = [n1 as f64, n2 as f64]
+        .iter()
+        .flat_map(|&m| [m * k / n, m * (n - k) / n])
+        .fold(f64::INFINITY, f64::min);
+    if min_expected >= 5.0 {
+        let pool = k / n;
+        let se = (pool * (1.0 - pool) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+        let p = if se > 0.0 {
+            2.0 * normal_sf((diff / se).abs())
+        } else {
+            1.0
+        };
+        Some((diff, p.clamp(0.0, 1.0), "two-proportion z-test (pooled)"))
+    } else {
+        Some((diff, fisher_exact(k1, n1, k2, n2), "Fisher's exact test"))
+    }
+}
+
+/// Two-sided Fisher's exact test on the 2×2 table [[k1, n1−k1], [k2, n2−k2]]: the
+/// summed hypergeometric probability of every table with the same margins that is no
+/// more likely than the observed one (relative tolerance 1e-7, as R and SciPy).
+pub(crate) fn fisher_exact(k1: u64, n1: u64, k2: u64, n2: u64) -> f64 {
+    let k = k1 + k2;
+    let ln_choose = |n: u64, r: u64| {
+        ln_gamma(n as f64 + 1.0) - ln_gamma(r as f64 + 1.0) - ln_gamma((n - r) as f64 + 1.0)
+    };
+    let total = ln_choose(n1 + n2, k);
+    let lnp = |x: u64| ln_choose(n1, x) + ln_choose(n2, k - x) - total;
+    let lo = k.saturating_sub(n2);
+    let hi = k.min(n1);
+    let observed = lnp(k1);
+    let p: f64 = (lo..=hi)
+        .map(lnp)
+        .filter(|&l| l <= observed + 1e-7f64.ln_1p())
+        .map(f64::exp)
+        .sum();
+    p.clamp(0.0, 1.0)
+}
+
+/// Hanley & McNeil's (1982) standard error of an AUC from n1 members and n2
+/// non-members: √((A(1−A) + (n1−1)(Q1−A²) + (n2−1)(Q2−A²)) / (n1·n2)), Q1 = A/(2−A),
+/// Q2 = 2A²/(1+A).
+pub(crate) fn auc_se(auc: f64, n1: usize, n2: usize) -> Option<f64> {
+    if n1 == 0 || n2 == 0 || !auc.is_finite() {
+        return None;
+    }
+    let (q1, q2) = (auc / (2.0 - auc), 2.0 * auc * auc / (1.0 + auc));
+    let v = (auc * (1.0 - auc)
+        + (n1 as f64 - 1.0) * (q1 - auc * auc)
+        + (n2 as f64 - 1.0) * (q2 - auc * auc))
+        / (n1 as f64 * n2 as f64);
+    Some(v.max(0.0).sqrt())
+}
+
+/// Two-sided p of the difference of two independent estimates with standard errors.
+pub(crate) fn z_difference_p(a: f64, se_a: f64, b: f64, se_b: f64) -> Option<f64> {
+    let se = (se_a * se_a + se_b * se_b).sqrt();
+    (se > 0.0 && (b - a).is_finite())
+        .then(|| (2.0 * normal_sf(((b - a) / se).abs())).clamp(0.0, 1.0))
+}
+
+/// The Mann–Whitney U test's two-sided p from the AUC (= U / (n1·n2)) of two samples
+/// of sizes n1 and n2, by the normal approximation without tie or continuity correction.
+pub(crate) fn mann_whitney_p(auc: f64, n1: usize, n2: usize) -> Option<f64> {
+    let (a, b) = (n1 as f64, n2 as f64);
+    let sd = (a * b * (a + b + 1.0) / 12.0).sqrt();
+    (sd > 0.0 && auc.is_finite())
+        .then(|| (2.0 * normal_sf(((auc - 0.5) * a * b / sd).abs())).clamp(0.0, 1.0))
+}
+
+/// Holm's step-down adjustment of p-values (family-wise error rate), in input order.
+pub(crate) fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let mut out = vec![1.0; m];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        out[i] = running;
+    }
+    out
+}
+
+/// The standard normal upper tail 1 − Φ(z), accurate in the far tail too: Φ's formula
+/// below z = 6, beyond it the asymptotic Mills-ratio series φ(z)/z · (1 − 1/z² + 3/z⁴ −
+/// 15/z⁶ + 105/z⁸) (relative error under 2e-5 there), so tiny p-values are not 0.
+pub(crate) fn normal_sf(z: f64) -> f64 {
+    if z < 6.0 {
+        return 1.0 - normal_cdf(z);
+    }
+    let z2 = z * z;
+    let phi = (-0.5 * z2).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    phi / z
+        * (1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2) + 105.0 / (z2 * z2 * z2 * z2))
 }
 
 /// Standard normal CDF Φ(z) (Abramowitz–Stegun 7.1.26 on erfc; |error| < 1.5e-7).
@@ -865,6 +983,74 @@ mod tests {
     /// The two-sample KS test against scipy's `ks_2samp(method="exact")`
     /// (tests/reference/ks_2samp.py): equal and unequal sizes, ties, p-values down to
     /// 1e-87 (relative agreement, so the tiny ones TOFU plots on a log scale hold too).
+    #[test]
+    fn rate_tests_match_scipy() {
+        let data: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/rate_tests.json")).unwrap();
+        let tables = data["tables"].as_array().unwrap();
+        assert_eq!(tables.len(), 36);
+        let (mut z_checked, mut fisher_used) = (0, 0);
+        for t in tables {
+            let u = |k: &str| t[k].as_u64().unwrap();
+            let (k1, n1, k2, n2) = (u("k1"), u("n1"), u("k2"), u("n2"));
+            let want = t["fisher"].as_f64().unwrap();
+            let got = fisher_exact(k1, n1, k2, n2);
+            assert!(
+                (got - want).abs() <= 1e-9 * want.max(1e-300) + 1e-15,
+                "{t}: Fisher {got}"
+            );
+            let (diff, p, test) = compare_rates(k1, n1, k2, n2).unwrap();
+            assert!((diff - (k2 as f64 / n2 as f64 - k1 as f64 / n1 as f64)).abs() < 1e-15);
+            if test.starts_with("Fisher") {
+                fisher_used += 1;
+                assert_eq!(p, got);
+            } else {
+                // Φ is accurate to 1.5e-7 absolute (Abramowitz–Stegun 7.1.26)
+                let chi2 = t["chi2"].as_f64().unwrap();
+                assert!((p - chi2).abs() < 3e-7 + 1e-4 * chi2, "{t}: z-test {p}");
+                z_checked += 1;
+            }
+        }
+        assert!(
+            z_checked >= 10 && fisher_used >= 5,
+            "{z_checked} {fisher_used}"
+        );
+        assert!(compare_rates(0, 0, 1, 2).is_none());
+        for c in data["mann_whitney"].as_array().unwrap() {
+            let (a, b) = (nums(&c["a"]), nums(&c["b"]));
+            let auc = auc(&a, &b, Direction::Higher).unwrap();
+            assert!((auc - c["auc"].as_f64().unwrap()).abs() < 1e-12);
+            let want = c["p_value"].as_f64().unwrap();
+            let got = mann_whitney_p(auc, a.len(), b.len()).unwrap();
+            assert!((got - want).abs() < 3e-7 + 1e-4 * want, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn holm_and_hanley_mcneil_by_hand() {
+        let adj = holm(&[0.01, 0.04, 0.03, 0.005]);
+        for (g, w) in adj.iter().zip([0.03, 0.06, 0.06, 0.02]) {
+            assert!((g - w).abs() < 1e-12, "{adj:?}");
+        }
+        // A = 0.8, 50 and 50: Q1 = 2/3, Q2 = 1.28/1.8; variance 4.95111/2500
+        let se = auc_se(0.8, 50, 50).unwrap();
+        assert!(
+            (se - (4.951_111_111_111_111f64 / 2500.0).sqrt()).abs() < 1e-9,
+            "{se}"
+        );
+        assert!(auc_se(0.8, 0, 50).is_none());
+        // the far tail (scipy.stats.norm.sf): 6 → 9.865876450376946e-10,
+        // 10 → 7.61985302416047e-24, 20 → 2.7536241186061556e-89
+        for (z, want) in [
+            (6.0, 9.865876450376946e-10),
+            (10.0, 7.61985302416047e-24),
+            (20.0, 2.7536241186061556e-89),
+        ] {
+            let got = normal_sf(z);
+            assert!((got - want).abs() < 2e-5 * want, "{z}: {got}");
+        }
+    }
+
     #[test]
     fn ks_2samp_matches_scipy() {
         let data: serde_json::Value =

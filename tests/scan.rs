@@ -82,7 +82,7 @@ fn scan_writes_reports_repeats_and_resumes() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(a.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["kind"], "scan");
-    assert_eq!(report["schema_version"], "3.3");
+    assert_eq!(report["schema_version"], "3.4");
     assert_eq!(report["summary"]["samples"], 6);
     assert_eq!(report["settings"]["seed"], 7);
     assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);

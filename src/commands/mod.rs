@@ -2,6 +2,7 @@
 //! the only place that knows the whole pipeline.
 
 pub mod attacks;
+pub mod compare;
 pub mod completions;
 pub mod detect;
 pub mod eval;

@@ -1,6 +1,7 @@
 //! Report rendering: versioned serde types and the formats people and tools read.
 //! The report code never computes a signal or a finding; it only renders them.
 
+pub mod compare;
 pub mod folder;
 pub mod html;
 pub mod markdown;
@@ -9,7 +10,7 @@ pub mod sarif;
 pub mod schema;
 
 /// Version of memscan's JSON output schemas (detect output, reports).
-pub const SCHEMA_VERSION: &str = "3.3";
+pub const SCHEMA_VERSION: &str = "3.4";
 
 /// The common scale (low, high) of a null distribution's quantiles and a record's
 /// value, for the forget-check pictures; None when nothing is finite.

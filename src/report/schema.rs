@@ -188,6 +188,10 @@ pub struct Calibration {
     pub fpr: f64,
     pub achieved_fpr: f64,
     pub threshold: Option<f64>,
+    /// The calibration continuations' values of the signal (its null distribution),
+    /// drawn against the samples' in the HTML report (schema 3.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -364,6 +368,8 @@ pub struct TprAtFprItem {
     pub fpr_target: f64,
     pub tpr: f64,
     pub fpr: f64,
+    /// ±∞ (written as null) where no threshold reaches the target.
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     pub n_nonmembers: usize,
     pub false_positives: usize,
@@ -373,11 +379,13 @@ pub struct TprAtFprItem {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NeymanPearson {
     pub alpha: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     pub tpr: f64,
     pub fpr: f64,
     pub prior: f64,
     /// P(member | score beyond the threshold) under the prior.
+    #[serde(deserialize_with = "nan_if_null")]
     pub posterior: f64,
 }
 
@@ -410,6 +418,7 @@ pub struct Audit {
     /// The largest ε lower bound over signals and thresholds, and where it was found.
     pub epsilon_lower_bound: f64,
     pub signal: String,
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     pub tpr: f64,
     pub fpr: f64,
@@ -747,6 +756,12 @@ pub struct ForgetReport {
     pub header: Header,
     pub summary: ForgetSummary,
     pub records: Vec<RecordResult>,
+}
+
+/// Reads a number that serde_json wrote as null (a non-finite f64) back as NaN, so a
+/// report with an unreachable threshold reads back (`memscan report`, `compare`).
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Now as an RFC 3339 UTC timestamp (seconds).

@@ -64,6 +64,7 @@ pub fn calibrate(cfg: &ScanConfig, ctx: &BatchContext, opts: &SampleOptions) -> 
             fpr: cfg.flag_fpr,
             achieved_fpr: 0.0,
             threshold: None,
+            values: Vec::new(),
         },
         def: None,
     };
@@ -128,6 +129,7 @@ pub fn calibrate(cfg: &ScanConfig, ctx: &BatchContext, opts: &SampleOptions) -> 
             fpr: cfg.flag_fpr,
             achieved_fpr,
             threshold: Some(t),
+            values,
         },
         def: Some(d),
     })
