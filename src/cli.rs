@@ -14,6 +14,14 @@ pub struct Cli {
     /// No progress bars or status lines on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// A TOML file of settings (global flags at the top, one table per command, e.g.
+    /// `[scan]`); default: $MEMSCAN_CONFIG, else ./memscan.toml when it exists. The
+    /// command line overrides it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
     /// The JSON Lines field that holds each record's text (The Stack: `content`).
     #[arg(long, global = true, value_name = "NAME", default_value = "text")]
     pub text_field: String,
@@ -49,6 +57,9 @@ pub enum Command {
     /// and after unlearning): each rate's change with a test, each signal's AUC change,
     /// findings new, gone and kept, the records whose verdict changed.
     Compare(CompareArgs),
+    /// The effective settings: `memscan config --show [COMMAND…]` prints each setting of
+    /// the command as TOML, from memscan.toml or the default.
+    Config(ConfigArgs),
     /// Print a shell completion script (e.g. `memscan completions bash >
     /// ~/.local/share/bash-completion/completions/memscan`).
     Completions(CompletionsArgs),
@@ -84,6 +95,17 @@ pub struct CompareArgs {
     /// newly memorized or extractable.
     #[arg(long)]
     pub fail_on_regression: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Print the effective settings (the only action).
+    #[arg(long)]
+    pub show: bool,
+    /// The command whose settings to print (e.g. `scan`, `index build`; default: the
+    /// global ones and every command the config file names).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,7 @@ pub(crate) mod canary;
 pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod compare;
+pub mod config;
 pub(crate) mod dataset_inference;
 pub(crate) mod dedup;
 pub mod detect;
@@ -43,5 +44,6 @@ pub fn run(cli: Cli) -> error::Result<i32> {
         Command::Merge(args) => commands::merge::run(args, cli.quiet),
         Command::Compare(args) => commands::compare::run(args, cli.quiet),
         Command::Completions(args) => commands::completions::run(args),
+        Command::Config(args) => commands::config::run(args),
     }
 }

@@ -17,7 +17,15 @@ fn main() {
     }));
     restore_sigpipe();
     tune_allocator();
-    let cli = memscan::cli::Cli::parse();
+    // memscan.toml's settings go in as flags before the command line's own
+    let argv = match memscan::config::expand(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("memscan: error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    };
+    let cli = memscan::cli::Cli::parse_from(argv);
     let code = match memscan::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -4,6 +4,7 @@
 pub mod attacks;
 pub mod compare;
 pub mod completions;
+pub mod config;
 pub mod detect;
 pub mod eval;
 pub mod forget;
