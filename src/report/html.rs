@@ -589,16 +589,28 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         .collect();
     match best {
         Some(s) => {
-            let ci = s.auc_ci.map_or(String::new(), |c| {
-                format!(" (95% CI {}–{})", fmt_num(c[0]), fmt_num(c[1]))
+            // the bootstrap CI, or (--bootstrap 0) Hanley & McNeil's normal interval
+            let (interval, how) = match s.auc_ci {
+                Some(c) => (Some(c), "bootstrap"),
+                None => (
+                    s.auc
+                        .and_then(|a| {
+                            crate::stats::auc_se(a, r.members, r.nonmembers).map(|se| (a, se))
+                        })
+                        .map(|(a, se)| [a - 1.96 * se, a + 1.96 * se]),
+                    "Hanley–McNeil",
+                ),
+            };
+            let ci = interval.map_or(String::new(), |c| {
+                format!(" (95% CI {}–{}, {how})", fmt_num(c[0]), fmt_num(c[1]))
             });
             let tpr1 = s
                 .tpr_at_fpr
                 .iter()
                 .find(|x| (x.fpr_target - 0.01).abs() < 1e-12);
-            let chance = s.auc_ci.is_some_and(|c| c[0] <= 0.5);
-            let _ = write!(b, "<div class=\"verdict{}\" id=\"verdict\">The strongest signal, <code>{}</code>, tells members from non-members with AUC {}{ci}{}{}.</div>",
-                if chance { "" } else { " bad" }, esc(&s.name), fmt_num(s.auc.unwrap_or(f64::NAN)),
+            let chance = interval.is_none_or(|c| c[0] <= 0.5);
+            let _ = write!(b, "<div class=\"verdict{}\" id=\"verdict\">The strongest of {} signals, <code>{}</code>, tells members from non-members with AUC {}{ci}{}{}. (Chosen as the highest on these texts, so its interval is optimistic; the table below has every signal.)</div>",
+                if chance { "" } else { " bad" }, r.signals.len(), esc(&s.name), fmt_num(s.auc.unwrap_or(f64::NAN)),
                 tpr1.map_or(String::new(), |t| format!(" and finds {} of members at 1% false positives", fmt_num(t.tpr))),
                 if chance { "; its interval includes chance (0.5): no membership leak is shown at this sample size" } else { "" });
         }
