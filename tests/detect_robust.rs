@@ -325,3 +325,46 @@ fn completions_cover_every_subcommand_and_bash_parses_them() {
     assert!(String::from_utf8_lossy(&zsh.stdout).starts_with("#compdef memscan"));
     assert_eq!(memscan(&["completions", "tcsh"]).status.code(), Some(2));
 }
+
+/// GitHub tokens carry a CRC-32 checksum in their last six characters: one GitHub's
+/// format makes (CredSweeper's test sample; one whose checksum Python's zlib wrote) keeps
+/// the rule's confidence, one made up in the shape drops to 0.38, below
+/// `--min-confidence 0.5` (after a key such as `TOKEN=` the generic-token rule still
+/// reports it, at its own 0.65).
+#[test]
+fn github_token_checksum_sets_confidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("tokens.txt");
+    std::fs::write(
+        &f,
+        "GITHUB_TOKEN=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\nsee ghp_F1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzz in the docs\n",
+    )
+    .unwrap();
+    let run = |min: &str| -> Vec<serde_json::Value> {
+        let o = memscan(&[
+            "-q",
+            "detect",
+            "--reveal",
+            "--format",
+            "jsonl",
+            "--min-confidence",
+            min,
+            f.to_str().unwrap(),
+        ]);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = run("0");
+    assert_eq!(all.len(), 2, "{all:?}");
+    for x in &all {
+        let c = x["confidence"].as_f64().unwrap();
+        let valid = x["value"].as_str().unwrap().ends_with("m1IL");
+        assert!((c - if valid { 0.95 } else { 0.38 }).abs() < 1e-9, "{x}");
+    }
+    let sure = run("0.5");
+    assert_eq!(sure.len(), 1, "{sure:?}");
+    assert!(sure[0]["value"].as_str().unwrap().ends_with("m1IL"));
+}

@@ -26,6 +26,7 @@ pub enum Validator {
     Bitcoin,
     Ethereum,
     Jwt,
+    GithubToken,
     Date,
     HasDigit,
     NotCode,
@@ -70,6 +71,7 @@ impl Validator {
             "bitcoin" => Validator::Bitcoin,
             "ethereum" => Validator::Ethereum,
             "jwt" => Validator::Jwt,
+            "github_token" => Validator::GithubToken,
             "date" => Validator::Date,
             "has_digit" => Validator::HasDigit,
             "not_code" => Validator::NotCode,
@@ -117,6 +119,7 @@ impl Validator {
             Validator::Bitcoin => bitcoin(s),
             Validator::Ethereum => ethereum(s),
             Validator::Jwt => jwt(s),
+            Validator::GithubToken => Some(github_token(s)),
             Validator::Date => date(s),
             Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
             Validator::NotCode => (!code_expression(s)).then_some(1.0),
@@ -741,6 +744,40 @@ fn ethereum(s: &str) -> Option<f64> {
     Some(1.0)
 }
 
+/// GitHub's tokens since April 2021 (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) end in a
+/// checksum: the CRC-32 (zlib's) of the characters between the prefix and the last six,
+/// in base62 (0-9A-Za-z), zero-padded to six characters (GitHub's "Behind GitHub's new
+/// authentication token formats", 2021; CredSweeper checks the same). A token GitHub
+/// issued always passes; a string made up in its shape passes once in 62⁶ ≈ 5.7·10¹⁰, so
+/// a failing one is kept as a lower-confidence finding (0.4): the shape of a token, not
+/// one GitHub issued (a test fixture, a placeholder, a model's invention).
+pub fn github_token(s: &str) -> f64 {
+    if github_checksum_ok(s) {
+        1.0
+    } else {
+        0.4
+    }
+}
+
+/// Whether a GitHub token's last six characters are its checksum.
+pub fn github_checksum_ok(s: &str) -> bool {
+    const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let Some(body) = s.get(4..) else { return false };
+    if body.len() < 7 || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let (random, sum) = body.split_at(body.len() - 6);
+    let mut crc = flate2::Crc::new();
+    crc.update(random.as_bytes());
+    let mut n = u64::from(crc.sum());
+    let mut want = [b'0'; 6];
+    for slot in want.iter_mut().rev() {
+        *slot = B62[(n % 62) as usize];
+        n /= 62;
+    }
+    n == 0 && want == sum.as_bytes()
+}
+
 /// The header is base64url JSON with an "alg".
 fn jwt(s: &str) -> Option<f64> {
     use base64::Engine;
@@ -801,6 +838,44 @@ fn date(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens in GitHub's format, their checksums written by Python's zlib.crc32 and a
+    /// base62 encoder (random parts from random.seed(7)).
+    const PY_TOKENS: [&str; 5] = [
+        "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",
+        "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",
+        "ghu_CN6Zj4a3dDVhYRnKTbxTNJFoBinF5a42GyMy",
+        "ghs_JXVuLkSIc47WQAmL9xVQ2zg4mZaouq416qWT",
+        "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",
+    ];
+
+    #[test]
+    fn github_token_checksums() {
+        // CredSweeper's test sample (tests/samples/github_classic_token), 31 characters
+        // before the checksum; and tokens whose checksums Python's zlib.crc32 wrote
+        assert!(github_checksum_ok(
+            "ghp_00000000000000000000000000000004WZ4EQ"
+        ));
+        for t in [
+            "ghp_000000000000000000000000000000", // no room: 30 zeros, no checksum
+            "ghp_F1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzz",
+            "ghp_1010110010001010101001010101010101011001",
+        ] {
+            assert!(!github_checksum_ok(t), "{t}");
+        }
+        for t in PY_TOKENS {
+            assert!(github_checksum_ok(t), "{t}");
+            // one character changed anywhere breaks it
+            let mut b = t.as_bytes().to_vec();
+            b[10] = if b[10] == b'a' { b'b' } else { b'a' };
+            assert!(!github_checksum_ok(std::str::from_utf8(&b).unwrap()), "{t}");
+        }
+        assert_eq!(github_token(PY_TOKENS[0]), 1.0);
+        assert_eq!(
+            github_token("ghp_F1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzz"),
+            0.4
+        );
+    }
 
     #[test]
     fn checksums() {
