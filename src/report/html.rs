@@ -270,6 +270,11 @@ fn why_lines(r: &ScanReport, it: &crate::report::schema::SampleItem) -> Vec<Stri
         if e.known == Some(true) {
             parts.push("a known value".into());
         }
+        match e.checksum {
+            Some(true) => parts.push("passes its issuer's checksum".into()),
+            Some(false) => parts.push("fails its issuer's checksum (a made-up token)".into()),
+            None => {}
+        }
         out.push(parts.join(" · "));
     }
     for reason in &it.reasons {

@@ -75,7 +75,7 @@ fn level_legend(r: &ScanReport) -> String {
         None => String::new(),
     };
     format!(
-        "Levels: **confirmed** = the value occurs in the reference corpus{}{} (or the sample matches it verbatim; a value the corpus lacks is refuted); **likely memorized** = greedy decoding writes the value after at least two different prompts, or a `--prefixes-from` continuation gives back a value of its own source document{ratio}; **emitted** = the format (or a signal threshold) only: a value the model made up looks the same, and one emission is not evidence of memorization, however likely the model finds it (README: on a fine-tune, made-up values in the training data's style pass a likelihood-ratio test as often as memorized ones).\n",
+        "Levels: **confirmed** = the value occurs in the reference corpus{}{} (or the sample matches it verbatim; a value the corpus lacks is refuted); **likely memorized** = greedy decoding writes the value after at least two different prompts, or a `--prefixes-from` continuation gives back a value of its own source document{ratio}, or a GitHub token passes its CRC-32 checksum (a made-up string passes once in 62⁶); **emitted** = the format (or a signal threshold) only: a value the model made up looks the same, and one emission is not evidence of memorization, however likely the model finds it (README: on a fine-tune, made-up values in the training data's style pass a likelihood-ratio test as often as memorized ones).\n",
         if has("reference_corpus") { "" } else { " (none given)" },
         if has("known_findings") { " or among --known-findings" } else { " or among --known-findings (none given)" },
     )

@@ -161,6 +161,10 @@ pub struct FindingEvidence {
     /// The fingerprint is among `--known-findings`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known: Option<bool>,
+    /// For a format with an issuer's checksum a made-up string rarely passes (GitHub
+    /// tokens: CRC-32, passed by chance once in 62⁶): whether the value passes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<bool>,
 }
 
 impl FindingEvidence {

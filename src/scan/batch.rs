@@ -217,6 +217,17 @@ impl BatchContext<'_> {
                     reference,
                     self.corpus.map(|c| &c.0),
                 )?;
+                // a checksum speaks for memory only where the value is not in the prompt
+                // (a model copies what it was shown)
+                let value = String::from_utf8_lossy(&f.value);
+                if self.engine.rules[f.rule].validator
+                    == Some(crate::detect::validate::Validator::GithubToken)
+                    && !full_text
+                        .get(..pbytes.min(full_text.len()))
+                        .is_some_and(|p| p.contains(value.as_ref()))
+                {
+                    evidence.checksum = Some(crate::detect::validate::github_checksum_ok(&value));
+                }
                 evidence.extracted = evidence::extracted(
                     document.as_deref(),
                     &full_text,
