@@ -360,23 +360,10 @@ fn scan(a: &ScanReport, b: &ScanReport) -> Comparison {
     c.findings = Some(d);
     // samples by id (the same prompts and seed give the same ids)
     let level = |l: Option<Level>| l.map_or("not flagged", |l| l.as_str()).to_string();
-    let ia: BTreeMap<&str, Option<Level>> =
-        a.items.iter().map(|i| (i.id.as_str(), i.level)).collect();
-    let ib: BTreeMap<&str, Option<Level>> =
-        b.items.iter().map(|i| (i.id.as_str(), i.level)).collect();
-    for (id, la) in &ia {
-        match ib.get(id) {
-            Some(lb) if lb != la => c.changed.push(VerdictChange {
-                id: id.to_string(),
-                a: level(*la),
-                b: level(*lb),
-                regression: false,
-            }),
-            Some(_) => {}
-            None => c.only_in_a += 1,
-        }
-    }
-    c.only_in_b = ib.keys().filter(|k| !ia.contains_key(*k)).count();
+    let ids = |r: &ScanReport| -> BTreeMap<String, Option<Level>> {
+        r.items.iter().map(|i| (i.id.clone(), i.level)).collect()
+    };
+    changed_by_id(&mut c, &ids(a), &ids(b), |x| level(*x), |_, _| false);
     c
 }
 
@@ -480,30 +467,45 @@ fn forget(a: &ForgetReport, b: &ForgetReport) -> Comparison {
             bad(v),
         ));
     }
-    let ia: BTreeMap<&str, Verdict> = a
-        .records
-        .iter()
-        .map(|r| (r.id.as_str(), r.verdict))
-        .collect();
-    let ib: BTreeMap<&str, Verdict> = b
-        .records
-        .iter()
-        .map(|r| (r.id.as_str(), r.verdict))
-        .collect();
-    for (id, va) in &ia {
-        match ib.get(id) {
+    let ids = |r: &ForgetReport| -> BTreeMap<String, Verdict> {
+        r.records
+            .iter()
+            .map(|x| (x.id.clone(), x.verdict))
+            .collect()
+    };
+    changed_by_id(
+        &mut c,
+        &ids(a),
+        &ids(b),
+        |v| v.as_str().to_string(),
+        |va, vb| bad(*vb) && !bad(*va),
+    );
+    c
+}
+
+/// The ids whose verdict differs between `a` and `b` (named by `name`; `regression`
+/// tells whether the change from the first to the second is one), and the ids in one
+/// report only.
+fn changed_by_id<T: PartialEq>(
+    c: &mut Comparison,
+    a: &BTreeMap<String, T>,
+    b: &BTreeMap<String, T>,
+    name: impl Fn(&T) -> String,
+    regression: impl Fn(&T, &T) -> bool,
+) {
+    for (id, va) in a {
+        match b.get(id) {
             Some(vb) if vb != va => c.changed.push(VerdictChange {
-                id: id.to_string(),
-                a: va.as_str().into(),
-                b: vb.as_str().into(),
-                regression: bad(*vb) && !bad(*va),
+                id: id.clone(),
+                a: name(va),
+                b: name(vb),
+                regression: regression(va, vb),
             }),
             Some(_) => {}
             None => c.only_in_a += 1,
         }
     }
-    c.only_in_b = ib.keys().filter(|k| !ia.contains_key(*k)).count();
-    c
+    c.only_in_b = b.keys().filter(|k| !a.contains_key(*k)).count();
 }
 
 /// Holm over every p-value of the comparison; significance at α.

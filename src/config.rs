@@ -309,12 +309,7 @@ pub fn show(path: Option<&Path>, command: &[String]) -> Result<String> {
         })
         .collect();
     for a in globals {
-        out.push_str(&line(
-            a,
-            table
-                .get(&key(a))
-                .or_else(|| table.get(a.get_long().unwrap_or_default())),
-        ));
+        out.push_str(&line(a, setting(&table, a)));
     }
     let mut wanted: Vec<Vec<String>> = Vec::new();
     if command.is_empty() {
@@ -343,13 +338,7 @@ pub fn show(path: Option<&Path>, command: &[String]) -> Result<String> {
                 && a.get_long()
                     .is_some_and(|l| !matches!(l, "help" | "version"))
         }) {
-            out.push_str(&line(
-                a,
-                sec.and_then(|t| {
-                    t.get(&key(a))
-                        .or_else(|| t.get(a.get_long().unwrap_or_default()))
-                }),
-            ));
+            out.push_str(&line(a, sec.and_then(|t| setting(t, a))));
         }
     }
     Ok(out)
@@ -373,6 +362,12 @@ fn collect_sections(
             at.pop();
         }
     }
+}
+
+/// A flag's value in a config table, under `snake_case` or its `kebab-case` long name.
+fn setting<'a>(t: &'a toml::Table, a: &clap::Arg) -> Option<&'a toml::Value> {
+    t.get(&key(a))
+        .or_else(|| t.get(a.get_long().unwrap_or_default()))
 }
 
 fn key(a: &clap::Arg) -> String {

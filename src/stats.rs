@@ -477,11 +477,11 @@ pub(crate) fn compare_rates(
         let pool = k / n;
         let se = (pool * (1.0 - pool) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
         let p = if se > 0.0 {
-            2.0 * normal_sf((diff / se).abs())
+            two_sided_p(diff / se)
         } else {
             1.0
         };
-        Some((diff, p.clamp(0.0, 1.0), "two-proportion z-test (pooled)"))
+        Some((diff, p, "two-proportion z-test (pooled)"))
     } else {
         Some((diff, fisher_exact(k1, n1, k2, n2), "Fisher's exact test"))
     }
@@ -526,8 +526,7 @@ pub(crate) fn auc_se(auc: f64, n1: usize, n2: usize) -> Option<f64> {
 /// Two-sided p of the difference of two independent estimates with standard errors.
 pub(crate) fn z_difference_p(a: f64, se_a: f64, b: f64, se_b: f64) -> Option<f64> {
     let se = (se_a * se_a + se_b * se_b).sqrt();
-    (se > 0.0 && (b - a).is_finite())
-        .then(|| (2.0 * normal_sf(((b - a) / se).abs())).clamp(0.0, 1.0))
+    (se > 0.0 && (b - a).is_finite()).then(|| two_sided_p((b - a) / se))
 }
 
 /// The Mann–Whitney U test's two-sided p from the AUC (= U / (n1·n2)) of two samples
@@ -535,8 +534,7 @@ pub(crate) fn z_difference_p(a: f64, se_a: f64, b: f64, se_b: f64) -> Option<f64
 pub(crate) fn mann_whitney_p(auc: f64, n1: usize, n2: usize) -> Option<f64> {
     let (a, b) = (n1 as f64, n2 as f64);
     let sd = (a * b * (a + b + 1.0) / 12.0).sqrt();
-    (sd > 0.0 && auc.is_finite())
-        .then(|| (2.0 * normal_sf(((auc - 0.5) * a * b / sd).abs())).clamp(0.0, 1.0))
+    (sd > 0.0 && auc.is_finite()).then(|| two_sided_p((auc - 0.5) * a * b / sd))
 }
 
 /// Holm's step-down adjustment of p-values (family-wise error rate), in input order.
@@ -564,6 +562,11 @@ pub(crate) fn normal_sf(z: f64) -> f64 {
     let phi = (-0.5 * z2).exp() / (2.0 * std::f64::consts::PI).sqrt();
     phi / z
         * (1.0 - 1.0 / z2 + 3.0 / (z2 * z2) - 15.0 / (z2 * z2 * z2) + 105.0 / (z2 * z2 * z2 * z2))
+}
+
+/// The two-sided p-value of a standard normal statistic z: 2·(1 − Φ(|z|)).
+pub(crate) fn two_sided_p(z: f64) -> f64 {
+    (2.0 * normal_sf(z.abs())).clamp(0.0, 1.0)
 }
 
 /// Standard normal CDF Φ(z) (Abramowitz–Stegun 7.1.26 on erfc; |error| < 1.5e-7).

@@ -340,22 +340,10 @@ fn github_token_checksum_sets_confidence() {
         "GITHUB_TOKEN=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\nsee ghp_F1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzz in the docs\n",
     )
     .unwrap();
-    let run = |min: &str| -> Vec<serde_json::Value> {
-        let o = memscan(&[
-            "-q",
-            "detect",
-            "--reveal",
-            "--format",
-            "jsonl",
-            "--min-confidence",
-            min,
-            f.to_str().unwrap(),
-        ]);
+    let run = |min: &str| -> Vec<Value> {
+        let (v, o) = detect_jsonl(&["--reveal", "--min-confidence", min, f.to_str().unwrap()]);
         assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        v
     };
     let all = run("0");
     assert_eq!(all.len(), 2, "{all:?}");
