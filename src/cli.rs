@@ -338,6 +338,29 @@ pub struct AttackArgs {
     pub rmia_a: f64,
 }
 
+/// TOFU's forget quality and MUSE's VerbMem (`eval`, `forget-check`).
+#[derive(Args, Debug, Clone)]
+pub struct UnlearningArgs {
+    /// Unlearning: TOFU-style forget-set questions (JSON Lines with `question`,
+    /// `paraphrased_answer` and `perturbed_answer`, as TOFU's `forget*_perturbed`
+    /// files): their truth ratios and, with --retrain-model (forget-check: the first
+    /// --reference-model), TOFU's forget quality (a KS test against its ratios).
+    #[arg(long, value_name = "FILE")]
+    pub forget_qa: Option<PathBuf>,
+    /// Unlearning: MUSE's VerbMem. Each text's first --verbmem-prompt-tokens tokens are
+    /// continued greedily and the continuation compared with the text's own (ROUGE-L
+    /// F1), on the members (forget-check: the records), the non-members (forget-check: the
+    /// --calibration records) and, given, the retrained model on the members
+    /// (forget-check: the first reference model).
+    #[arg(long)]
+    pub verbmem: bool,
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub verbmem_prompt_tokens: usize,
+    /// Most tokens generated, and compared, per text.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub verbmem_tokens: usize,
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanFailOn {
     None,
@@ -407,11 +430,14 @@ pub struct ScanArgs {
     pub min_k: f64,
     /// A reference model that never saw the training data (for a fine-tune, its base):
     /// `ref_ratio`, and each finding's likelihood-ratio test (`likely_memorized`).
+    /// Repeat for several: `ref_ratio` against their mean, `lira` (two or more) and
+    /// `rmia` (with --population) as flag signals; the first tests the findings.
     #[arg(long)]
-    pub reference_model: Option<String>,
-    /// A PEFT LoRA adapter applied on top of the reference model.
+    pub reference_model: Vec<String>,
+    /// A PEFT LoRA adapter on a reference model: one per --reference-model, or several on
+    /// one --reference-model (each adapter a reference of its own, sharing the base).
     #[arg(long, value_name = "DIR", requires = "reference_model")]
-    pub reference_adapter: Option<PathBuf>,
+    pub reference_adapter: Vec<PathBuf>,
     /// Attention entropy of each sample (explicit-softmax attention; slower).
     #[arg(long)]
     pub attention: bool,
@@ -436,6 +462,13 @@ pub struct ScanArgs {
     /// so that `--flag-signal dc_pdd` can flag on it.
     #[arg(long, value_name = "INDEX|FILE")]
     pub token_freq: Option<PathBuf>,
+    /// Known non-member texts for RMIA (`--flag-signal rmia`): each sample's likelihood
+    /// ratio (target over the reference models) is compared with theirs.
+    #[arg(long, value_name = "FILE", requires = "reference_model")]
+    pub population: Option<PathBuf>,
+    /// RMIA's offline coefficient a in p(x) ≈ (1+a)/2 · p_reference(x) + (1−a)/2.
+    #[arg(long, default_value_t = crate::signals::RMIA_OFFLINE_A, requires = "population")]
+    pub rmia_a: f64,
     /// False-positive rate on the calibration texts at which the threshold is set.
     #[arg(long, default_value_t = 0.01)]
     pub flag_fpr: f64,
@@ -525,22 +558,8 @@ pub struct EvalArgs {
     /// model is not at hand (MUSE publishes its own).
     #[arg(long, value_name = "AUC")]
     pub retrain_auc: Option<f64>,
-    /// Unlearning: TOFU-style forget-set questions (JSON Lines with `question`,
-    /// `paraphrased_answer` and `perturbed_answer`, as TOFU's `forget*_perturbed`
-    /// files): their truth ratios and, with --retrain-model, TOFU's forget quality (a KS
-    /// test against the retrained model's ratios).
-    #[arg(long, value_name = "FILE")]
-    pub forget_qa: Option<PathBuf>,
-    /// Unlearning: MUSE's VerbMem. Each text's first --verbmem-prompt-tokens tokens are
-    /// continued greedily and the continuation compared with the text's own (ROUGE-L
-    /// F1), on the members, the non-members and (given) the retrained model.
-    #[arg(long)]
-    pub verbmem: bool,
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    pub verbmem_prompt_tokens: usize,
-    /// Most tokens generated, and compared, per text.
-    #[arg(long, value_name = "N", default_value_t = 128)]
-    pub verbmem_tokens: usize,
+    #[command(flatten)]
+    pub unlearning: UnlearningArgs,
     /// Canaries (JSONL: `id`, `text`, `format` such as "my SSN is {ddd}-{dd}-{dddd}") whose
     /// exposure to compute; `{…}` groups of d (digit), x (hex), a (a–z), A (A–Z), n (a–z0–9).
     #[arg(long)]
@@ -601,11 +620,15 @@ pub struct ForgetArgs {
     /// one that shares the target's tokenizer: a value the target prefers to its own
     /// samples counts only if the reference, tested the same way, does not (else the
     /// value is predictable from its context). Extraction must beat the reference's.
+    /// Repeat for several (the first controls the value tests and the extraction): the
+    /// record test can then use `ref_ratio` against their mean, `lira` (two or more)
+    /// or `rmia` (with --population).
     #[arg(long)]
-    pub reference_model: Option<String>,
-    /// A PEFT LoRA adapter applied on top of the reference model.
+    pub reference_model: Vec<String>,
+    /// A PEFT LoRA adapter on a reference model: one per --reference-model, or several on
+    /// one --reference-model (each adapter a reference of its own, sharing the base).
     #[arg(long, value_name = "DIR", requires = "reference_model")]
-    pub reference_adapter: Option<PathBuf>,
+    pub reference_adapter: Vec<PathBuf>,
     /// Non-member records of the same kind (e.g. written after the model was trained):
     /// adds record tests that rank each record's signals among theirs.
     #[arg(long)]
@@ -619,6 +642,8 @@ pub struct ForgetArgs {
     pub record_signal: Option<String>,
     #[command(flatten)]
     pub attacks: AttackArgs,
+    #[command(flatten)]
+    pub unlearning: UnlearningArgs,
     /// Family-wise error rate per person: every test of a person's records (records
     /// sharing `person`, else the whole file) is held to α / (their number of tests).
     #[arg(long, default_value_t = 0.01)]

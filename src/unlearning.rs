@@ -1,7 +1,8 @@
 //! The unlearning benchmarks' metrics besides PrivLeak (which lives with the signals):
 //! TOFU's truth ratio and forget quality (Maini et al. 2024), and MUSE's VerbMem (Shi
 //! et al. 2024). `eval` computes them on the target and, when given, the retrained
-//! model.
+//! model; `forget-check` on a person's records, with its first reference model in the
+//! retrained model's place.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -196,12 +197,81 @@ pub fn forget_quality(target: &[f64], retrain: Option<&[f64]>) -> schema::Forget
     }
 }
 
-/// What `eval` was asked for beyond membership.
+/// What `eval` or `forget-check` was asked for beyond membership.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// VerbMem: (prompt tokens, continuation tokens), or none.
     pub verbmem: Option<(usize, usize)>,
     pub batch_size: usize,
+    /// What the sets are called in the report.
+    pub names: &'static Names,
+}
+
+/// What the three sets of the unlearning figures are: the texts checked, the texts
+/// never trained on, and the model that stands in for a retrained one.
+#[derive(Debug)]
+pub struct Names {
+    /// (the set's name in a table, its name in a sentence)
+    pub members: (&'static str, &'static str),
+    pub nonmembers: (&'static str, &'static str),
+    pub retrain: (&'static str, &'static str),
+}
+
+/// `eval`'s sets.
+pub const EVAL_NAMES: Names = Names {
+    members: ("members", "the members'"),
+    nonmembers: ("non-members", "the non-members'"),
+    retrain: ("members, retrained model", "the retrained model"),
+};
+
+/// `forget-check`'s sets.
+pub const FORGET_NAMES: Names = Names {
+    members: ("records checked", "the records'"),
+    nonmembers: ("calibration records", "the calibration records'"),
+    retrain: ("records, reference model", "the reference model"),
+};
+
+impl Options {
+    /// The options `a` asks for, checked.
+    pub fn of(
+        a: &crate::cli::UnlearningArgs,
+        batch_size: usize,
+        names: &'static Names,
+    ) -> Result<Options> {
+        if a.verbmem && (a.verbmem_prompt_tokens == 0 || a.verbmem_tokens == 0) {
+            return Err(Error::input(
+                "--verbmem-prompt-tokens and --verbmem-tokens must be at least 1",
+            ));
+        }
+        Ok(Options {
+            verbmem: a
+                .verbmem
+                .then_some((a.verbmem_prompt_tokens, a.verbmem_tokens)),
+            batch_size,
+            names,
+        })
+    }
+}
+
+/// The settings of the unlearning flags, for a report.
+pub fn settings(a: &crate::cli::UnlearningArgs) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "forget_qa".into(),
+        a.forget_qa.as_ref().map(|p| p.display().to_string()).into(),
+    );
+    m.insert(
+        "verbmem".into(),
+        if a.verbmem {
+            serde_json::json!({
+                "prompt_tokens": a.verbmem_prompt_tokens,
+                "max_new_tokens": a.verbmem_tokens,
+            })
+        } else {
+            Value::Null
+        },
+    );
+    m
 }
 
 /// The unlearning sections of an eval report (computed once: shard 0 in a sharded run).
@@ -262,7 +332,7 @@ pub fn sections(
             let r = retrain
                 .map(|r| verbmem_set(r, members, prompt, new, o.batch_size))
                 .transpose()?;
-            Some(verbmem_report(prompt, new, m, n, r))
+            Some(verbmem_report(prompt, new, m, n, r, o.names))
         }
         None => None,
     };
@@ -350,7 +420,9 @@ fn verbmem_report(
     m: VerbMemScores,
     n: VerbMemScores,
     r: Option<VerbMemScores>,
+    names: &Names,
 ) -> schema::VerbMem {
+    let (mn, nn, rn) = (names.members.1, names.nonmembers.1, names.retrain.1);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let set = |s: &VerbMemScores| schema::VerbMemSet {
         texts: s.f1.len(),
@@ -361,20 +433,25 @@ fn verbmem_report(
     };
     let mut reading = match stats::welch_greater(&m.f1, &n.f1) {
         Some((_, _, p)) if p < 0.01 => format!(
-            "the members' continuations follow their texts more closely than the non-members' do (ROUGE-L F1 {:.3} vs {:.3}; Welch one-sided p {p:.1e}): verbatim memory of the members",
+            "{mn} continuations follow their texts more closely than {nn} do (ROUGE-L F1 {:.3} vs {:.3}; Welch one-sided p {p:.1e}): verbatim memory of {}",
+            mean(&m.f1),
+            mean(&n.f1),
+            mn.trim_end_matches('\'')
+        ),
+        Some((_, _, p)) => format!(
+            "{mn} continuations follow their texts no more closely than {nn} do at 1% (ROUGE-L F1 {:.3} vs {:.3}; Welch one-sided p {p:.2})",
             mean(&m.f1),
             mean(&n.f1)
         ),
-        Some((_, _, p)) => format!(
-            "the members' continuations follow their texts no more closely than the non-members' do at 1% (ROUGE-L F1 {:.3} vs {:.3}; Welch one-sided p {p:.2})",
-            mean(&m.f1),
-            mean(&n.f1)
+        None if n.f1.is_empty() && n.skipped == 0 => format!(
+            "inconclusive: ROUGE-L F1 {:.3}, with no texts never trained on to compare it with",
+            mean(&m.f1)
         ),
         None => "inconclusive: too few texts long enough for a prompt and a continuation".into(),
     };
     if let Some(r) = &r {
         reading.push_str(&format!(
-            "; the retrained model scores {:.3} on the members",
+            "; {rn} scores {:.3} on the same texts",
             mean(&r.f1)
         ));
     }
@@ -386,6 +463,8 @@ fn verbmem_report(
         nonmembers: set(&n),
         retrain_members: r.as_ref().map(set),
         reading,
+        set_names: (!std::ptr::eq(names, &EVAL_NAMES))
+            .then(|| [names.members.0, names.nonmembers.0, names.retrain.0].map(String::from)),
     }
 }
 

@@ -342,3 +342,154 @@ fn missing_adapter_folder_and_reference_adapter_without_reference() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Models on one base in a sharing scope (`model::weights::share`, as `score`/`eval`/
+/// `scan`/`forget-check` load a target and its references): the base alone, its peft
+/// adapter, and the same adapter at twice the scale. Each scores exactly as when loaded
+/// alone, and they hold one copy of every layer no adapter changes: the adapter targets
+/// q/k/v and down_proj (peft's config), so per layer the fused qkv and down_proj are the
+/// model's own and the norms, o_proj and the fused gate/up are one tensor for all three.
+#[test]
+fn models_on_one_base_share_the_layers_no_adapter_changes() {
+    use memscan::model::LanguageModel;
+    use memscan::scorer::{ScoreOptions, Scorer};
+    let tmp = tempfile::tempdir().unwrap();
+    let (ad, ad2) = default_adapters(tmp.path());
+    let specs = [None, Some(ad.clone()), Some(ad2.clone())];
+    let load = |a: &Option<PathBuf>| {
+        model::load(&ModelSpec {
+            model: default_model().display().to_string(),
+            device: "cpu".parse().unwrap(),
+            dtype: Some("f32".parse().unwrap()),
+            adapter: a.clone(),
+        })
+        .unwrap()
+    };
+    let texts = read_jsonl(&reference_data().join("texts.jsonl"));
+    let texts: Vec<&str> = texts
+        .iter()
+        .take(4)
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    let logprobs = |m: &model::Model| -> Vec<Vec<f32>> {
+        let opts = ScoreOptions {
+            batch_size: 4,
+            max_tokens: None,
+            vocab_stats: false,
+            attention: false,
+        };
+        Scorer::new(m, opts)
+            .unwrap()
+            .score(&texts, |_, _| {})
+            .unwrap()
+            .into_iter()
+            .map(|s| s.token_logprobs)
+            .collect()
+    };
+    let alone: Vec<Vec<Vec<f32>>> = specs.iter().map(|a| logprobs(&load(a))).collect();
+    assert_ne!(
+        alone[1], alone[2],
+        "the doubled adapter must change the scores"
+    );
+    let shared: Vec<model::Model> = {
+        let _g = model::weights::share();
+        specs.iter().map(load).collect()
+    };
+    assert_eq!(shared[0].info().shared, 0);
+    for (i, m) in shared.iter().enumerate() {
+        assert_eq!(
+            logprobs(m),
+            alone[i],
+            "model {i}: shared weights change its scores"
+        );
+    }
+    let ptrs = |m: &model::Model| -> Vec<(Option<usize>, usize)> {
+        m.parameters()
+            .iter()
+            .map(|(l, t)| (*l, t.data_ptr() as usize))
+            .collect()
+    };
+    let base = ptrs(&shared[0]);
+    let n_layers = shared[0].info().n_layers as usize;
+    for m in &shared[1..] {
+        assert!(m.info().shared > 0);
+        let own: Vec<_> = ptrs(m)
+            .into_iter()
+            .filter(|(_, p)| !base.iter().any(|(_, q)| q == p))
+            .collect();
+        assert_eq!(own.len(), 2 * n_layers, "own tensors: {own:?}");
+        assert!(own.iter().all(|(l, _)| l.is_some()));
+    }
+    // outside the scope nothing is shared
+    let again = load(&specs[1]);
+    assert_eq!(again.info().shared, 0);
+    assert!(ptrs(&again)
+        .iter()
+        .all(|(_, p)| !base.iter().any(|(_, q)| q == p)));
+}
+
+/// The same sharing on the tiny safetensors models with their peft adapters (GPT-2's
+/// Conv1D layers and NeoX's fused qkv go through `Weights::layer` too): scores bit-equal
+/// to separate loads, and the adapted model holds fewer own tensors than the base has.
+#[test]
+fn tiny_models_on_one_base_share_too() {
+    use memscan::model::LanguageModel;
+    use memscan::scorer::{ScoreOptions, Scorer};
+    let (dir, _) = reference();
+    let texts = read_jsonl(&reference_data().join("texts.jsonl"));
+    let texts: Vec<&str> = texts
+        .iter()
+        .take(4)
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    for name in ["tiny-gpt2", "tiny-neox", "tiny-llama"] {
+        let load = |a: Option<PathBuf>| {
+            model::load(&ModelSpec {
+                model: base_of(name).display().to_string(),
+                device: "cpu".parse().unwrap(),
+                dtype: Some("f32".parse().unwrap()),
+                adapter: a,
+            })
+            .unwrap()
+        };
+        let logprobs = |m: &model::Model| -> Vec<Vec<f32>> {
+            let opts = ScoreOptions {
+                batch_size: 4,
+                max_tokens: None,
+                vocab_stats: false,
+                attention: false,
+            };
+            Scorer::new(m, opts)
+                .unwrap()
+                .score(&texts, |_, _| {})
+                .unwrap()
+                .into_iter()
+                .map(|s| s.token_logprobs)
+                .collect()
+        };
+        let ad = dir.join(name);
+        let alone = [logprobs(&load(None)), logprobs(&load(Some(ad.clone())))];
+        let (base, adapted) = {
+            let _g = model::weights::share();
+            (load(None), load(Some(ad.clone())))
+        };
+        assert_eq!(logprobs(&base), alone[0], "{name}: base");
+        assert_eq!(logprobs(&adapted), alone[1], "{name}: adapted");
+        assert!(adapted.info().shared > 0, "{name}: nothing shared");
+        let ptrs: Vec<usize> = base
+            .parameters()
+            .iter()
+            .map(|(_, t)| t.data_ptr() as usize)
+            .collect();
+        let all = adapted.parameters();
+        let own = all
+            .iter()
+            .filter(|(_, t)| !ptrs.contains(&(t.data_ptr() as usize)))
+            .count();
+        assert!(
+            own > 0 && own < all.len(),
+            "{name}: {own} of {} own",
+            all.len()
+        );
+    }
+}

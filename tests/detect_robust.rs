@@ -147,7 +147,7 @@ fn jsonl_records_stdin_masking_and_exit_codes() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["schema_version"], "3.4");
+    assert_eq!(doc["schema_version"], "3.5");
     assert_eq!(doc["summary"]["findings"]["secret"], 1);
     // missing path: exit 2
     assert_input_error(

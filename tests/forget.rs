@@ -279,3 +279,117 @@ fn record_test_takes_an_attack_signal() {
     ]);
     assert_input_error(&o, "needs --calibration");
 }
+
+/// Several reference models in forget-check: the record test on `lira` (two
+/// references) and on `rmia` (with `--population`) takes the value `memscan score`
+/// gives the same record with the same references and population (score's LiRA and
+/// RMIA are checked against the published formulas in tests/attacks.rs). One
+/// reference refuses `lira`.
+#[test]
+fn record_test_with_several_references() {
+    let fix = root().join("tests/fixture");
+    let data = reference_data();
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, rows: &[serde_json::Value]| {
+        let p = tmp.path().join(name);
+        std::fs::write(
+            &p,
+            rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+        )
+        .unwrap();
+        p
+    };
+    let mem = read_jsonl(&fix.join("members.jsonl"));
+    let non = read_jsonl(&fix.join("nonmembers.jsonl"));
+    let records = write("records.jsonl", &mem[..6]);
+    let cal = write("cal.jsonl", &non[20..60]);
+    let pop = write("pop.jsonl", &non[100..130]);
+    let model = fix.join("model");
+    let (r1, r2) = (data.join("tiny-gpt2"), data.join("tiny-qwen2"));
+    let refs = [
+        "--reference-model",
+        r1.to_str().unwrap(),
+        "--reference-model",
+        r2.to_str().unwrap(),
+    ];
+    for (signal, extra) in [
+        ("lira", vec![]),
+        ("rmia", vec!["--population", pop.to_str().unwrap()]),
+    ] {
+        let out = tmp.path().join(signal);
+        let mut a = vec![
+            "-q",
+            "forget-check",
+            "--device",
+            "cpu",
+            "-m",
+            model.to_str().unwrap(),
+            "--records",
+            records.to_str().unwrap(),
+            "--calibration",
+            cal.to_str().unwrap(),
+            "--record-signal",
+            signal,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend(refs);
+        a.extend(extra.iter().copied());
+        let o = memscan(&a);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+        let r = report_json(&out);
+        let scores = tmp.path().join(format!("{signal}.jsonl"));
+        let mut s = vec![
+            "-q",
+            "score",
+            "--device",
+            "cpu",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            records.to_str().unwrap(),
+            "-o",
+            scores.to_str().unwrap(),
+        ];
+        s.extend(refs);
+        s.extend(extra.iter().copied());
+        let o = memscan(&s);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let want = read_jsonl(&scores);
+        let got = r["records"].as_array().unwrap();
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            let t = g["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == format!("record:{signal}"))
+                .unwrap_or_else(|| panic!("no record:{signal} test in {g}"));
+            let (a, b) = (t["value"].as_f64().unwrap(), w[signal].as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{signal}: {a} vs {b}"
+            );
+            assert_eq!(t["n_null"], 40);
+        }
+    }
+    let mut a = vec![
+        "-q",
+        "forget-check",
+        "--device",
+        "cpu",
+        "-m",
+        model.to_str().unwrap(),
+        "--records",
+        records.to_str().unwrap(),
+        "--calibration",
+        cal.to_str().unwrap(),
+        "--record-signal",
+        "lira",
+        "--out",
+    ];
+    let x = tmp.path().join("x");
+    a.push(x.to_str().unwrap());
+    a.extend(&refs[..2]);
+    assert_input_error(&memscan(&a), "--record-signal lira");
+}

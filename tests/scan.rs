@@ -82,7 +82,7 @@ fn scan_writes_reports_repeats_and_resumes() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(a.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["kind"], "scan");
-    assert_eq!(report["schema_version"], "3.4");
+    assert_eq!(report["schema_version"], "3.5");
     assert_eq!(report["summary"]["samples"], 6);
     assert_eq!(report["settings"]["seed"], 7);
     assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);
@@ -359,4 +359,72 @@ fn scan_runs_on_gemma3() {
             "{s}"
         );
     }
+}
+
+/// Several reference models: two adapters on the default model's base (loaded once,
+/// sharing the layers they do not change). `--flag-signal lira` is calibrated on the
+/// continuations like any signal, every sample carries `lira` and, with
+/// `--population`, `rmia` (a share of the population, in [0, 1]); `ref_ratio` is taken
+/// against the references' mean. With one reference `lira` is refused (it needs a
+/// spread), and `rmia` without `--population`.
+#[test]
+fn scan_flags_on_lira_with_several_references() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (prompts, cal) = setup(tmp.path());
+    let (ad, ad2) = default_adapters(tmp.path());
+    let pop = tmp.path().join("population.jsonl");
+    std::fs::write(
+        &pop,
+        concat!(
+            "{\"text\": \"The library's new reading room opens on Tuesdays and Thursdays until nine.\"}\n",
+            "{\"text\": \"A late frost damaged most of the apricot blossom in the valley orchards.\"}\n",
+            "{\"text\": \"Bring a packed lunch; the museum café is closed for repairs this month.\"}\n",
+        ),
+    )
+    .unwrap();
+    let model = default_model();
+    let (p, c) = (prompts.to_str().unwrap(), cal.to_str().unwrap());
+    let refs = [
+        "--reference-model",
+        model.to_str().unwrap(),
+        "--reference-adapter",
+        ad.to_str().unwrap(),
+        "--reference-adapter",
+        ad2.to_str().unwrap(),
+    ];
+    let out = tmp.path().join("o");
+    let mut args = scan_args(p, c, out.to_str().unwrap());
+    args.extend(refs);
+    args.extend([
+        "--flag-signal",
+        "lira",
+        "--population",
+        pop.to_str().unwrap(),
+    ]);
+    let o = memscan(&args);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let r = report_json(&out);
+    assert_eq!(r["calibration"]["signal"], "lira");
+    let samples = read_jsonl(&out.join("samples.jsonl"));
+    assert_eq!(samples.len(), 6);
+    for s in &samples {
+        let g = &s["signals"];
+        assert!(g["lira"].as_f64().is_some_and(f64::is_finite), "{g}");
+        assert!(
+            g["rmia"].as_f64().is_some_and(|v| (0.0..=1.0).contains(&v)),
+            "{g}"
+        );
+        assert!(g["ref_ratio"].as_f64().is_some_and(|v| v > 0.0), "{g}");
+    }
+    // one reference: no spread for LiRA; no population: no RMIA
+    let one = tmp.path().join("o1");
+    let mut args = scan_args(p, c, one.to_str().unwrap());
+    args.extend(&refs[..4]);
+    args.extend(["--flag-signal", "lira"]);
+    assert_input_error(&memscan(&args), "--flag-signal lira");
+    let two = tmp.path().join("o2");
+    let mut args = scan_args(p, c, two.to_str().unwrap());
+    args.extend(refs);
+    args.extend(["--flag-signal", "rmia"]);
+    assert_input_error(&memscan(&args), "--flag-signal rmia");
 }

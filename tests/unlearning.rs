@@ -366,3 +366,124 @@ fn verbmem_matches_transformers_generation() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("VerbMem (MUSE)"));
 }
+
+/// forget-check's unlearning figures: `--verbmem` (the records against the calibration
+/// records, the first reference model on the records) and `--forget-qa` (the first
+/// reference as the retained model) equal what `eval` reports with the records as
+/// members, the calibration records as non-members and the reference as the retrained
+/// model (eval's VerbMem and forget quality are checked against rouge_score,
+/// transformers and scipy above). They survive `memscan merge` of a sharded run, and
+/// both renderings show them.
+#[test]
+fn forget_check_reports_verbmem_and_forget_quality_as_eval_does() {
+    let data = reference_data();
+    let fix = root().join("tests/fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let qa = dir.path().join("qa.jsonl");
+    write(&qa, &qa_rows());
+    let (m, n) = (dir.path().join("m.jsonl"), dir.path().join("n.jsonl"));
+    write(&m, &read_jsonl(&fix.join("members.jsonl"))[..8]);
+    write(&n, &read_jsonl(&fix.join("nonmembers.jsonl"))[..10]);
+    let reference = data.join("tiny-gpt2");
+    let model = fix.join("model");
+    let unlearning = [
+        "--verbmem",
+        "--verbmem-prompt-tokens",
+        "8",
+        "--verbmem-tokens",
+        "24",
+        "--forget-qa",
+        qa.to_str().unwrap(),
+    ];
+    let e = dir.path().join("eval");
+    let mut extra = vec![
+        "--bootstrap",
+        "0",
+        "--retrain-model",
+        reference.to_str().unwrap(),
+    ];
+    extra.extend(unlearning);
+    let o = fixture_eval(&m, &n, &e, &extra);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = report_json(&e);
+    let forget = |out: &Path, shard: Option<&str>| {
+        let mut a = vec![
+            "-q",
+            "forget-check",
+            "--device",
+            "cpu",
+            "-m",
+            model.to_str().unwrap(),
+            "--records",
+            m.to_str().unwrap(),
+            "--calibration",
+            n.to_str().unwrap(),
+            "--reference-model",
+            reference.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend(unlearning);
+        if let Some(s) = shard {
+            a.extend(["--shard", s]);
+        }
+        memscan(&a)
+    };
+    let f = dir.path().join("forget");
+    let o = forget(&f, None);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    let sharded = dir.path().join("sharded");
+    for s in ["0/2", "1/2"] {
+        let o = forget(&sharded, Some(s));
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let merged = dir.path().join("merged");
+    let o = memscan(&[
+        "-q",
+        "merge",
+        sharded.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", stderr(&o));
+    for got in [report_json(&f), report_json(&merged)] {
+        let (v, w) = (&got["verbmem"], &want["verbmem"]);
+        for (ours, theirs) in [
+            ("members", "members"),
+            ("nonmembers", "nonmembers"),
+            ("retrain_members", "retrain_members"),
+        ] {
+            for k in ["texts", "skipped", "exact", "rouge_l_f1", "rouge_l_recall"] {
+                assert_eq!(v[ours][k], w[theirs][k], "verbmem {ours}.{k}");
+            }
+        }
+        assert_eq!(v["members"]["texts"], 8);
+        assert_eq!(
+            v["set_names"],
+            serde_json::json!([
+                "records checked",
+                "calibration records",
+                "records, reference model"
+            ])
+        );
+        let reading = v["reading"].as_str().unwrap();
+        assert!(
+            reading.contains("the records'") && reading.contains("the reference model"),
+            "{reading}"
+        );
+        let (q, w) = (&got["forget_quality"], &want["forget_quality"]);
+        assert_eq!(q["questions"], 6);
+        for k in ["forget_quality", "ks_statistic"] {
+            assert_eq!(q[k], w[k], "forget_quality.{k}");
+        }
+        assert_eq!(q["target"], w["target"]);
+        assert_eq!(q["retrain"], w["retrain"]);
+    }
+    let md = std::fs::read_to_string(f.join("report.md")).unwrap();
+    assert!(md.contains("### Unlearning: VerbMem (MUSE)") && md.contains("| records checked |"));
+    let html = std::fs::read_to_string(f.join("report.html")).unwrap();
+    assert!(
+        html.contains("Unlearning: forget quality (TOFU)")
+            && html.contains("<td>calibration records</td>")
+    );
+}

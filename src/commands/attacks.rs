@@ -11,6 +11,49 @@ use crate::scorer::{ScoredText, Scorer};
 use crate::signals::{self, Population, RmiaPopulation};
 use crate::token_freq::TokenFreq;
 
+/// RMIA's population from `--population FILE`: each text's log likelihood ratio, the
+/// target (`scorer`) over the `references`, with the offline coefficient `a`. A text
+/// that is also `judged` is refused (it would be judged against itself).
+pub fn rmia_population(
+    path: &std::path::Path,
+    a: f64,
+    scorer: &Scorer,
+    references: &[Scorer],
+    judged: &[&str],
+) -> Result<RmiaPopulation> {
+    if !(0.0..=1.0).contains(&a) {
+        return Err(Error::input(format!("--rmia-a {a}: must be in [0, 1]")));
+    }
+    let records = crate::input::read_texts(path)?;
+    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    refuse_shared(path, "the RMIA population", &texts, judged)?;
+    let target = scorer.score(&texts, |_, _| {})?;
+    let mut refs: Vec<Vec<Option<f64>>> = vec![Vec::new(); texts.len()];
+    for r in references {
+        for (v, s) in refs.iter_mut().zip(r.score(&texts, |_, _| {})?) {
+            v.push(signals::nll_mean(&s.token_logprobs));
+        }
+    }
+    let ratios: Vec<f64> = target
+        .iter()
+        .zip(&refs)
+        .filter_map(|(t, r)| {
+            let all: Option<Vec<f64>> = r.iter().copied().collect();
+            signals::nll_mean(&t.token_logprobs)
+                .zip(all)
+                .and_then(|(t, r)| signals::rmia_log_ratio(t, &r, a))
+        })
+        .collect();
+    let population = Population::new(ratios);
+    if population.is_empty() {
+        return Err(Error::file(
+            path,
+            "no population text has two tokens or more",
+        ));
+    }
+    Ok(RmiaPopulation { population, a })
+}
+
 /// Texts whose mean token count sizes the ReCaLL prefix.
 const LENGTH_SAMPLE: usize = 1000;
 
@@ -73,45 +116,7 @@ impl Attacks {
             None => None,
         };
         let population = match &a.population {
-            Some(path) => {
-                if !(a.rmia_a >= 0.0 && a.rmia_a <= 1.0) {
-                    return Err(Error::input(format!(
-                        "--rmia-a {}: must be in [0, 1]",
-                        a.rmia_a
-                    )));
-                }
-                let records = crate::input::read_texts(path)?;
-                let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
-                refuse_shared(path, "the RMIA population", &texts, judged)?;
-                let target = scorer.score(&texts, |_, _| {})?;
-                let mut refs: Vec<Vec<Option<f64>>> = vec![Vec::new(); texts.len()];
-                for r in references {
-                    for (v, s) in refs.iter_mut().zip(r.score(&texts, |_, _| {})?) {
-                        v.push(signals::nll_mean(&s.token_logprobs));
-                    }
-                }
-                let ratios: Vec<f64> = target
-                    .iter()
-                    .zip(&refs)
-                    .filter_map(|(t, r)| {
-                        let all: Option<Vec<f64>> = r.iter().copied().collect();
-                        signals::nll_mean(&t.token_logprobs)
-                            .zip(all)
-                            .and_then(|(t, r)| signals::rmia_log_ratio(t, &r, a.rmia_a))
-                    })
-                    .collect();
-                let population = Population::new(ratios);
-                if population.is_empty() {
-                    return Err(Error::file(
-                        path,
-                        "no population text has two tokens or more",
-                    ));
-                }
-                Some(RmiaPopulation {
-                    population,
-                    a: a.rmia_a,
-                })
-            }
+            Some(path) => Some(rmia_population(path, a.rmia_a, scorer, references, judged)?),
             None => None,
         };
         if a.neighbours == Some(0) {

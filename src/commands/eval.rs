@@ -38,17 +38,20 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         None => Vec::new(),
     };
     let formats = canary_formats(&canaries, args)?;
-    let qa = match &args.forget_qa {
+    let qa = match &args.unlearning.forget_qa {
         Some(p) => crate::unlearning::read_qa(p)?,
         None => Vec::new(),
     };
-    let model = super::load_model(&args.model, quiet)?;
-    let references = super::load_references(
-        &args.model,
-        &args.reference_model,
-        &args.reference_adapter,
-        quiet,
-    )?;
+    // the retrained model (often the base of the target's adapter) shares its tensors too
+    let mut others = super::reference_specs(&args.reference_model, &args.reference_adapter)?;
+    let n_refs = others.len();
+    others.extend(
+        args.retrain_model
+            .iter()
+            .map(|m| (m.clone(), args.retrain_adapter.clone())),
+    );
+    let (model, mut references) = super::load_with(&args.model, &others, quiet)?;
+    let retrain = references.split_off(n_refs).pop();
     let texts: Vec<&str> = members
         .iter()
         .chain(&nonmembers)
@@ -58,15 +61,6 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
     let identity = super::identity(&model, model_hash);
     let settings = settings_of(args, &model, &members, &nonmembers, &canaries)?;
     let st = Stats::of(args);
-    let retrain = match &args.retrain_model {
-        Some(m) => Some(super::load_model_named(
-            &args.model,
-            Some(m.clone()),
-            args.retrain_adapter.clone(),
-            quiet,
-        )?),
-        None => None,
-    };
     let passes = Passes::new(&model, &references, retrain.as_ref(), &texts, args)?;
     let mut settings = settings;
     settings.extend(
@@ -254,12 +248,11 @@ impl OnceInputs<'_> {
     /// Canary exposure and the unlearning sections the flags ask for.
     fn run(&self) -> Result<RunOnce> {
         let a = self.args;
-        let o = crate::unlearning::Options {
-            verbmem: a
-                .verbmem
-                .then_some((a.verbmem_prompt_tokens, a.verbmem_tokens)),
-            batch_size: a.batch_size,
-        };
+        let o = crate::unlearning::Options::of(
+            &a.unlearning,
+            a.batch_size,
+            &crate::unlearning::EVAL_NAMES,
+        )?;
         let (m, n) = self.texts.split_at(self.members);
         Ok(RunOnce {
             canaries: exposures(self.model, self.canaries, self.formats, a, self.quiet)?,
@@ -340,11 +333,6 @@ fn settings_of(
         "retrain_model": args.retrain_model,
         "retrain_adapter": args.retrain_adapter.as_ref().map(|p| p.display().to_string()),
         "retrain_auc": args.retrain_auc,
-        "forget_qa": args.forget_qa.as_ref().map(|p| p.display().to_string()),
-        "verbmem": args.verbmem.then_some(json!({
-            "prompt_tokens": args.verbmem_prompt_tokens,
-            "max_new_tokens": args.verbmem_tokens,
-        })),
         "canaries": args.canaries.as_ref().map(|p| p.display().to_string()),
         "canaries_sha256": args.canaries.as_ref().map(|_| digest(canaries)),
         "claimed_epsilon": args.claimed_epsilon,
@@ -361,12 +349,14 @@ fn settings_of(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     });
-    super::with_setup(
+    let mut m = super::with_setup(
         settings,
         model,
         args.model.adapter.as_deref(),
         &args.reference_adapter,
-    )
+    )?;
+    m.extend(crate::unlearning::settings(&args.unlearning));
+    Ok(m)
 }
 
 /// The parts of an eval report computed once per run rather than per text (by shard 0
@@ -567,11 +557,11 @@ fn check_args(args: &EvalArgs) -> Result<()> {
             )));
         }
     }
-    if args.verbmem && (args.verbmem_prompt_tokens == 0 || args.verbmem_tokens == 0) {
-        return Err(Error::input(
-            "--verbmem-prompt-tokens and --verbmem-tokens must be at least 1",
-        ));
-    }
+    crate::unlearning::Options::of(
+        &args.unlearning,
+        args.batch_size,
+        &crate::unlearning::EVAL_NAMES,
+    )?;
     if !(0.0..1.0).contains(&args.delta) {
         return Err(Error::input(format!(
             "--delta {}: must be in [0, 1)",

@@ -51,14 +51,25 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         None => None,
     };
     let records = read_records(&args.records)?;
+    let unlearning_opts = crate::unlearning::Options::of(
+        &args.unlearning,
+        args.batch_size,
+        &crate::unlearning::FORGET_NAMES,
+    )?;
+    // read (and checked) before any model is loaded
+    let qa = match &args.unlearning.forget_qa {
+        Some(p) => crate::unlearning::read_qa(p)?,
+        None => Vec::new(),
+    };
     let engine = Engine::new(rules::load(&[], &[])?)?;
-    let model = super::load_model(&args.model, quiet)?;
-    let reference = super::load_reference(
+    let (model, references) = super::load_with_references(
         &args.model,
         &args.reference_model,
         &args.reference_adapter,
         quiet,
     )?;
+    // the first reference controls the value tests and the extraction
+    let reference = references.first();
     let same_tokenizer = match &reference {
         Some(r) => shares_tokenizer(&model, r, &records)?,
         None => false,
@@ -70,16 +81,20 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         attention: false,
     };
     let scorer = Scorer::new(&model, opts(true))?;
-    let ref_scorer = match &reference {
-        Some(r) => Some(Scorer::new(r, opts(same_tokenizer))?),
-        None => None,
-    };
+    // the first reference's token statistics serve the extraction control
+    let ref_scorers = references
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Scorer::new(r, opts(i == 0 && same_tokenizer)))
+        .collect::<Result<Vec<_>>>()?;
     let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
     let scored = scorer.score(&texts, |_, _| {})?;
-    let ref_scored = match &ref_scorer {
-        Some(s) => Some(s.score(&texts, |_, _| {})?),
-        None => None,
-    };
+    let all_ref_scored = ref_scorers
+        .iter()
+        .map(|s| s.score(&texts, |_, _| {}))
+        .collect::<Result<Vec<_>>>()?;
+    let ref_nll = reference_nlls(&all_ref_scored, texts.len());
+    let ref_scored = all_ref_scored.first();
     let plans = records
         .iter()
         .zip(&scored)
@@ -88,24 +103,17 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
     let basic = Scorer::new(&model, opts(false))?;
     let (calibration, extras, attacks) = match &args.calibration {
         Some(p) => {
-            let signal = record_signal(args, reference.is_some())?;
+            let signal = record_signal(args, references.len())?;
             let cal = read_texts(p)?;
             if cal.is_empty() {
                 return Err(Error::file(p, "no calibration records"));
             }
             let cal_texts: Vec<&str> = cal.iter().map(|r| r.text.as_str()).collect();
             let judged: Vec<&str> = texts.iter().chain(&cal_texts).copied().collect();
-            let attacks = super::attacks::Attacks::open(&args.attacks, &basic, &[], &judged)?;
+            let attacks =
+                super::attacks::Attacks::open(&args.attacks, &basic, &ref_scorers, &judged)?;
             let extras = Extras::compute(&attacks, &basic, &texts)?;
-            let c = Calibration::new(
-                p,
-                &cal,
-                signal,
-                &scorer,
-                ref_scorer.as_ref(),
-                &attacks,
-                &basic,
-            )?;
+            let c = Calibration::new(p, &cal, signal, &scorer, &ref_scorers, &attacks, &basic)?;
             (Some(c), extras, Some(attacks))
         }
         None => (None, Extras::default(), None),
@@ -200,7 +208,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             };
             let o = value_test(&model, &v.ctx, &v.truth, &null, &mut rng)?;
             // a value the reference prefers as strongly is predictable from its context
-            let control = match reference.as_ref().filter(|_| controlled) {
+            let control = match reference.filter(|_| controlled) {
                 Some(r) if o.p_value() <= level => {
                     Some(value_test(r, &v.ctx, &v.truth, &null, &mut rng)?.p_value())
                 }
@@ -219,23 +227,13 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             attributes.push(attribute);
         }
         if let (Some(c), Some(a)) = (&calibration, &attacks) {
-            let own = signal_set(
-                r,
-                &scored[ri],
-                ref_scored.as_ref().map(|s| &s[ri]),
-                &extras,
-                ri,
-                a,
-            );
+            let own = signal_set(r, &scored[ri], &ref_nll[ri], &extras, ri, a);
             tests.push(c.test(&own, record_level));
         }
         let extraction = extraction(
             p,
             &scored[ri],
-            ref_scored
-                .as_ref()
-                .filter(|_| same_tokenizer)
-                .map(|s| &s[ri]),
+            ref_scored.filter(|_| same_tokenizer).map(|s| &s[ri]),
             &args.prefix_tokens,
             model.tokenizer(),
         );
@@ -257,9 +255,7 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
             evidence: d.evidence,
             n_tokens: scored[ri].token_ids.len(),
             nll_target: signals::nll_mean(&scored[ri].token_logprobs),
-            nll_reference: ref_scored
-                .as_ref()
-                .and_then(|s| signals::nll_mean(&s[ri].token_logprobs)),
+            nll_reference: ref_nll[ri].first().copied().flatten(),
             tests,
             p_corrected: d.p_corrected,
             extraction,
@@ -285,7 +281,32 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         pb.inc(1);
     }
     pb.finish_and_clear();
+    // the unlearning figures cover all records: the whole run, or shard 0 for merge
+    let unlearning = if shard.as_ref().is_none_or(|(s, _)| s.index == 0) {
+        let cal = match &args.calibration {
+            Some(p) => read_texts(p)?,
+            None => Vec::new(),
+        };
+        let cal_texts: Vec<&str> = cal.iter().map(|r| r.text.as_str()).collect();
+        Some(crate::unlearning::sections(
+            &unlearning_opts,
+            &qa,
+            &model,
+            reference.map(|r| r as &dyn LanguageModel),
+            &texts,
+            &cal_texts,
+            quiet,
+        )?)
+    } else {
+        None
+    };
     if let (Some((s, _)), Some((_, mut m, dir))) = (shard, sink) {
+        if let Some(u) = unlearning.filter(|u| u.forget_quality.is_some() || u.verbmem.is_some()) {
+            let path = dir.join(SHARD_UNLEARNING);
+            let body =
+                serde_json::to_string(&u).map_err(|e| Error::internal(format!("JSON: {e}")))?;
+            std::fs::write(&path, body).with_file(&path)?;
+        }
         m.seconds += t0.elapsed().as_secs_f64();
         m.complete = true;
         m.write(dir)?;
@@ -299,7 +320,11 @@ pub fn run(args: &ForgetArgs, quiet: bool) -> Result<i32> {
         return Ok(0);
     }
 
-    let report = build_report(settings, args.alpha, identity, results);
+    let mut report = build_report(settings, args.alpha, identity, results);
+    if let Some(u) = unlearning {
+        report.forget_quality = u.forget_quality;
+        report.verbmem = u.verbmem;
+    }
     let out = match &args.out {
         Some(o) => o.clone(),
         None => super::default_out(&model, Some("forget")),
@@ -324,6 +349,8 @@ pub fn exit_code(report: &ForgetReport) -> i32 {
 
 /// A forget-check shard's results, one JSON line per record, inside its folder.
 pub const SHARD_RECORDS: &str = "records.jsonl";
+/// Shard 0's forget quality and VerbMem (`crate::unlearning::Sections`), for merge.
+pub const SHARD_UNLEARNING: &str = "unlearning.json";
 
 /// One line of a shard's records.jsonl: the record's index in --records and its result.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -346,7 +373,7 @@ fn settings_of(
         "model": model.info().spec,
         "records": args.records.display().to_string(),
         "records_sha256": crate::scan::state::sha256_hex(joined.as_bytes()),
-        "reference_model": args.reference_model,
+        "reference_model": super::one_or_many(&args.reference_model),
         "calibration": args.calibration.as_ref().map(|p| p.display().to_string()),
         "record_signal": args.record_signal,
         "alpha": args.alpha,
@@ -359,12 +386,14 @@ fn settings_of(
         "text_field": crate::input::text_field(),
         "id_field": crate::input::id_field(),
     });
-    super::with_setup(
+    let mut m = super::with_setup(
         settings,
         model,
         args.model.adapter.as_deref(),
         args.reference_adapter.as_slice(),
-    )
+    )?;
+    m.extend(crate::unlearning::settings(&args.unlearning));
+    Ok(m)
 }
 
 fn check_args(args: &ForgetArgs) -> Result<()> {
@@ -570,22 +599,27 @@ fn quantiles(v: &[f64]) -> Vec<f64> {
 
 /// The record signal: `--record-signal`, checked against what this run computes, or
 /// the default.
-fn record_signal(args: &ForgetArgs, reference: bool) -> Result<&'static signals::SignalDef> {
+fn record_signal(args: &ForgetArgs, references: usize) -> Result<&'static signals::SignalDef> {
     use signals::Pass;
     let a = &args.attacks;
-    if a.population.is_some() {
-        return Err(Error::input(
-            "--population: RMIA needs several reference models; forget-check takes one (use memscan score or eval)",
-        ));
-    }
     let name = match &args.record_signal {
         Some(n) => n.as_str(),
-        None if reference => RECORD_SIGNAL_WITH_REFERENCE,
+        None if references > 0 => RECORD_SIGNAL_WITH_REFERENCE,
         None => RECORD_SIGNAL,
     };
+    if a.population.is_some() && name != "rmia" {
+        return Err(Error::input(format!(
+            "--population serves the record signal rmia only (the record signal is {name})"
+        )));
+    }
     let computed = |d: &signals::SignalDef| match d.pass {
         Pass::Main | Pass::Distribution => true,
-        Pass::Reference => reference && d.name == "ref_ratio",
+        Pass::Reference => match d.name {
+            "ref_ratio" => references > 0,
+            "lira" => references >= 2,
+            "rmia" => references > 0 && a.population.is_some(),
+            _ => false,
+        },
         Pass::Prefixed => {
             a.recall_prefix.is_some() && (d.name != "con_recall" || a.con_recall_members.is_some())
         }
@@ -596,7 +630,7 @@ fn record_signal(args: &ForgetArgs, reference: bool) -> Result<&'static signals:
     match signals::def(name) {
         Some(d) if computed(d) => Ok(d),
         _ => Err(Error::input(format!(
-            "--record-signal {name}: not a signal forget-check computes here (a one-pass signal; ref_ratio with --reference-model; recall with --recall-prefix; dc_pdd with --token-freq; neighbourhood with --neighbours)"
+            "--record-signal {name}: not a signal forget-check computes here (a one-pass signal; ref_ratio with --reference-model; lira with two or more; rmia with --reference-model and --population; recall with --recall-prefix; dc_pdd with --token-freq; neighbourhood with --neighbours)"
         ))),
     }
 }
@@ -620,22 +654,34 @@ impl Extras {
     }
 }
 
-/// The membership signals of a scored text (with `ref_ratio` where a reference scored
-/// it, and the attacks `extras` holds for text `i`).
+/// Per text, its nll_mean under each reference model.
+fn reference_nlls(scored: &[Vec<ScoredText>], n: usize) -> Vec<Vec<Option<f64>>> {
+    (0..n)
+        .map(|i| {
+            scored
+                .iter()
+                .map(|s| signals::nll_mean(&s[i].token_logprobs))
+                .collect()
+        })
+        .collect()
+}
+
+/// The membership signals of a scored text (with `ref_ratio`, `lira` and `rmia` from
+/// its nll_mean under each reference, `ref_nll`, and the attacks `extras` holds for
+/// text `i`).
 fn signal_set(
     r: &TextRecord,
     s: &ScoredText,
-    reference: Option<&ScoredText>,
+    ref_nll: &[Option<f64>],
     extras: &Extras,
     i: usize,
     attacks: &super::attacks::Attacks,
 ) -> SignalSet {
     SignalSet::new(signals::Passes {
-        reference: reference.map(|x| {
-            (
-                signals::nll_mean(&s.token_logprobs),
-                signals::nll_mean(&x.token_logprobs),
-            )
+        references: (!ref_nll.is_empty()).then(|| signals::References {
+            target: signals::nll_mean(&s.token_logprobs),
+            nll: ref_nll,
+            population: attacks.population.as_ref(),
         }),
         prefixed_nll: extras.prefixed.as_ref().map(|v| v[i]),
         member_prefixed: attacks
@@ -660,30 +706,22 @@ impl Calibration {
         recs: &[TextRecord],
         signal: &'static signals::SignalDef,
         scorer: &Scorer,
-        reference: Option<&Scorer>,
+        references: &[Scorer],
         attacks: &super::attacks::Attacks,
         basic: &Scorer,
     ) -> Result<Self> {
         let texts: Vec<&str> = recs.iter().map(|r| r.text.as_str()).collect();
         let scored = scorer.score(&texts, |_, _| {})?;
-        let ref_scored = match reference {
-            Some(s) => Some(s.score(&texts, |_, _| {})?),
-            None => None,
-        };
+        let ref_scored = references
+            .iter()
+            .map(|s| s.score(&texts, |_, _| {}))
+            .collect::<Result<Vec<_>>>()?;
+        let ref_nll = reference_nlls(&ref_scored, texts.len());
         let extras = Extras::compute(attacks, basic, &texts)?;
         let rows = recs
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                signal_set(
-                    r,
-                    &scored[i],
-                    ref_scored.as_ref().map(|s| &s[i]),
-                    &extras,
-                    i,
-                    attacks,
-                )
-            })
+            .map(|(i, r)| signal_set(r, &scored[i], &ref_nll[i], &extras, i, attacks))
             .collect();
         Ok(Calibration {
             name: format!("records of {}", path.display()),
@@ -808,5 +846,7 @@ pub fn build_report(
             statement,
         },
         records: results,
+        forget_quality: None,
+        verbmem: None,
     }
 }

@@ -388,12 +388,23 @@ fn merge_forget(shards: &[Found], out: &Path) -> Result<i32> {
         })?;
     let mut settings = m0.settings.clone();
     settings.insert("merged_shards".into(), shards.len().into());
-    let report = super::forget::build_report(
+    let mut report = super::forget::build_report(
         settings,
         alpha,
         shards[0].model()?,
         results.into_iter().map(|r| r.1).collect(),
     );
+    // shard 0 computed the unlearning figures, when asked for
+    for f in shards {
+        let path = f.dir.join(super::forget::SHARD_UNLEARNING);
+        if path.is_file() {
+            let body = std::fs::read_to_string(&path).with_file(&path)?;
+            let u: crate::unlearning::Sections = serde_json::from_str(&body)
+                .map_err(|e| Error::file(&path, format!("not the unlearning figures ({e})")))?;
+            report.forget_quality = u.forget_quality;
+            report.verbmem = u.verbmem;
+        }
+    }
     std::fs::create_dir_all(out).with_file(out)?;
     write_report(out, &AnyReport::Forget(&report))?;
     Ok(super::forget::exit_code(&report))

@@ -70,8 +70,12 @@ pub fn load_model_named(
             .as_ref()
             .map(|a| format!(" with adapter {a}"))
             .unwrap_or_default();
+        let shared = match i.shared {
+            0 => String::new(),
+            n => format!(", {n} tensors and layers shared with the model loaded before"),
+        };
         eprintln!(
-            "memscan: loaded {}{with} ({} {}, {} layers, {} tokenizer) on {} {} in {:.1}s",
+            "memscan: loaded {}{with} ({} {}, {} layers, {} tokenizer) on {} {} in {:.1}s{shared}",
             i.path,
             i.format,
             i.architecture,
@@ -79,7 +83,7 @@ pub fn load_model_named(
             i.tokenizer,
             i.device,
             i.dtype,
-            t0.elapsed().as_secs_f64()
+            t0.elapsed().as_secs_f64(),
         );
         for w in &model::LanguageModel::tokenizer(&m).warnings {
             eprintln!("memscan: warning: {w}");
@@ -350,18 +354,34 @@ pub fn reference_specs(
     }
 }
 
-/// Loads every reference model (same device, dtype and threads; never the target's
-/// `--adapter`).
-pub fn load_references(
+/// The target model and the models it is compared with (`others`: model and adapter;
+/// same device, dtype and threads, never the target's `--adapter`), loaded in one
+/// sharing scope: models on the same checkpoint read each tensor once and share every
+/// layer no adapter of theirs changes (`model::weights::share`).
+pub fn load_with(
+    args: &ModelArgs,
+    others: &[(String, Option<std::path::PathBuf>)],
+    quiet: bool,
+) -> Result<(Model, Vec<Model>)> {
+    // a model alone shares nothing: no scope, so that it holds no loading leftovers
+    let _sharing = (!others.is_empty()).then(model::weights::share);
+    let target = load_model(args, quiet)?;
+    let others = others
+        .iter()
+        .map(|(m, a)| load_model_named(args, Some(m.clone()), a.clone(), quiet))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((target, others))
+}
+
+/// The target model and every reference model of repeated
+/// `--reference-model`/`--reference-adapter` flags (see `load_with`).
+pub fn load_with_references(
     args: &ModelArgs,
     models: &[String],
     adapters: &[std::path::PathBuf],
     quiet: bool,
-) -> Result<Vec<Model>> {
-    reference_specs(models, adapters)?
-        .into_iter()
-        .map(|(m, a)| load_model_named(args, Some(m), a, quiet))
-        .collect()
+) -> Result<(Model, Vec<Model>)> {
+    load_with(args, &reference_specs(models, adapters)?, quiet)
 }
 
 /// JSON of repeated reference flags for a run's settings: null, one value, or a list.
@@ -371,17 +391,4 @@ pub fn one_or_many<T: serde::Serialize>(v: &[T]) -> serde_json::Value {
         [one] => serde_json::json!(one),
         many => serde_json::json!(many),
     }
-}
-
-/// The `--reference-model` with its `--reference-adapter`, when one is given (same
-/// device, dtype and threads; never the target's `--adapter`).
-pub fn load_reference(
-    args: &ModelArgs,
-    name: &Option<String>,
-    adapter: &Option<std::path::PathBuf>,
-    quiet: bool,
-) -> Result<Option<Model>> {
-    name.as_ref()
-        .map(|r| load_model_named(args, Some(r.clone()), adapter.clone(), quiet))
-        .transpose()
 }

@@ -54,7 +54,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         Some((s, _)) => Some(crate::shard::shard_dir(args.out.as_deref(), s, "scan")?),
         None => None,
     };
-    let model = super::load_model(&args.model, quiet)?;
+    let (model, references) = super::load_with_references(
+        &args.model,
+        &args.reference_model,
+        &args.reference_adapter,
+        quiet,
+    )?;
     let (prompts_list, sets) = gather_prompts(args, &model)?;
     let encoded: Vec<Vec<u32>> = prompts_list
         .iter()
@@ -82,19 +87,26 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
             attention: args.attention,
         },
     )?;
-    let reference = super::load_reference(
-        &args.model,
-        &args.reference_model,
-        &args.reference_adapter,
-        quiet,
-    )?;
-    let ref_scorer = match &reference {
-        Some(r) => Some(Scorer::new(
-            r,
-            ScoreOptions {
-                batch_size: args.batch_size,
-                ..Default::default()
-            },
+    let reference = references.first();
+    let ref_scorers = references
+        .iter()
+        .map(|r| {
+            Scorer::new(
+                r,
+                ScoreOptions {
+                    batch_size: args.batch_size,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let population = match &args.population {
+        Some(p) => Some(super::attacks::rmia_population(
+            p,
+            args.rmia_a,
+            &scorer,
+            &ref_scorers,
+            &[],
         )?),
         None => None,
     };
@@ -116,8 +128,9 @@ pub fn run(args: &ScanArgs, quiet: bool) -> Result<i32> {
         prompts: &prompts_list,
         encoded: &encoded,
         scorer: &scorer,
-        ref_scorer: ref_scorer.as_ref(),
-        ref_tokenizer: reference.as_ref().map(|r| r.tokenizer()),
+        ref_scorers: &ref_scorers,
+        population: population.as_ref(),
+        ref_tokenizer: reference.map(|r| r.tokenizer()),
         corpus: corpus.as_ref(),
         freq: freq.as_ref(),
         engine: &engine,
@@ -429,6 +442,11 @@ fn parse_decay(s: Option<&str>) -> Result<Option<(f64, usize)>> {
     Ok(Some((start, n)))
 }
 
+/// How many reference models the flags name (an adapter each, when several share one).
+fn reference_count(a: &ScanArgs) -> usize {
+    a.reference_model.len().max(a.reference_adapter.len())
+}
+
 fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     if a.flag_signal == "none" {
         return Ok(None);
@@ -437,8 +455,12 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     // plus the reference model's pass and the attention path when asked for
     let computed = |d: &signals::SignalDef| match d.pass {
         Pass::Main | Pass::Distribution => true,
-        // one reference: its ratio only (LiRA and RMIA need score or eval)
-        Pass::Reference => a.reference_model.is_some() && d.name == "ref_ratio",
+        Pass::Reference => match d.name {
+            "ref_ratio" => !a.reference_model.is_empty(),
+            "lira" => reference_count(a) >= 2,
+            "rmia" => a.population.is_some(),
+            _ => false,
+        },
         Pass::Attention => a.attention,
         Pass::Frequency => a.token_freq.is_some(),
         Pass::Lowercase | Pass::Gradients | Pass::Prefixed | Pass::Neighbours | Pass::Retrain => {
@@ -453,7 +475,7 @@ fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     match signals::def(&a.flag_signal) {
         Some(d) if computed(d) => Ok(Some(d)),
         _ => Err(Error::input(format!(
-            "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, attn_entropy with --attention, dc_pdd with --token-freq, or none)",
+            "--flag-signal {}: not a signal this scan computes (one of {}, ref_ratio with --reference-model, lira with two or more, rmia with --population, attn_entropy with --attention, dc_pdd with --token-freq, or none)",
             a.flag_signal,
             always.join(", ")
         ))),
@@ -535,7 +557,7 @@ fn settings(
         "seed": a.seed,
         "batch_size": a.batch_size,
         "min_k": a.min_k,
-        "reference_model": a.reference_model,
+        "reference_model": super::one_or_many(&a.reference_model),
         "attention": a.attention,
         "reference_corpus": a.reference_corpus.as_ref().map(|p| p.display().to_string()),
         "verbatim_tokens": a.verbatim_tokens,
@@ -546,6 +568,8 @@ fn settings(
         "flag_signal": a.flag_signal,
         "flag_fpr": a.flag_fpr,
         "token_freq": a.token_freq.as_ref().map(|p| p.display().to_string()),
+        "population": file_hash(&a.population)?,
+        "rmia_a": a.population.as_ref().map(|_| a.rmia_a),
         "detector_rules": rule_ids.len(),
         "detector_rules_sha256": sha256_hex(rule_ids.join("\n").as_bytes()),
         "reveal": a.reveal,

@@ -134,8 +134,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<i32> {
         }
         None => super::output(args.output.as_deref())?,
     };
-    let model = super::load_model(&args.model, quiet)?;
-    let references = super::load_references(
+    let (model, references) = super::load_with_references(
         &args.model,
         &args.reference_model,
         &args.reference_adapter,

@@ -295,6 +295,14 @@ impl Adapter {
         Ok(Some(t.shallow_clone()))
     }
 
+    /// Whether the adapter changes linear layer `module`: an update, or a replacement
+    /// of its weight or bias.
+    pub fn touches(&self, module: &str) -> bool {
+        self.updates.contains_key(module)
+            || self.replaces(&format!("{module}.weight"))
+            || self.replaces(&format!("{module}.bias"))
+    }
+
     /// Whether the adapter replaces tensor `name` (its quantized blocks are then stale).
     pub fn replaces(&self, name: &str) -> bool {
         self.replacements.contains_key(name)

@@ -330,11 +330,20 @@ impl Gemma {
             };
             layers.push(Layer {
                 input_layernorm: norm(&format!("{p}.input_layernorm.weight"), d)?,
-                qkv_proj: Linear::fuse(vec![
-                    attn("q_proj", nh * hd)?,
-                    attn("k_proj", nkv * hd)?,
-                    attn("v_proj", nkv * hd)?,
-                ])?,
+                qkv_proj: w.layer(
+                    &format!("{p}.self_attn.qkv"),
+                    &["q_proj", "k_proj", "v_proj"]
+                        .map(|n| format!("{p}.self_attn.{n}"))
+                        .each_ref()
+                        .map(String::as_str),
+                    || {
+                        Linear::fuse(vec![
+                            attn("q_proj", nh * hd)?,
+                            attn("k_proj", nkv * hd)?,
+                            attn("v_proj", nkv * hd)?,
+                        ])
+                    },
+                )?,
                 q_norm: qk_norm("q_norm")?,
                 k_norm: qk_norm("k_norm")?,
                 o_proj: Linear::load(w, &format!("{p}.self_attn.o_proj"), nh * hd, d, bias)?,
@@ -347,7 +356,14 @@ impl Gemma {
                     &format!("{p}.post_feedforward_layernorm.weight"),
                     d,
                 )?,
-                gate_up_proj: Linear::fuse(vec![mlp("gate_proj")?, mlp("up_proj")?])?,
+                gate_up_proj: w.layer(
+                    &format!("{p}.mlp.gate_up"),
+                    &["gate_proj", "up_proj"]
+                        .map(|n| format!("{p}.mlp.{n}"))
+                        .each_ref()
+                        .map(String::as_str),
+                    || Linear::fuse(vec![mlp("gate_proj")?, mlp("up_proj")?]),
+                )?,
                 down_proj: Linear::load(w, &format!("{p}.mlp.down_proj"), i_size, d, false)?,
                 local,
             });

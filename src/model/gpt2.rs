@@ -130,7 +130,7 @@ impl Gpt2 {
         };
         let d = cfg.n_embd;
         // Conv1D: [in, out] in HF checkpoints, [out, in] in GGUF.
-        let conv = |name: &str, i: i64, o: i64| -> Result<Linear> {
+        let conv_own = |name: &str, i: i64, o: i64| -> Result<Linear> {
             let weight = if w.is_gguf() {
                 w.get_cpu(&format!("{name}.weight"), &[o, i])?
             } else {
@@ -145,6 +145,9 @@ impl Gpt2 {
                 Some(bias),
                 w.get_quant(&format!("{name}.weight"), o, i),
             )
+        };
+        let conv = |name: &str, i: i64, o: i64| -> Result<Linear> {
+            w.layer(name, &[name], || conv_own(name, i, o))
         };
         let eps = cfg.layer_norm_epsilon;
         let mut h = Vec::new();

@@ -493,13 +493,20 @@ impl Llama {
                 let bias = cfg.attention_bias;
                 let mlp =
                     |n: &str| Linear::load(w, &format!("{p}.mlp.{n}"), d, i_size, cfg.mlp_bias);
+                let [q, k, v] =
+                    ["q_proj", "k_proj", "v_proj"].map(|n| format!("{p}.self_attn.{n}"));
+                let [gate, up] = ["gate_proj", "up_proj"].map(|n| format!("{p}.mlp.{n}"));
                 (
-                    Linear::fuse(vec![
-                        qk(&format!("{p}.self_attn.q_proj"), nh, bias)?,
-                        qk(&format!("{p}.self_attn.k_proj"), nkv, bias)?,
-                        Linear::load(w, &format!("{p}.self_attn.v_proj"), d, nkv * hd, bias)?,
-                    ])?,
-                    Linear::fuse(vec![mlp("gate_proj")?, mlp("up_proj")?])?,
+                    w.layer(&format!("{p}.self_attn.qkv"), &[&q, &k, &v], || {
+                        Linear::fuse(vec![
+                            qk(&q, nh, bias)?,
+                            qk(&k, nkv, bias)?,
+                            Linear::load(w, &v, d, nkv * hd, bias)?,
+                        ])
+                    })?,
+                    w.layer(&format!("{p}.mlp.gate_up"), &[&gate, &up], || {
+                        Linear::fuse(vec![mlp("gate_proj")?, mlp("up_proj")?])
+                    })?,
                 )
             };
             let (q_norm, k_norm) = match v {

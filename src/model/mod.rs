@@ -190,6 +190,10 @@ pub struct ModelInfo {
     /// The LoRA adapter folder applied on top, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adapter: Option<String>,
+    /// Tensors, block matrices and layers taken from a model loaded before it from the
+    /// same checkpoint (see `weights::share`).
+    #[serde(skip)]
+    pub shared: usize,
 }
 
 /// One transformer family, built from its checkpoint: the forward pass and what a
@@ -492,27 +496,28 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
         .map(adapter::Adapter::open)
         .transpose()?;
     let _guard = tch::no_grad_guard();
-    let (arch, tokenizer, format, path, head_quant, quantized) = match &source {
+    let (arch, tokenizer, format, path, head_quant, quantized, shared) = match &source {
         ModelSource::Gguf(path) => {
             let g = gguf::Gguf::open(path)?;
             let head = head_quant(&g, device, kind);
-            let (arch, tok, quantized) = load_gguf(g, device, kind, adapter).map_err(|e| {
-                // an adapter's errors name the adapter's file already
-                let of_adapter = spec
-                    .adapter
-                    .as_ref()
-                    .is_some_and(|d| e.to_string().contains(&d.display().to_string()));
-                if of_adapter {
-                    e
-                } else {
-                    in_file_once(e, path)
-                }
-            })?;
-            (arch, tok, "gguf", path.clone(), head, quantized)
+            let (arch, tok, quantized, shared) =
+                load_gguf(g, device, kind, adapter).map_err(|e| {
+                    // an adapter's errors name the adapter's file already
+                    let of_adapter = spec
+                        .adapter
+                        .as_ref()
+                        .is_some_and(|d| e.to_string().contains(&d.display().to_string()));
+                    if of_adapter {
+                        e
+                    } else {
+                        in_file_once(e, path)
+                    }
+                })?;
+            (arch, tok, "gguf", path.clone(), head, quantized, shared)
         }
         ModelSource::HfDir(dir) => {
-            let (arch, tok) = load_hf(dir, device, kind, adapter)?;
-            (arch, tok, "safetensors", dir.clone(), None, false)
+            let (arch, tok, shared) = load_hf(dir, device, kind, adapter)?;
+            (arch, tok, "safetensors", dir.clone(), None, false, shared)
         }
     };
     let Shape {
@@ -543,6 +548,7 @@ pub fn load(spec: &ModelSpec) -> Result<Model> {
         device: format!("{device:?}").to_lowercase(),
         dtype: dtype_name(kind).into(),
         adapter: spec.adapter.as_ref().map(|a| a.display().to_string()),
+        shared,
     };
     Ok(Model {
         arch,
@@ -583,13 +589,14 @@ pub(crate) fn in_file_once(e: Error, path: &Path) -> Error {
     }
 }
 
-/// The architecture, its tokenizer, and whether its layers run the quantized kernels.
+/// The architecture, its tokenizer, whether its layers run the quantized kernels, and
+/// how many tensors it shares with a model loaded before.
 fn load_gguf(
     g: gguf::Gguf,
     device: Device,
     kind: Kind,
     adapter: Option<adapter::Adapter>,
-) -> Result<(Box<dyn Architecture>, Tokenizer, bool)> {
+) -> Result<(Box<dyn Architecture>, Tokenizer, bool, usize)> {
     let tokenizer = Tokenizer::from_gguf(&g)?;
     let arch_name = g.architecture()?.to_string();
     let family = FAMILIES
@@ -618,7 +625,7 @@ fn load_gguf(
     .with_adapter(adapter);
     let arch = (family.from_gguf)(&w)?;
     w.check_adapter_used()?;
-    Ok((arch, tokenizer, w.any_quantized()))
+    Ok((arch, tokenizer, w.any_quantized(), w.shared_hits()))
 }
 
 fn load_hf(
@@ -626,7 +633,7 @@ fn load_hf(
     device: Device,
     kind: Kind,
     adapter: Option<adapter::Adapter>,
-) -> Result<(Box<dyn Architecture>, Tokenizer)> {
+) -> Result<(Box<dyn Architecture>, Tokenizer, usize)> {
     let cfg_path = dir.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).with_file(&cfg_path)?;
     let cfg: serde_json::Value = serde_json::from_str(&text)
@@ -665,5 +672,5 @@ fn load_hf(
     let w = Weights::new(Backend::Safetensors(files), device, kind, &first).with_adapter(adapter);
     let arch = (family.from_hf)(&cfg, &cfg_path, &w)?;
     w.check_adapter_used()?;
-    Ok((arch, tokenizer))
+    Ok((arch, tokenizer, w.shared_hits()))
 }

@@ -216,6 +216,11 @@ fn qkv(w: &Weights, prefix: &str, d: i64, nh: i64, bias: bool) -> Result<Linear>
     if !w.is_gguf() {
         return Linear::load(w, prefix, d, 3 * d, bias);
     }
+    w.layer(prefix, &[prefix], || qkv_gguf(w, prefix, d, nh, bias))
+}
+
+/// The fused qkv of a GGUF file, its rows reordered from GGUF's (s, h, j) to HF's (h, s, j).
+fn qkv_gguf(w: &Weights, prefix: &str, d: i64, nh: i64, bias: bool) -> Result<Linear> {
     let hd = d / nh.max(1);
     // HF row (h, s, j) = GGUF row (s, h, j)
     let order: Vec<i64> = (0..nh)

@@ -29,6 +29,14 @@ pub struct LowRank {
 }
 
 impl LowRank {
+    /// The same update, its tensors shared.
+    pub fn share(&self) -> LowRank {
+        LowRank {
+            a: self.a.shallow_clone(),
+            b: self.b.shallow_clone(),
+        }
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.f_linear::<Tensor>(&self.a, None)?
             .f_linear::<Tensor>(&self.b, None)?)
@@ -108,9 +116,36 @@ pub struct Linear {
 }
 
 impl Linear {
+    /// The same layer, its tensors and blocks shared (not copied).
+    pub fn share(&self) -> Linear {
+        let weight = match &self.weight {
+            LinearWeight::Dense(d) => LinearWeight::Dense(d.shallow_clone()),
+            LinearWeight::Quantized {
+                dense,
+                blocks,
+                side,
+            } => LinearWeight::Quantized {
+                dense: dense.shallow_clone(),
+                blocks: blocks.clone(),
+                side: side.as_ref().map(LowRank::share),
+            },
+        };
+        Linear {
+            weight,
+            bias: self.bias.as_ref().map(Tensor::shallow_clone),
+        }
+    }
+
     /// Loads `{prefix}.weight` [out, in] and, when `bias`, `{prefix}.bias` [out], with
-    /// the adapter's update for `prefix` where the weights carry one.
+    /// the adapter's update for `prefix` where the weights carry one (shared with an
+    /// earlier model of the same checkpoint where it carries none, see `Weights::layer`).
     pub fn load(w: &Weights, prefix: &str, in_dim: i64, out_dim: i64, bias: bool) -> Result<Self> {
+        w.layer(prefix, &[prefix], || {
+            Self::load_own(w, prefix, in_dim, out_dim, bias)
+        })
+    }
+
+    fn load_own(w: &Weights, prefix: &str, in_dim: i64, out_dim: i64, bias: bool) -> Result<Self> {
         let weight = w.get_cpu(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
         let bias = if bias {
             Some(w.get_cpu(&format!("{prefix}.bias"), &[out_dim])?)

@@ -129,8 +129,10 @@ pub fn from_gguf(g: &Gguf, name: &str, device: Device, kind: Kind) -> Option<Qua
 }
 
 /// A weight matrix [rows, cols] (`torch.nn.Linear` layout) kept in quantized blocks.
+#[derive(Clone)]
 pub struct QuantMatrix {
-    parts: Vec<Part>,
+    /// Shared, so that models built on the same checkpoint in one run share blocks.
+    parts: Vec<std::sync::Arc<Part>>,
     rows: usize,
     cols: usize,
 }
@@ -165,7 +167,7 @@ impl QuantMatrix {
             part.quants.extend_from_slice(&b[block_bytes - qb..]);
         }
         Some(QuantMatrix {
-            parts: vec![part],
+            parts: vec![std::sync::Arc::new(part)],
             rows,
             cols,
         })
@@ -199,7 +201,7 @@ impl QuantMatrix {
             }
         }
         Some(QuantMatrix {
-            parts: vec![out],
+            parts: vec![std::sync::Arc::new(out)],
             rows: self.rows,
             cols: self.cols,
         })

@@ -2,6 +2,11 @@
 //! architecture asks for tensors by their Hugging Face names and expected shapes,
 //! and gets them on the target device in the target dtype. For GGUF files the
 //! architecture supplies the mapping from those names to GGUF's.
+//!
+//! While a [`share`] guard lives, models built from the same checkpoint on the same
+//! device and dtype (a target and its reference adapters on one base) share the
+//! tensors they read: each is read, dequantized and placed once, and only the layers
+//! an adapter changes are copied.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +33,81 @@ pub enum Backend {
     Memory(std::collections::HashMap<String, Tensor>),
 }
 
+/// Tensors already loaded from one checkpoint (device, dtype): placed tensors (`get`),
+/// quantized blocks (`get_quant`), and whole linear layers without an adapter's update
+/// (`layer`). Raw reads (`get_cpu`) are not kept: a layer an adapter changes reads its
+/// base weight again rather than hold a copy no model keeps.
+#[derive(Default)]
+pub struct SharedTensors {
+    tensors: std::cell::RefCell<std::collections::HashMap<String, Tensor>>,
+    blocks: std::cell::RefCell<std::collections::HashMap<String, Option<QuantMatrix>>>,
+    layers: std::cell::RefCell<std::collections::HashMap<String, Linear>>,
+    /// How many lookups found a tensor an earlier model loaded.
+    hits: std::cell::Cell<usize>,
+}
+
+impl SharedTensors {
+    fn tensor(&self, name: &str, load: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+        if let Some(t) = self.tensors.borrow().get(name) {
+            self.hit();
+            return Ok(t.shallow_clone());
+        }
+        let t = load()?;
+        self.tensors
+            .borrow_mut()
+            .insert(name.to_string(), t.shallow_clone());
+        Ok(t)
+    }
+
+    fn hit(&self) {
+        self.hits.set(self.hits.get() + 1);
+    }
+}
+
+type SharedKey = (PathBuf, String, String);
+
+thread_local! {
+    /// The open sharing scopes (a count) and their tensors per checkpoint.
+    static SHARED: std::cell::RefCell<(usize, std::collections::HashMap<SharedKey, std::rc::Rc<SharedTensors>>)> =
+        std::cell::RefCell::new((0, std::collections::HashMap::new()));
+}
+
+/// While the guard lives, models loaded on this thread from the same checkpoint,
+/// device and dtype share their tensors; the last guard dropped lets them go (the
+/// models keep what they hold).
+pub struct Sharing(());
+
+pub fn share() -> Sharing {
+    SHARED.with(|s| s.borrow_mut().0 += 1);
+    Sharing(())
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        SHARED.with(|s| {
+            let mut s = s.borrow_mut();
+            s.0 -= 1;
+            if s.0 == 0 {
+                s.1.clear();
+            }
+        });
+    }
+}
+
+/// The shared tensors of checkpoint `path` on `device` in `kind`, inside a sharing
+/// scope.
+fn shared_for(path: &Path, device: Device, kind: Kind) -> Option<std::rc::Rc<SharedTensors>> {
+    SHARED.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.0 == 0 {
+            return None;
+        }
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let key = (path, format!("{device:?}"), format!("{kind:?}"));
+        Some(s.1.entry(key).or_default().clone())
+    })
+}
+
 pub struct Weights {
     pub backend: Backend,
     pub device: Device,
@@ -37,11 +117,23 @@ pub struct Weights {
     quantized: std::cell::Cell<usize>,
     /// A LoRA adapter applied on top (`--adapter`).
     adapter: Option<Adapter>,
+    /// Tensors shared with other models of the same checkpoint (see [`share`]), and
+    /// how many lookups had found one before these weights were made.
+    shared: Option<std::rc::Rc<SharedTensors>>,
+    hits_before: usize,
 }
 
 impl Weights {
     pub fn new(backend: Backend, device: Device, kind: Kind, path: &Path) -> Self {
+        let shared = match backend {
+            // the fixture trainer's variables are its own
+            Backend::Memory(_) => None,
+            _ => shared_for(path, device, kind),
+        };
+        let hits_before = shared.as_ref().map_or(0, |s| s.hits.get());
         Weights {
+            shared,
+            hits_before,
             backend,
             device,
             kind,
@@ -55,6 +147,42 @@ impl Weights {
     pub fn with_adapter(mut self, adapter: Option<Adapter>) -> Self {
         self.adapter = adapter;
         self
+    }
+
+    /// How many tensors, block matrices and layers these weights took from a model
+    /// built before them (0 outside a sharing scope).
+    pub fn shared_hits(&self) -> usize {
+        self.shared
+            .as_ref()
+            .map_or(0, |s| s.hits.get() - self.hits_before)
+    }
+
+    /// The linear layer `key` that `build` makes from `modules` (their Hugging Face
+    /// names): inside a sharing scope, and when the adapter changes none of them, the
+    /// layer an earlier model of this checkpoint built, shared.
+    pub fn layer(
+        &self,
+        key: &str,
+        modules: &[&str],
+        build: impl FnOnce() -> Result<Linear>,
+    ) -> Result<Linear> {
+        let adapted = self
+            .adapter
+            .as_ref()
+            .is_some_and(|a| modules.iter().any(|m| a.touches(m)));
+        let Some(shared) = self.shared.as_ref().filter(|_| !adapted) else {
+            return build();
+        };
+        if let Some(l) = shared.layers.borrow().get(key) {
+            shared.hit();
+            return Ok(l.share());
+        }
+        let l = build()?;
+        shared
+            .layers
+            .borrow_mut()
+            .insert(key.to_string(), l.share());
+        Ok(l)
     }
 
     /// Fails when part of the adapter matched nothing the model loaded.
@@ -205,8 +333,20 @@ impl Weights {
 
     /// Loads a tensor on the model's device in its dtype, checking its shape.
     pub fn get(&self, name: &str, shape: &[i64]) -> Result<Tensor> {
-        let t = self.get_cpu(name, shape)?;
-        self.place(t)
+        let replaced = self.adapter.as_ref().is_some_and(|a| a.replaces(name));
+        match self.shared.as_ref().filter(|_| !replaced) {
+            Some(s) => {
+                let t = s.tensor(name, || self.place(self.get_cpu(name, shape)?))?;
+                if t.size() != shape {
+                    return Err(Error::file(
+                        self.file_of(name),
+                        format!("tensor {name} has shape {:?}, expected {shape:?}", t.size()),
+                    ));
+                }
+                Ok(t)
+            }
+            None => self.place(self.get_cpu(name, shape)?),
+        }
     }
 
     /// Tensor `name` ([rows, cols]) in its quantized blocks, for the few-row kernels of
@@ -219,7 +359,24 @@ impl Weights {
         if self.adapter.as_ref().is_some_and(|a| a.replaces(name)) {
             return None;
         }
-        let q = quant::from_gguf(file, &names(name)?, self.device, self.kind)?;
+        let read = || quant::from_gguf(file, &names(name)?, self.device, self.kind);
+        let q = match &self.shared {
+            Some(s) => {
+                let known = s.blocks.borrow().get(name).cloned();
+                match known {
+                    Some(q) => {
+                        s.hit();
+                        q
+                    }
+                    None => {
+                        let q = read();
+                        s.blocks.borrow_mut().insert(name.to_string(), q.clone());
+                        q
+                    }
+                }
+            }
+            None => read(),
+        }?;
         if [q.rows(), q.cols()] != [rows as usize, cols as usize] {
             return None;
         }

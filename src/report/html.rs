@@ -661,30 +661,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
         let _ = write!(b, "<h2>Unlearning: PrivLeak (MUSE)</h2><p>PrivLeak = (AUC − AUC<sub>retrain</sub>) / AUC<sub>retrain</sub> = <b>{:+.1}%</b>: <code>{}</code> AUC {} on this model, {} on the retrained model ({}); {}.</p>",
             p.privleak_percent, esc(&p.attack), fmt_num(p.auc), fmt_num(p.auc_retrain), esc(&p.retrain_source), esc(&p.reading));
     }
-    if let Some(f) = &r.forget_quality {
-        use super::markdown::truth_ratios as tr;
-        let o = |x: Option<f64>| x.map_or("n/a".to_string(), fmt_num);
-        let _ = write!(b, "<h2>Unlearning: forget quality (TOFU)</h2><p><b>{}</b></p><p>{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.</p>",
-            esc(&f.reading), esc(&f.method), f.questions, tr(&f.target),
-            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", tr(t))),
-            o(f.forget_quality), o(f.ks_statistic), esc(f.p_method.as_deref().unwrap_or("n/a")), o(f.min_detectable_d));
-    }
-    if let Some(v) = &r.verbmem {
-        let _ = write!(b, "<h2>Unlearning: VerbMem (MUSE)</h2><p><b>{}</b></p><p>{}; prompt {} tokens, up to {} generated.</p><table><thead><tr><th>set</th><th>texts</th><th>ROUGE-L F1</th><th>ROUGE-L recall</th><th>exact</th><th>skipped (too short)</th></tr></thead><tbody>",
-            esc(&v.reading), esc(&v.method), v.prompt_tokens, v.max_new_tokens);
-        for (name, x) in super::markdown::verbmem_rows(v) {
-            let _ = write!(
-                b,
-                "<tr><td>{name}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
-                x.texts,
-                num_td(Some(x.rouge_l_f1)),
-                num_td(Some(x.rouge_l_recall)),
-                x.exact,
-                x.skipped
-            );
-        }
-        let _ = write!(b, "</tbody></table>");
-    }
+    unlearning(&mut b, r.forget_quality.as_ref(), r.verbmem.as_ref());
     if let Some(d) = &r.dataset_inference {
         let sizes: Vec<String> = d
             .p_by_size
@@ -727,6 +704,39 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
     page("memscan eval report", &b)
 }
 
+/// TOFU's forget quality and MUSE's VerbMem, where a report has them (eval,
+/// forget-check).
+fn unlearning(
+    b: &mut String,
+    forget_quality: Option<&crate::report::schema::ForgetQuality>,
+    verbmem: Option<&crate::report::schema::VerbMem>,
+) {
+    if let Some(f) = forget_quality {
+        use super::markdown::truth_ratios as tr;
+        let o = |x: Option<f64>| x.map_or("n/a".to_string(), fmt_num);
+        let _ = write!(b, "<h2>Unlearning: forget quality (TOFU)</h2><p><b>{}</b></p><p>{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.</p>",
+            esc(&f.reading), esc(&f.method), f.questions, tr(&f.target),
+            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", tr(t))),
+            o(f.forget_quality), o(f.ks_statistic), esc(f.p_method.as_deref().unwrap_or("n/a")), o(f.min_detectable_d));
+    }
+    if let Some(v) = verbmem {
+        let _ = write!(b, "<h2>Unlearning: VerbMem (MUSE)</h2><p><b>{}</b></p><p>{}; prompt {} tokens, up to {} generated.</p><table><thead><tr><th>set</th><th>texts</th><th>ROUGE-L F1</th><th>ROUGE-L recall</th><th>exact</th><th>skipped (too short)</th></tr></thead><tbody>",
+            esc(&v.reading), esc(&v.method), v.prompt_tokens, v.max_new_tokens);
+        for (name, x) in super::markdown::verbmem_rows(v) {
+            let _ = write!(
+                b,
+                "<tr><td>{name}</td><td>{}</td>{}{}<td>{}</td><td>{}</td></tr>",
+                x.texts,
+                num_td(Some(x.rouge_l_f1)),
+                num_td(Some(x.rouge_l_recall)),
+                x.exact,
+                x.skipped
+            );
+        }
+        let _ = write!(b, "</tbody></table>");
+    }
+}
+
 pub fn forget(r: &super::schema::ForgetReport) -> String {
     let mut b = String::new();
     let _ = write!(
@@ -763,7 +773,9 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             num_td(rec.nll_reference)
         );
     }
-    let _ = write!(b, "</tbody></table></div><h2>Evidence per record</h2><p class=\"muted\">Each picture: the null values (thin line: all; thick: 5–95%; box: 25–75%; tick: median) and the record's value (red). A value far right of its null is evidence of memorization.</p>");
+    let _ = write!(b, "</tbody></table></div>");
+    unlearning(&mut b, r.forget_quality.as_ref(), r.verbmem.as_ref());
+    let _ = write!(b, "<h2>Evidence per record</h2><p class=\"muted\">Each picture: the null values (thin line: all; thick: 5–95%; box: 25–75%; tick: median) and the record's value (red). A value far right of its null is evidence of memorization.</p>");
     for rec in &r.records {
         let _ = write!(
             b,

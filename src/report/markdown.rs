@@ -284,12 +284,66 @@ pub(crate) fn truth_ratios(t: &crate::report::schema::TruthRatios) -> String {
 /// VerbMem's table rows (both renderings): the sets present, named.
 pub(crate) fn verbmem_rows(
     v: &crate::report::schema::VerbMem,
-) -> Vec<(&'static str, &crate::report::schema::VerbMemSet)> {
-    let mut rows = vec![("members", &v.members), ("non-members", &v.nonmembers)];
-    if let Some(r) = &v.retrain_members {
-        rows.push(("members, retrained model", r));
+) -> Vec<(&str, &crate::report::schema::VerbMemSet)> {
+    let [m, n, r] = match &v.set_names {
+        Some([m, n, r]) => [m.as_str(), n.as_str(), r.as_str()],
+        None => ["members", "non-members", "members, retrained model"],
+    };
+    let mut rows = vec![(m, &v.members), (n, &v.nonmembers)];
+    if let Some(x) = &v.retrain_members {
+        rows.push((r, x));
     }
     rows
+}
+
+/// TOFU's forget quality and MUSE's VerbMem, where a report has them (eval,
+/// forget-check).
+fn unlearning(
+    o: &mut String,
+    forget_quality: Option<&crate::report::schema::ForgetQuality>,
+    verbmem: Option<&crate::report::schema::VerbMem>,
+) {
+    if let Some(f) = forget_quality {
+        let _ = writeln!(o, "\n### Unlearning: forget quality (TOFU)\n");
+        let _ = writeln!(o, "**{}**\n", f.reading);
+        let _ = writeln!(
+            o,
+            "{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.",
+            f.method,
+            f.questions,
+            truth_ratios(&f.target),
+            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", truth_ratios(t))),
+            opt(f.forget_quality),
+            opt(f.ks_statistic),
+            f.p_method.as_deref().unwrap_or("n/a"),
+            opt(f.min_detectable_d)
+        );
+    }
+    if let Some(v) = verbmem {
+        let _ = writeln!(o, "\n### Unlearning: VerbMem (MUSE)\n");
+        let _ = writeln!(o, "**{}**\n", v.reading);
+        let _ = writeln!(
+            o,
+            "{}; prompt {} tokens, up to {} generated.\n",
+            v.method, v.prompt_tokens, v.max_new_tokens
+        );
+        let _ = writeln!(
+            o,
+            "| set | texts | ROUGE-L F1 | ROUGE-L recall | exact | skipped (too short) |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
+        for (name, x) in verbmem_rows(v) {
+            let _ = writeln!(
+                o,
+                "| {name} | {} | {} | {} | {} | {} |",
+                x.texts,
+                fmt_num(x.rouge_l_f1),
+                fmt_num(x.rouge_l_recall),
+                x.exact,
+                x.skipped
+            );
+        }
+    }
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -377,47 +431,7 @@ pub fn eval(r: &super::schema::EvalReport) -> String {
             p.reading
         );
     }
-    if let Some(f) = &r.forget_quality {
-        let _ = writeln!(o, "\n### Unlearning: forget quality (TOFU)\n");
-        let _ = writeln!(o, "**{}**\n", f.reading);
-        let _ = writeln!(
-            o,
-            "{}. {} questions. Truth ratio on this model: {}{}. Forget quality (KS p) {}, D {}, {}; smallest D detectable at 5%: {}.",
-            f.method,
-            f.questions,
-            truth_ratios(&f.target),
-            f.retrain.as_ref().map_or(String::new(), |t| format!("; on the retrained model: {}", truth_ratios(t))),
-            opt(f.forget_quality),
-            opt(f.ks_statistic),
-            f.p_method.as_deref().unwrap_or("n/a"),
-            opt(f.min_detectable_d)
-        );
-    }
-    if let Some(v) = &r.verbmem {
-        let _ = writeln!(o, "\n### Unlearning: VerbMem (MUSE)\n");
-        let _ = writeln!(o, "**{}**\n", v.reading);
-        let _ = writeln!(
-            o,
-            "{}; prompt {} tokens, up to {} generated.\n",
-            v.method, v.prompt_tokens, v.max_new_tokens
-        );
-        let _ = writeln!(
-            o,
-            "| set | texts | ROUGE-L F1 | ROUGE-L recall | exact | skipped (too short) |"
-        );
-        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|");
-        for (name, x) in verbmem_rows(v) {
-            let _ = writeln!(
-                o,
-                "| {name} | {} | {} | {} | {} | {} |",
-                x.texts,
-                fmt_num(x.rouge_l_f1),
-                fmt_num(x.rouge_l_recall),
-                x.exact,
-                x.skipped
-            );
-        }
-    }
+    unlearning(&mut o, r.forget_quality.as_ref(), r.verbmem.as_ref());
     if let Some(d) = &r.dataset_inference {
         let _ = writeln!(o, "\n### Dataset inference (members as the suspect set)\n");
         let _ = writeln!(o, "**{}**\n", d.verdict);
@@ -521,6 +535,7 @@ pub fn forget(r: &super::schema::ForgetReport) -> String {
             opt(rec.nll_reference)
         );
     }
+    unlearning(&mut o, r.forget_quality.as_ref(), r.verbmem.as_ref());
     for rec in &r.records {
         let _ = writeln!(
             o,

@@ -10,7 +10,7 @@ pub mod sarif;
 pub mod schema;
 
 /// Version of memscan's JSON output schemas (detect output, reports).
-pub const SCHEMA_VERSION: &str = "3.4";
+pub const SCHEMA_VERSION: &str = "3.5";
 
 /// The common scale (low, high) of a null distribution's quantiles and a record's
 /// value, for the forget-check pictures; None when nothing is finite.

@@ -544,6 +544,11 @@ pub struct VerbMem {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub retrain_members: Option<VerbMemSet>,
     pub reading: String,
+    /// What the three sets are where they are not eval's members, non-members and
+    /// retrained model (forget-check: the records, the calibration records, the
+    /// reference model on the records). Schema 3.5.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub set_names: Option<[String; 3]>,
 }
 
 /// VerbMem over one set of texts.
@@ -760,6 +765,14 @@ pub struct ForgetReport {
     pub header: Header,
     pub summary: ForgetSummary,
     pub records: Vec<RecordResult>,
+    /// TOFU's forget quality over `--forget-qa`, the first reference model as the
+    /// retained one (schema 3.5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forget_quality: Option<ForgetQuality>,
+    /// MUSE's VerbMem of the records, beside the calibration records and the first
+    /// reference model (`--verbmem`, schema 3.5).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verbmem: Option<VerbMem>,
 }
 
 /// Reads a number that serde_json wrote as null (a non-finite f64) back as NaN, so a

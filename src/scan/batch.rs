@@ -23,8 +23,12 @@ pub struct BatchContext<'a> {
     pub prompts: &'a [Prompt],
     pub encoded: &'a [Vec<u32>],
     pub scorer: &'a Scorer<'a>,
-    pub ref_scorer: Option<&'a Scorer<'a>>,
-    /// The reference model's tokenizer (for a value's log-probability under it).
+    /// The reference models: the first tests the findings; all of them give
+    /// `ref_ratio` (against their mean), `lira` and `rmia`.
+    pub ref_scorers: &'a [Scorer<'a>],
+    /// RMIA's population (`--population`).
+    pub population: Option<&'a signals::RmiaPopulation>,
+    /// The first reference model's tokenizer (for a value's log-probability under it).
     pub ref_tokenizer: Option<&'a crate::model::tokenizer::Tokenizer>,
     pub corpus: Option<&'a (
         crate::verbatim::Index,
@@ -61,14 +65,13 @@ impl BatchContext<'_> {
             .zip(&gens)
             .map(|(p, g)| (tok.decode(p), tok.decode(&g.tokens)))
             .collect();
-        let ref_scored: Option<Vec<ScoredText>> = match self.ref_scorer {
-            Some(rs) => {
-                let fulls: Vec<String> = texts.iter().map(|(p, c)| format!("{p}{c}")).collect();
-                let refs: Vec<&str> = fulls.iter().map(String::as_str).collect();
-                Some(rs.score(&refs, |_, _| {})?)
-            }
-            None => None,
-        };
+        let fulls: Vec<String> = texts.iter().map(|(p, c)| format!("{p}{c}")).collect();
+        let refs: Vec<&str> = fulls.iter().map(String::as_str).collect();
+        let ref_scored = self
+            .ref_scorers
+            .iter()
+            .map(|rs| rs.score(&refs, |_, _| {}))
+            .collect::<Result<Vec<_>>>()?;
         batch
             .iter()
             .enumerate()
@@ -82,7 +85,11 @@ impl BatchContext<'_> {
                     prompt_len: prompt_ids[j].len(),
                     generation: &gens[j],
                     scored: &scored[j],
-                    reference: ref_scored.as_ref().map(|r| &r[j]),
+                    reference: ref_scored.first().map(|r| &r[j]),
+                    ref_nll: ref_scored
+                        .iter()
+                        .map(|r| signals::nll_mean(&r[j].token_logprobs))
+                        .collect(),
                 };
                 self.row(&sample, cal)
             })
@@ -108,11 +115,10 @@ impl BatchContext<'_> {
             }
         });
         SignalSet::new(signals::Passes {
-            reference: x.reference.map(|r| {
-                (
-                    signals::nll_mean(&s.token_logprobs),
-                    signals::nll_mean(&r.token_logprobs),
-                )
+            references: (!x.ref_nll.is_empty()).then(|| signals::References {
+                target: signals::nll_mean(&s.token_logprobs),
+                nll: &x.ref_nll,
+                population: self.population,
             }),
             attention: s.attn_entropy_layers.as_deref(),
             // the continuation's token ids, one per log-prob of `lp`
@@ -293,8 +299,10 @@ struct Sample<'x> {
     prompt_len: usize,
     generation: &'x Generation,
     scored: &'x ScoredText,
-    /// Prompt + continuation scored by the reference model.
+    /// Prompt + continuation scored by the first reference model.
     reference: Option<&'x ScoredText>,
+    /// Prompt + continuation's nll_mean under each reference model.
+    ref_nll: Vec<Option<f64>>,
 }
 
 /// The text with every finding's value replaced by its masked form.

@@ -135,6 +135,26 @@ pub fn adapter_data() -> PathBuf {
     out
 }
 
+/// The default model's peft adapter (`adapter_data()/default-gguf`) and a second one
+/// in `dir`: the same tensors at twice the scale (`lora_alpha` doubled), so two
+/// references on one base that differ.
+pub fn default_adapters(dir: &Path) -> (PathBuf, PathBuf) {
+    let ad = adapter_data().join("default-gguf");
+    let ad2 = dir.join("default-gguf-x2");
+    std::fs::create_dir_all(&ad2).unwrap();
+    std::fs::copy(
+        ad.join("adapter_model.safetensors"),
+        ad2.join("adapter_model.safetensors"),
+    )
+    .unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ad.join("adapter_config.json")).unwrap())
+            .unwrap();
+    cfg["lora_alpha"] = serde_json::json!(cfg["lora_alpha"].as_f64().unwrap() * 2.0);
+    std::fs::write(ad2.join("adapter_config.json"), cfg.to_string()).unwrap();
+    (ad, ad2)
+}
+
 /// A bound on a number that memscan computes in floating point: |got − want| ≤
 /// `abs` + `rel`·|want|. Each named bound below (and each one-off bound in a test) says
 /// which fault it guards and why it sits where it does. Figures quoted as "measured"
