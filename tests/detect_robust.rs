@@ -356,3 +356,51 @@ fn github_token_checksum_sets_confidence() {
     assert_eq!(sure.len(), 1, "{sure:?}");
     assert!(sure[0]["value"].as_str().unwrap().ends_with("m1IL"));
 }
+
+/// npm's tokens took GitHub's format (checksum included): one whose checksum Python's
+/// zlib wrote keeps the rule's confidence, the rule's old example (made up) drops to
+/// 0.38. An unsecured JWT (RFC 7519 §6: `alg` "none", empty signature; written with
+/// Python's json + base64) is found by `jwt-unsigned` where a signed one is found by
+/// `jwt` alone, and a signed header with its signature cut off by neither.
+#[test]
+fn npm_checksums_and_unsigned_jwts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("mixed.txt");
+    std::fs::write(
+        &f,
+        concat!(
+            "//registry.npmjs.org/:_authToken=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\n",
+            "old: npm_NLeK6kjcbhgN7kwjSbbciSPOcSeVce2LWxm0\n",
+            "GET /api/me HTTP/1.1\nAuthorization: Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiI4ODQxMjAzIiwicm9sZSI6ImFkbWluIiwiaWF0IjoxNzE2MjM5MDIyfQ.\n",
+            "const t = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQxMjAzIn0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU';\n",
+            "cut: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQxMjAzIn0.\n",
+            "2024-05-20 21:03:42 issued eyJhbGciOiJub25lIn0.eyJ1c2VyX2lkIjo0MjExNywiZW1haWwiOiJyLm9rYWZvckBrZXN0cmVsbWFpbC5uZXQiLCJleHAiOjE4OTM0NTYwMDB9. to client 7\n",
+        ),
+    )
+    .unwrap();
+    let (v, o) = detect_jsonl(&["--reveal", "--min-confidence", "0", f.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let of = |line: u64| -> Vec<(&str, f64)> {
+        v.iter()
+            .filter(|x| x["line"] == line)
+            .map(|x| {
+                (
+                    x["rule_id"].as_str().unwrap(),
+                    x["confidence"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(of(1), vec![("npm-token", 0.95)]);
+    let old = of(2);
+    assert!(
+        old.iter()
+            .any(|&(r, c)| r == "npm-token" && (c - 0.38).abs() < 1e-9),
+        "{old:?}"
+    );
+    // after `Authorization: Bearer` the header rule's finding (0.8) covers it
+    assert_eq!(of(4).len(), 1, "{:?}", of(4));
+    assert_eq!(of(7), vec![("jwt-unsigned", 0.6)]);
+    assert_eq!(of(5).iter().map(|x| x.0).collect::<Vec<_>>(), vec!["jwt"]);
+    assert!(of(6).iter().all(|x| !x.0.starts_with("jwt")), "{:?}", of(6));
+}

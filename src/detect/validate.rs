@@ -26,6 +26,7 @@ pub enum Validator {
     Bitcoin,
     Ethereum,
     Jwt,
+    JwtUnsigned,
     GithubToken,
     Date,
     HasDigit,
@@ -71,6 +72,9 @@ impl Validator {
             "bitcoin" => Validator::Bitcoin,
             "ethereum" => Validator::Ethereum,
             "jwt" => Validator::Jwt,
+            "jwt_unsigned" => Validator::JwtUnsigned,
+            // npm adopted GitHub's token format, checksum included
+            "crc32_base62" => Validator::GithubToken,
             "github_token" => Validator::GithubToken,
             "date" => Validator::Date,
             "has_digit" => Validator::HasDigit,
@@ -119,6 +123,7 @@ impl Validator {
             Validator::Bitcoin => bitcoin(s),
             Validator::Ethereum => ethereum(s),
             Validator::Jwt => jwt(s),
+            Validator::JwtUnsigned => jwt_unsigned(s),
             Validator::GithubToken => Some(github_token(s)),
             Validator::Date => date(s),
             Validator::HasDigit => s.bytes().any(|b| b.is_ascii_digit()).then_some(1.0),
@@ -778,8 +783,9 @@ pub fn github_checksum_ok(s: &str) -> bool {
     n == 0 && want == sum.as_bytes()
 }
 
-/// The header is base64url JSON with an "alg".
-fn jwt(s: &str) -> Option<f64> {
+/// A JWT's header `alg` (the header is base64url JSON with one) and its payload's
+/// bytes where they decode (RFC 7519).
+fn jwt_parts(s: &str) -> Option<(String, Option<Vec<u8>>)> {
     use base64::Engine;
     let mut parts = s.split('.');
     let mut decode = || {
@@ -788,18 +794,43 @@ fn jwt(s: &str) -> Option<f64> {
             .decode(part.trim_end_matches('='))
             .ok()
     };
-    let v: serde_json::Value = serde_json::from_slice(&decode()?).ok()?;
-    v.get("alg")
-        .and_then(|a| a.as_str())
-        .filter(|a| !a.is_empty() && *a != "none")?;
-    // a documentation sample (jwt.io's `"sub": "1234567890", "name": "John Doe"`) is no
-    // one's credential
-    if decode().is_some_and(|b| {
-        placeholder(&b) || b.to_ascii_lowercase().windows(8).any(|w| w == b"john doe")
-    }) {
+    let header: serde_json::Value = serde_json::from_slice(&decode()?).ok()?;
+    let alg = header.get("alg")?.as_str()?.to_string();
+    Some((alg, decode()))
+}
+
+/// A documentation sample (jwt.io's `"sub": "1234567890", "name": "John Doe"`) or a
+/// placeholder: no one's token.
+fn sample_claims(payload: &[u8]) -> bool {
+    placeholder(payload)
+        || payload
+            .to_ascii_lowercase()
+            .windows(8)
+            .any(|w| w == b"john doe")
+}
+
+/// A signed JWT: the header names an algorithm other than `none`, and the payload is
+/// not a documentation sample.
+fn jwt(s: &str) -> Option<f64> {
+    let (alg, payload) = jwt_parts(s)?;
+    if alg.is_empty()
+        || alg.eq_ignore_ascii_case("none")
+        || payload.is_some_and(|p| sample_claims(&p))
+    {
         return None;
     }
     Some(1.0)
+}
+
+/// An unsecured JWT (RFC 7519 §6: `alg` "none", an empty signature): not a signed
+/// credential, but what a server that accepts `alg: none` takes as one, and its claims
+/// (a JSON object, the whole token's content) are what a leak exposes.
+fn jwt_unsigned(s: &str) -> Option<f64> {
+    let (alg, payload) = jwt_parts(s.strip_suffix('.')?)?;
+    let payload = payload?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    (alg.eq_ignore_ascii_case("none") && claims.is_object() && !sample_claims(&payload))
+        .then_some(1.0)
 }
 
 const MONTHS: [&str; 12] = [
@@ -870,6 +901,21 @@ mod tests {
             b[10] = if b[10] == b'a' { b'b' } else { b'a' };
             assert!(!github_checksum_ok(std::str::from_utf8(&b).unwrap()), "{t}");
         }
+        // npm's tokens since 2021 (GitHub's format, its blog of 2021-09-23), checksums by
+        // Python's zlib.crc32
+        for t in [
+            "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",
+            "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",
+            "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",
+        ] {
+            assert!(github_checksum_ok(t), "{t}");
+            let mut b = t.as_bytes().to_vec();
+            b[12] = if b[12] == b'a' { b'b' } else { b'a' };
+            assert!(!github_checksum_ok(std::str::from_utf8(&b).unwrap()), "{t}");
+        }
+        assert!(!github_checksum_ok(
+            "npm_NLeK6kjcbhgN7kwjSbbciSPOcSeVce2LWxm0"
+        ));
         assert_eq!(github_token(PY_TOKENS[0]), 1.0);
         assert_eq!(
             github_token("ghp_F1LlqsajAIxNKu8iS2G8NPRVdD53X83RZJzz"),
@@ -934,7 +980,18 @@ mod tests {
         assert!(date("29/02/1999").is_none());
         assert!(date("4 July 1976").is_some());
         assert!(date("July 4, 1976").is_some());
-        assert!(jwt("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9").is_some());
+        // header and payload written by Python's json + base64.urlsafe_b64encode
+        let signed =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQxMjAzIn0.c2lnbmF0dXJlLWJ5dGVz";
+        assert!(jwt(signed).is_some());
+        let unsigned = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiI4ODQxMjAzIiwicm9sZSI6ImFkbWluIiwiaWF0IjoxNzE2MjM5MDIyfQ.";
+        assert!(jwt_unsigned(unsigned).is_some());
+        assert!(jwt(unsigned.trim_end_matches('.')).is_none()); // alg none is not signed
+                                                                // a signed header with its signature cut off is not an unsecured token
+        assert!(
+            jwt_unsigned("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI4ODQxMjAzIn0.").is_none()
+        );
+        assert!(jwt_unsigned(unsigned.trim_end_matches('.')).is_none());
         assert!(email("a.b@gmail.com", b"to ").is_some());
         assert!(email("pw@db.acme.io", b"postgres://app:").is_none());
         assert!(email("x@example.com", b"").is_none());
