@@ -168,10 +168,11 @@ pub fn compare(
     b: &OwnedReport,
     alpha: f64,
 ) -> Result<Comparison> {
+    let start = |compared: &str| empty(compared, side(pa, header(a)), side(pb, header(b)), alpha);
     let mut c = match (a, b) {
-        (OwnedReport::Scan(x), OwnedReport::Scan(y)) => scan(x, y),
-        (OwnedReport::Eval(x), OwnedReport::Eval(y)) => eval(x, y),
-        (OwnedReport::Forget(x), OwnedReport::Forget(y)) => forget(x, y),
+        (OwnedReport::Scan(x), OwnedReport::Scan(y)) => scan(x, y, start("scan")),
+        (OwnedReport::Eval(x), OwnedReport::Eval(y)) => eval(x, y, start("eval")),
+        (OwnedReport::Forget(x), OwnedReport::Forget(y)) => forget(x, y, start("forget-check")),
         _ => {
             return Err(Error::file(
                 pb,
@@ -184,10 +185,6 @@ pub fn compare(
             ))
         }
     };
-    let (ha, hb) = (header(a), header(b));
-    c.a = side(pa, ha);
-    c.b = side(pb, hb);
-    c.alpha = alpha;
     adjust(&mut c);
     c.regressions = regressions(&c);
     Ok(c)
@@ -209,22 +206,17 @@ fn header(r: &OwnedReport) -> &crate::report::schema::Header {
     }
 }
 
-fn empty(compared: &str) -> Comparison {
-    let blank = Side {
-        report: String::new(),
-        created: String::new(),
-        model: String::new(),
-        model_sha256: String::new(),
-    };
+/// A comparison of `a` and `b` with nothing compared yet.
+fn empty(compared: &str, a: Side, b: Side, alpha: f64) -> Comparison {
     Comparison {
         schema_version: crate::report::SCHEMA_VERSION.into(),
         kind: "compare".into(),
         tool: Tool::current(),
         created: crate::report::schema::utc_now(),
         compared: compared.into(),
-        a: blank.clone(),
-        b: blank,
-        alpha: 0.05,
+        a,
+        b,
+        alpha,
         method: METHOD.into(),
         rates: Vec::new(),
         signals: Vec::new(),
@@ -252,8 +244,7 @@ fn rate(name: &str, a: Count, b: Count, higher_is_worse: bool) -> RateChange {
     }
 }
 
-fn scan(a: &ScanReport, b: &ScanReport) -> Comparison {
-    let mut c = empty("scan");
+fn scan(a: &ScanReport, b: &ScanReport, mut c: Comparison) -> Comparison {
     let rates = |r: &ScanReport| {
         let s = &r.summary;
         let n = s.samples;
@@ -367,8 +358,7 @@ fn scan(a: &ScanReport, b: &ScanReport) -> Comparison {
     c
 }
 
-fn eval(a: &EvalReport, b: &EvalReport) -> Comparison {
-    let mut c = empty("eval");
+fn eval(a: &EvalReport, b: &EvalReport, mut c: Comparison) -> Comparison {
     for sa in &a.signals {
         let Some(sb) = b.signals.iter().find(|s| s.name == sa.name) else {
             continue;
@@ -439,8 +429,7 @@ fn eval(a: &EvalReport, b: &EvalReport) -> Comparison {
     c
 }
 
-fn forget(a: &ForgetReport, b: &ForgetReport) -> Comparison {
-    let mut c = empty("forget-check");
+fn forget(a: &ForgetReport, b: &ForgetReport, mut c: Comparison) -> Comparison {
     let bad = |v: Verdict| matches!(v, Verdict::Extractable | Verdict::Memorized);
     let count = |r: &ForgetReport, f: &dyn Fn(Verdict) -> bool| {
         Count::new(

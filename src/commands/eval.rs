@@ -72,6 +72,18 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
             .unwrap_or_default(),
     );
     let plan = passes.plan()?;
+    // what the run computes once (canary exposure, the unlearning sections)
+    let once = OnceInputs {
+        args,
+        canaries: &canaries,
+        formats: &formats,
+        qa: &qa,
+        model: &model,
+        retrain: retrain.as_ref(),
+        texts: &texts,
+        members: members.len(),
+        quiet,
+    };
     if let (Some((s, from)), Some(dir)) = (shard, shard_dir) {
         std::fs::create_dir_all(&dir).with_file(&dir)?;
         let mut manifest =
@@ -126,17 +138,6 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         }
         pb.finish_and_clear();
         // canary exposure and the unlearning sections are one piece of work: shard 0's
-        let once = OnceInputs {
-            args,
-            canaries: &canaries,
-            formats: &formats,
-            qa: &qa,
-            model: &model,
-            retrain: retrain.as_ref(),
-            texts: &texts,
-            members: members.len(),
-            quiet,
-        };
         let RunOnce {
             canaries: exposures,
             unlearning,
@@ -182,18 +183,7 @@ pub fn run(args: &EvalArgs, quiet: bool) -> Result<i32> {
         .into_iter()
         .map(|r| r.ok_or_else(|| Error::internal("a text was left unscored")))
         .collect::<Result<_>>()?;
-    let once = OnceInputs {
-        args,
-        canaries: &canaries,
-        formats: &formats,
-        qa: &qa,
-        model: &model,
-        retrain: retrain.as_ref(),
-        texts: &texts,
-        members: members.len(),
-        quiet,
-    }
-    .run()?;
+    let once = once.run()?;
     let report = build_report(
         identity,
         settings,
