@@ -4,7 +4,10 @@ wall time as the median of RUNS whole-process runs, in turn, and the ratio to th
 pass (main pass with the distribution statistics). Model loading is included in every
 run; the `--basic` row shows what it and the statistics cost.
 
-    .venv/bin/python benches/attack_cost.py [--texts 48] [--runs 3]
+    .venv/bin/python benches/attack_cost.py [--texts 48] [--runs 3] [--only recall,default]
+
+`--only` keeps the rows whose name contains one of the given words (the default pass
+always runs: it is the ratio's denominator).
 """
 import argparse
 import json
@@ -26,6 +29,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--texts", type=int, default=48)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated words; rows whose name holds one")
     a = ap.parse_args()
     held = [json.loads(l) for l in open(os.path.join(FIX, "heldout.jsonl"))]
     tmp = tempfile.mkdtemp()
@@ -33,6 +37,8 @@ def main():
         "".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rs)), os.path.join(tmp, name))[1]
     texts = w("texts.jsonl", held[:a.texts])
     prefix = w("prefix.jsonl", held[-5:])
+    # for the cost only: any five other texts stand in for Con-ReCall's known members
+    members = w("members.jsonl", held[-50:-45])
     pop = w("pop.jsonl", held[-45:-5])
     import pydoc_data.topics
     corpus = w("corpus.jsonl", [{"id": k, "text": v} for k, v in pydoc_data.topics.topics.items()])
@@ -44,11 +50,16 @@ def main():
         "default pass": [],
         "dc_pdd (--token-freq INDEX)": ["--token-freq", idx],
         "recall (--recall-prefix, 5 shots)": ["--recall-prefix", prefix],
+        "con_recall (--recall-prefix and --con-recall-members, 5 shots each)":
+            ["--recall-prefix", prefix, "--con-recall-members", members],
         "ref_ratio (one --reference-model, the same model)": ["--reference-model", BASE],
         "lira + rmia (SmolLM2 and Gemma 3 270M references, 40 population texts)":
             ["--reference-model", BASE, "--reference-model", GEMMA, "--population", pop],
         "neighbourhood (--neighbours 5)": ["--neighbours", "5"],
     }
+    words = [x for x in a.only.split(",") if x]
+    if words:
+        configs = {k: v for k, v in configs.items() if k == "default pass" or any(x in k for x in words)}
     times = {k: [] for k in configs}
     for _ in range(a.runs):
         for k, extra in configs.items():

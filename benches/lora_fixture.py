@@ -190,6 +190,40 @@ def neighbours(out, members, heldout_gen, n=5):
     return table
 
 
+def con_recall(out, members, heldout_gen):
+    """ReCaLL and Con-ReCall (Wang et al. 2024) side by side on the members inserted 4 and
+    32 times against the generated held-out records of the eval table: the non-member
+    prefix is the eval's ReCaLL prefix (RECALL_SHOTS held-out records), the member prefix
+    the first RECALL_SHOTS members inserted 32 times (known members, left out of the
+    judged texts: the x32 column has 15), gamma = 1 (the released code's default).
+    AUC and TPR at 1% FPR, and the wall time of the run."""
+    shots = heldout_gen[:RECALL_SHOTS]
+    heldout = heldout_gen[RECALL_SHOTS + POPULATION:]
+    known = [m for m in members if m["insertions"] == 32][:RECALL_SHOTS]
+    judged = [m for m in members if m["insertions"] in (4, 32) and m not in known]
+    strip = lambda rs: [{"id": r["id"], "text": r["text"]} for r in rs]
+    prefix, mprefix = os.path.join(out, "recall_prefix.jsonl"), os.path.join(out, "con_recall_members.jsonl")
+    write(prefix, strip(shots))
+    write(mprefix, strip(known))
+    inp = os.path.join(out, "con_recall_records.jsonl")
+    write(inp, strip(judged + heldout))
+    scores = os.path.join(out, "scores_con_recall.jsonl")
+    t0 = time.time()
+    run(["score", "--basic"] + model_args() + ["--recall-prefix", prefix, "--con-recall-members", mprefix,
+                                               "-i", inp, "-o", scores], "score, ReCaLL and Con-ReCall")
+    seconds = time.time() - t0
+    got = {r["id"]: r for r in read(scores)}
+    table = {"seconds": seconds, "texts": len(judged) + len(heldout)}
+    for s, higher in [("recall", True), ("con_recall", True)]:
+        held = [got[r["id"]][s] for r in heldout if isinstance(got[r["id"]].get(s), float)]
+        table[s] = {}
+        for k in (4, 32):
+            pos = [got[m["id"]][s] for m in judged
+                   if m["insertions"] == k and isinstance(got[m["id"]].get(s), float)]
+            table[s][k] = {"n": len(pos), "auc": auc(pos, held, higher), "tpr_at_1pct_fpr": tpr_at(pos, held, higher)}
+    return table
+
+
 def unlearning(out, members, heldout_gen):
     """`memscan eval` as a privacy officer would run it on this fixture: (a) all members
     (suspect) against the generated held-out records (validation) with the base model as
@@ -432,6 +466,12 @@ def main():
         print("\n## neighbourhood (N = 5): members by insertion count vs held-out (AUC / TPR at 1% FPR)\n")
         print("| neighbourhood | " + " | ".join(
             f"{v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}" for v in fig["neighbours"].values()) + " |")
+    if "conrecall" in only:
+        fig["con_recall"] = c = con_recall(a.out, members, heldout_gen)
+        print(f"\n## ReCaLL and Con-ReCall ({c['texts']} texts, {c['seconds']:.0f} s)\n")
+        for s in ("recall", "con_recall"):
+            print(f"| {s} | " + " | ".join(
+                f"x{k} (n={v['n']}): {v['auc']:.3f} / {v['tpr_at_1pct_fpr'] or 0:.2f}" for k, v in c[s].items()) + " |")
     if "unlearning" in only:
         fig["unlearning"] = unlearning(a.out, members, heldout_gen)
         print("\n## eval: dataset inference and PrivLeak\n")
