@@ -343,6 +343,45 @@ fn missing_adapter_folder_and_reference_adapter_without_reference() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
+/// `base` with `adapter` on the CPU in f32, loaded in the caller's sharing scope if any.
+fn load_f32(base: &Path, adapter: Option<PathBuf>) -> model::Model {
+    model::load(&ModelSpec {
+        model: base.display().to_string(),
+        device: "cpu".parse().unwrap(),
+        dtype: Some("f32".parse().unwrap()),
+        adapter,
+    })
+    .unwrap()
+}
+
+/// The first four reference texts.
+fn four_texts() -> Vec<String> {
+    read_jsonl(&reference_data().join("texts.jsonl"))
+        .iter()
+        .take(4)
+        .map(|t| t["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Per-token log-probs of `texts` under `m`.
+fn logprobs(m: &model::Model, texts: &[String]) -> Vec<Vec<f32>> {
+    use memscan::scorer::{ScoreOptions, Scorer};
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let opts = ScoreOptions {
+        batch_size: 4,
+        max_tokens: None,
+        vocab_stats: false,
+        attention: false,
+    };
+    Scorer::new(m, opts)
+        .unwrap()
+        .score(&texts, |_, _| {})
+        .unwrap()
+        .into_iter()
+        .map(|s| s.token_logprobs)
+        .collect()
+}
+
 /// Models on one base in a sharing scope (`model::weights::share`, as `score`/`eval`/
 /// `scan`/`forget-check` load a target and its references): the base alone, its peft
 /// adapter, and the same adapter at twice the scale. Each scores exactly as when loaded
@@ -352,41 +391,12 @@ fn missing_adapter_folder_and_reference_adapter_without_reference() {
 #[test]
 fn models_on_one_base_share_the_layers_no_adapter_changes() {
     use memscan::model::LanguageModel;
-    use memscan::scorer::{ScoreOptions, Scorer};
     let tmp = tempfile::tempdir().unwrap();
     let (ad, ad2) = default_adapters(tmp.path());
     let specs = [None, Some(ad.clone()), Some(ad2.clone())];
-    let load = |a: &Option<PathBuf>| {
-        model::load(&ModelSpec {
-            model: default_model().display().to_string(),
-            device: "cpu".parse().unwrap(),
-            dtype: Some("f32".parse().unwrap()),
-            adapter: a.clone(),
-        })
-        .unwrap()
-    };
-    let texts = read_jsonl(&reference_data().join("texts.jsonl"));
-    let texts: Vec<&str> = texts
-        .iter()
-        .take(4)
-        .map(|t| t["text"].as_str().unwrap())
-        .collect();
-    let logprobs = |m: &model::Model| -> Vec<Vec<f32>> {
-        let opts = ScoreOptions {
-            batch_size: 4,
-            max_tokens: None,
-            vocab_stats: false,
-            attention: false,
-        };
-        Scorer::new(m, opts)
-            .unwrap()
-            .score(&texts, |_, _| {})
-            .unwrap()
-            .into_iter()
-            .map(|s| s.token_logprobs)
-            .collect()
-    };
-    let alone: Vec<Vec<Vec<f32>>> = specs.iter().map(|a| logprobs(&load(a))).collect();
+    let load = |a: &Option<PathBuf>| load_f32(&default_model(), a.clone());
+    let texts = four_texts();
+    let alone: Vec<Vec<Vec<f32>>> = specs.iter().map(|a| logprobs(&load(a), &texts)).collect();
     assert_ne!(
         alone[1], alone[2],
         "the doubled adapter must change the scores"
@@ -398,7 +408,7 @@ fn models_on_one_base_share_the_layers_no_adapter_changes() {
     assert_eq!(shared[0].info().shared, 0);
     for (i, m) in shared.iter().enumerate() {
         assert_eq!(
-            logprobs(m),
+            logprobs(m, &texts),
             alone[i],
             "model {i}: shared weights change its scores"
         );
@@ -434,47 +444,21 @@ fn models_on_one_base_share_the_layers_no_adapter_changes() {
 #[test]
 fn tiny_models_on_one_base_share_too() {
     use memscan::model::LanguageModel;
-    use memscan::scorer::{ScoreOptions, Scorer};
     let (dir, _) = reference();
-    let texts = read_jsonl(&reference_data().join("texts.jsonl"));
-    let texts: Vec<&str> = texts
-        .iter()
-        .take(4)
-        .map(|t| t["text"].as_str().unwrap())
-        .collect();
+    let texts = four_texts();
     for name in ["tiny-gpt2", "tiny-neox", "tiny-llama"] {
-        let load = |a: Option<PathBuf>| {
-            model::load(&ModelSpec {
-                model: base_of(name).display().to_string(),
-                device: "cpu".parse().unwrap(),
-                dtype: Some("f32".parse().unwrap()),
-                adapter: a,
-            })
-            .unwrap()
-        };
-        let logprobs = |m: &model::Model| -> Vec<Vec<f32>> {
-            let opts = ScoreOptions {
-                batch_size: 4,
-                max_tokens: None,
-                vocab_stats: false,
-                attention: false,
-            };
-            Scorer::new(m, opts)
-                .unwrap()
-                .score(&texts, |_, _| {})
-                .unwrap()
-                .into_iter()
-                .map(|s| s.token_logprobs)
-                .collect()
-        };
+        let load = |a: Option<PathBuf>| load_f32(&base_of(name), a);
         let ad = dir.join(name);
-        let alone = [logprobs(&load(None)), logprobs(&load(Some(ad.clone())))];
+        let alone = [
+            logprobs(&load(None), &texts),
+            logprobs(&load(Some(ad.clone())), &texts),
+        ];
         let (base, adapted) = {
             let _g = model::weights::share();
             (load(None), load(Some(ad.clone())))
         };
-        assert_eq!(logprobs(&base), alone[0], "{name}: base");
-        assert_eq!(logprobs(&adapted), alone[1], "{name}: adapted");
+        assert_eq!(logprobs(&base, &texts), alone[0], "{name}: base");
+        assert_eq!(logprobs(&adapted, &texts), alone[1], "{name}: adapted");
         assert!(adapted.info().shared > 0, "{name}: nothing shared");
         let ptrs: Vec<usize> = base
             .parameters()

@@ -442,22 +442,18 @@ fn parse_decay(s: Option<&str>) -> Result<Option<(f64, usize)>> {
     Ok(Some((start, n)))
 }
 
-/// How many reference models the flags name (an adapter each, when several share one).
-fn reference_count(a: &ScanArgs) -> usize {
-    a.reference_model.len().max(a.reference_adapter.len())
-}
-
 fn flag_signal(a: &ScanArgs) -> Result<Option<&'static signals::SignalDef>> {
     if a.flag_signal == "none" {
         return Ok(None);
     }
+    let n_references = super::reference_specs(&a.reference_model, &a.reference_adapter)?.len();
     // what a scan computes: every sample's pass with the distribution statistics,
     // plus the reference model's pass and the attention path when asked for
     let computed = |d: &signals::SignalDef| match d.pass {
         Pass::Main | Pass::Distribution => true,
         Pass::Reference => match d.name {
             "ref_ratio" => !a.reference_model.is_empty(),
-            "lira" => reference_count(a) >= 2,
+            "lira" => n_references >= 2,
             "rmia" => a.population.is_some(),
             _ => false,
         },
